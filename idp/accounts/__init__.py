@@ -1,0 +1,1 @@
+"""People: creation, lookup, passwords, lockout."""

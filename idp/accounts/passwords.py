@@ -1,0 +1,49 @@
+"""Argon2id hashing (OWASP parameters: m=19 MiB, t=2, p=1 at least) with rehash on change."""
+
+from __future__ import annotations
+
+import unicodedata
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+# RFC 9106 / OWASP: Argon2id, 19 MiB, 2 iterations, 1 lane is the floor; we use it.
+HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+
+# A hash of a random password, verified against when the user does not exist so that the
+# response time does not reveal whether an account exists.
+_DUMMY_HASH = HASHER.hash("not-a-real-password-7f1c0a")
+
+
+def _prepare(password: str) -> str:
+    # NIST SP 800-63B 5.1.1.2: normalise Unicode passwords (NFKC) before hashing.
+    return unicodedata.normalize("NFKC", password)
+
+
+def hash_password(password: str) -> str:
+    """Hash a password for storage."""
+    return HASHER.hash(_prepare(password))
+
+
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """Constant-time check; with no stored hash, burns the same time and returns False."""
+    try:
+        if stored_hash is None:
+            HASHER.verify(_DUMMY_HASH, _prepare(password))
+            return False
+        return HASHER.verify(stored_hash, _prepare(password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def needs_rehash(stored_hash: str) -> bool:
+    """True when the stored hash was made with other parameters than ours."""
+    try:
+        return HASHER.check_needs_rehash(stored_hash)
+    except InvalidHashError:
+        return True
+
+
+def burn_verification_time(password: str) -> None:
+    """Spend one verification's time, so unknown users and locked accounts answer alike."""
+    verify_password(None, password)

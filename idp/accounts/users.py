@@ -1,0 +1,104 @@
+"""Creating and finding people."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from idp.accounts.normalization import (
+    normalize_identifier,
+    validate_email_address,
+    validate_username,
+)
+from idp.accounts.passwords import hash_password
+from idp.audit import EventType, record
+from idp.errors import Conflict, NotFound
+from idp.models.accounts import PasswordCredential, User
+from idp.models.tenancy import Tenant
+from idp.request_context import RequestContext
+
+
+def create_user(
+    db: Session,
+    ctx: RequestContext,
+    tenant: Tenant,
+    *,
+    email: str,
+    username: str | None = None,
+    password: str | None = None,
+    email_verified: bool = False,
+    profile: dict | None = None,
+    allow_localhost: bool = False,
+) -> User:
+    """Create a person (and their password credential), audited, flushed not committed."""
+    email = validate_email_address(email, allow_localhost=allow_localhost)
+    username = validate_username(username or email.split("@", 1)[0])
+    user = User(
+        tenant_id=tenant.id,
+        username=username,
+        username_normalized=normalize_identifier(username),
+        email=email,
+        email_normalized=normalize_identifier(email),
+        email_verified=email_verified,
+        **(profile or {}),
+    )
+    _ensure_unique(db, tenant, user)
+    if password is not None:
+        user.credential = PasswordCredential(hash=hash_password(password))
+        user.password_changed_at = ctx.now
+    db.add(user)
+    try:
+        with db.begin_nested():
+            db.flush()
+    except IntegrityError:
+        raise Conflict("That username or email is already taken.") from None
+    record(db, ctx, EventType.USER_CREATED, subject_id=user.id, tenant_id=tenant.id,
+           details={"username": username})
+    return user
+
+
+def _ensure_unique(db: Session, tenant: Tenant, user: User) -> None:
+    clash = db.execute(
+        select(User.id).where(
+            User.tenant_id == tenant.id,
+            or_(
+                User.email_normalized == user.email_normalized,
+                User.username_normalized == user.username_normalized,
+            ),
+        )
+    ).first()
+    if clash:
+        raise Conflict("That username or email is already taken.")
+
+
+def find_user_by_login(db: Session, tenant_id: uuid.UUID, login: str) -> User | None:
+    """The user whose username or email matches `login` (case- and Unicode-insensitive)."""
+    key = normalize_identifier(login)
+    column = User.email_normalized if "@" in key else User.username_normalized
+    return db.execute(
+        select(User).where(User.tenant_id == tenant_id, column == key)
+    ).scalar_one_or_none()
+
+
+def query_user(db: Session, ref: str, tenant_id: uuid.UUID | None = None) -> User:
+    """A user by id, username or email (USER in the CLI); NotFound otherwise."""
+    user = None
+    try:
+        user = db.get(User, uuid.UUID(ref))
+    except ValueError:
+        key = normalize_identifier(ref)
+        stmt = select(User).where(
+            or_(User.username_normalized == key, User.email_normalized == key)
+        )
+        if tenant_id is not None:
+            stmt = stmt.where(User.tenant_id == tenant_id)
+        matches = db.execute(stmt).scalars().all()
+        if len(matches) > 1:
+            raise Conflict(f"{ref!r} matches users in several tenants; use the id.")
+        user = matches[0] if matches else None
+    if user is None or (tenant_id is not None and user.tenant_id != tenant_id):
+        raise NotFound(f"No user {ref!r}.")
+    return user

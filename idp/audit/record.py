@@ -1,0 +1,92 @@
+"""Append an audit event to the caller's transaction, chained to the previous event.
+
+The chain head row is locked (SELECT ... FOR UPDATE) so that concurrent appends are
+serialised and the chain cannot fork; the event commits or rolls back with the change
+it describes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.models.audit import AuditChainHead, AuditEvent
+from idp.request_context import RequestContext
+
+GENESIS = "0" * 64
+
+
+def canonical_event(event: AuditEvent) -> bytes:
+    """The bytes an event's hash covers: every field but the hash itself."""
+    body = {
+        "id": event.id,
+        "at": event.at.isoformat(timespec="microseconds"),
+        "type": event.type,
+        "outcome": event.outcome,
+        "actor_id": event.actor_id,
+        "subject_id": str(event.subject_id) if event.subject_id else None,
+        "tenant_id": str(event.tenant_id) if event.tenant_id else None,
+        "client_id": event.client_id,
+        "username": event.username,
+        "ip": event.ip,
+        "user_agent": event.user_agent,
+        "request_id": event.request_id,
+        "details": event.details,
+        "prev_hash": event.prev_hash,
+    }
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def _lock_head(db: Session) -> AuditChainHead:
+    head = db.execute(
+        select(AuditChainHead).where(AuditChainHead.id == 1).with_for_update()
+    ).scalar_one_or_none()
+    if head is None:
+        head = AuditChainHead(id=1, last_hash=GENESIS)
+        db.add(head)
+        db.flush()
+    return head
+
+
+def record(
+    db: Session,
+    ctx: RequestContext,
+    type: str,
+    *,
+    outcome: str = "success",
+    subject_id: uuid.UUID | None = None,
+    tenant_id: uuid.UUID | None = None,
+    client_id: str | None = None,
+    username: str | None = None,
+    actor_id: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Add one event to the current transaction (flushed, not committed)."""
+    head = _lock_head(db)
+    event = AuditEvent(
+        at=ctx.now,
+        type=str(type),
+        outcome=str(outcome),
+        actor_id=actor_id or ctx.actor_id,
+        subject_id=subject_id,
+        tenant_id=tenant_id,
+        client_id=client_id,
+        username=username,
+        ip=ctx.ip,
+        user_agent=(ctx.user_agent or "")[:512] or None,
+        request_id=ctx.request_id,
+        details=details or {},
+        prev_hash=head.last_hash,
+        hash="",
+    )
+    db.add(event)
+    db.flush()  # assigns the id, which the hash covers
+    event.hash = hashlib.sha256(canonical_event(event)).hexdigest()
+    head.last_hash = event.hash
+    db.flush()
+    return event

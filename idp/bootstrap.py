@@ -1,0 +1,43 @@
+"""First start: default tenant, built-in roles, signing keys, and the bootstrap admin."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from idp.accounts.roles import assign_role, ensure_builtin_roles
+from idp.accounts.tenants import ensure_default_tenant
+from idp.accounts.users import create_user
+from idp.config import Config
+from idp.keyring import Keyring
+from idp.models.accounts import User
+from idp.oauth.signing_keys import ensure_signing_keys
+from idp.request_context import SYSTEM
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    admin_email: str | None = None
+    admin_password: str | None = None  # shown once, only when generated now
+
+
+def bootstrap(db: Session, config: Config, keyring: Keyring) -> BootstrapResult:
+    """Idempotent; commits. Creates the first admin only when no user exists."""
+    tenant = ensure_default_tenant(db)
+    ensure_builtin_roles(db)
+    ensure_signing_keys(db, keyring, SYSTEM)
+    result = BootstrapResult()
+    if db.execute(select(func.count()).select_from(User)).scalar_one() == 0:
+        generated = config.bootstrap_admin_password is None
+        password = config.bootstrap_admin_password or secrets.token_urlsafe(15)
+        admin = create_user(db, SYSTEM, tenant, email=config.bootstrap_admin_email,
+                            username="admin", password=password, email_verified=True,
+                            allow_localhost=True)
+        admin.must_change_password = generated
+        assign_role(db, SYSTEM, admin, "superadmin", tenant)
+        result = BootstrapResult(config.bootstrap_admin_email, password if generated else None)
+    db.commit()
+    return result

@@ -1,0 +1,181 @@
+"""HTTP plumbing shared by every adapter: caller identity, request ids, headers, errors."""
+
+from __future__ import annotations
+
+import secrets
+from functools import wraps
+
+from flask import Flask, current_app, g, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from idp.errors import DomainError
+from idp.request_context import RequestContext
+
+REQUEST_ID_HEADER = "X-Request-ID"
+SESSION_COOKIE = "idp_session"
+
+
+def settings():
+    """The validated `Config` of the running app."""
+    return current_app.extensions["idp"].config
+
+
+def services():
+    """The app's `Services` bundle (keys, server, limiter policy...)."""
+    return current_app.extensions["idp"]
+
+
+def client_ip() -> str:
+    """The client address: X-Forwarded-For is believed only for IDP_TRUSTED_PROXIES hops."""
+    hops = settings().trusted_proxies
+    remote = request.remote_addr or "0.0.0.0"  # noqa: S104 - a placeholder, not a bind
+    if hops <= 0:
+        return remote
+    forwarded = [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",")
+                 if p.strip()]
+    chain = forwarded + [remote]
+    # The last `hops` entries were added by our proxies; the one before is the client.
+    return chain[-(hops + 1)] if len(chain) > hops else chain[0]
+
+
+def _incoming_request_id() -> str:
+    given = request.headers.get(REQUEST_ID_HEADER, "")
+    if given and len(given) <= 64 and all(c.isalnum() or c in "-_." for c in given):
+        return given
+    return secrets.token_hex(8)
+
+
+def build_request_context() -> RequestContext:
+    return RequestContext(ip=client_ip(), user_agent=request.headers.get("User-Agent"),
+                          request_id=g.request_id)
+
+
+def wants_json() -> bool:
+    path = request.path
+    if path.startswith(("/api/", "/token", "/introspect", "/revoke", "/userinfo", "/jwks",
+                        "/.well-known", "/healthz", "/readyz")):
+        return True
+    return request.accept_mimetypes.best == "application/json"
+
+
+def json_error(status: int, code: str, message: str, **extra):
+    """The admin API error shape: {"error": code, "message": text}."""
+    response = jsonify({"error": code, "message": message, **extra})
+    response.status_code = status
+    return response
+
+
+def oauth_json_error(status: int, error: str, description: str):
+    """RFC 6749 5.2 error body."""
+    response = jsonify({"error": error, "error_description": description})
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _handle_http_exception(exc: HTTPException):
+    status = exc.code or 500
+    if request.path.startswith(("/token", "/introspect", "/revoke", "/userinfo")):
+        return oauth_json_error(status, "invalid_request", exc.description or exc.name)
+    if wants_json():
+        return json_error(status, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
+    return render_template("error.html", title=exc.name, message=exc.description), status
+
+
+def _handle_domain_error(exc: DomainError):
+    if wants_json():
+        extra = {"field": exc.field} if exc.field else {}
+        return json_error(exc.status, exc.code, exc.message, **extra)
+    return render_template("error.html", title="Something is not right",
+                           message=exc.message), exc.status
+
+
+def _security_headers(response):
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if response.mimetype == "text/html":
+        nonce = g.get("csp_nonce", "")
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+            f"script-src 'self' 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'; "
+            "object-src 'none'",
+        )
+        headers.setdefault("Cache-Control", "no-store")
+    if settings().issuer_is_https:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    return response
+
+
+def install(app: Flask) -> None:
+    """Request context, security headers and error mapping for every route."""
+
+    @app.before_request
+    def _start():
+        g.request_id = _incoming_request_id()
+        g.csp_nonce = secrets.token_urlsafe(16)
+        g.request_context = build_request_context()
+
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(DomainError, _handle_domain_error)
+
+    @app.context_processor
+    def _template_globals():
+        return {"csp_nonce": g.get("csp_nonce", "")}
+
+
+def current_session():
+    """The live browser session for this request's cookie (cached on `g`), or None.
+
+    Idle and absolute timeouts are enforced here, on every request; an expired session
+    is revoked and `g.session_expired` tells the login page to say so.
+    """
+    if "idp_session" in g:
+        return g.idp_session
+    from idp.extensions import db
+    from idp.sessions.service import SessionState, load_session, revoke_session, touch_session
+
+    svc = services()
+    state, session = load_session(db.session, request.cookies.get(SESSION_COOKIE),
+                                  svc.session_policy, g.request_context.now)
+    g.session_expired = state == SessionState.EXPIRED
+    if state == SessionState.EXPIRED:
+        revoke_session(db.session, g.request_context, session, reason="expired")
+        db.session.commit()
+        session = None
+    elif session is not None:
+        touch_session(db.session, session, svc.session_policy, g.request_context.now)
+        db.session.commit()
+    g.idp_session = session
+    return session
+
+
+def set_session_cookie(response, token: str) -> None:
+    """The opaque session cookie: HttpOnly, SameSite=Lax, Secure under https."""
+    cfg = settings()
+    response.set_cookie(SESSION_COOKIE, token, max_age=cfg.session_absolute_timeout,
+                        httponly=True, secure=cfg.issuer_is_https, samesite="Lax", path="/")
+
+
+def clear_session_cookie(response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True,
+                           secure=settings().issuer_is_https, samesite="Lax")
+
+
+def no_store(view):
+    """Responses carrying tokens must not be cached (RFC 6749 5.1)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        response = current_app.make_response(view(*args, **kwargs))
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["Pragma"] = "no-cache"
+        return response
+
+    return wrapper

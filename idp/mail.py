@@ -1,0 +1,38 @@
+"""Outgoing mail: SMTP when IDP_SMTP_URL is set, else written to the log."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from email.message import EmailMessage
+from urllib.parse import unquote, urlsplit
+
+log = logging.getLogger("idp.mail")
+
+
+class Mailer:
+    def __init__(self, smtp_url: str | None, sender: str):
+        self.smtp_url = smtp_url
+        self.sender = sender
+
+    def send(self, to: str, subject: str, body: str) -> None:
+        """Send one plain-text message; never raises into the request (logged instead)."""
+        message = EmailMessage()
+        message["From"] = self.sender
+        message["To"] = to
+        message["Subject"] = subject
+        message.set_content(body)
+        if not self.smtp_url:
+            log.info("mail to=%s subject=%s\n%s", to, subject, body)
+            return
+        parts = urlsplit(self.smtp_url)
+        try:
+            smtp_cls = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
+            with smtp_cls(parts.hostname, parts.port or 25, timeout=10) as smtp:
+                if parts.scheme == "smtp+starttls":
+                    smtp.starttls()
+                if parts.username:
+                    smtp.login(unquote(parts.username), unquote(parts.password or ""))
+                smtp.send_message(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            log.error("mail to=%s subject=%s failed: %s", to, subject, exc)

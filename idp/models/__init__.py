@@ -1,0 +1,28 @@
+"""Every table, imported here so metadata (and Alembic) sees them all."""
+
+from idp.models.accounts import PasswordCredential, PasswordHistory, User
+from idp.models.audit import AuditChainHead, AuditEvent
+from idp.models.base import Base, utcnow
+from idp.models.keys import SigningKey
+from idp.models.oauth import (
+    AccessToken,
+    AuthorizationCode,
+    Client,
+    ClientSecret,
+    ClientUsageDay,
+    Consent,
+    RefreshToken,
+    RevokedToken,
+    TokenGrant,
+    UsedAssertion,
+)
+from idp.models.rbac import Role, RoleAssignment
+from idp.models.sessions import UserSession
+from idp.models.tenancy import DEFAULT_TENANT_SLUG, Tenant
+
+__all__ = [
+    "AccessToken", "AuditChainHead", "AuditEvent", "AuthorizationCode", "Base", "Client",
+    "ClientSecret", "ClientUsageDay", "Consent", "DEFAULT_TENANT_SLUG", "PasswordCredential", "PasswordHistory",
+    "RefreshToken", "RevokedToken", "Role", "RoleAssignment", "SigningKey", "Tenant",
+    "TokenGrant", "UsedAssertion", "User", "UserSession", "utcnow",
+]

@@ -1,0 +1,96 @@
+"""People: users, their password credentials and password history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from idp.models.base import Base, new_uuid, utcnow
+
+
+class User(Base):
+    __tablename__ = "users"
+    __table_args__ = (
+        Index("uq_users_tenant_username", "tenant_id", "username_normalized", unique=True),
+        Index("uq_users_tenant_email", "tenant_id", "email_normalized", unique=True),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
+    # Shown as typed; the *_normalized twins (NFKC + casefold) carry uniqueness and lookup.
+    username: Mapped[str] = mapped_column(String(150))
+    username_normalized: Mapped[str] = mapped_column(String(150))
+    email: Mapped[str | None] = mapped_column(String(320))
+    email_normalized: Mapped[str | None] = mapped_column(String(320))
+    email_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    # OpenID Connect standard claims (Core 1.0 section 5.1).
+    name: Mapped[str | None] = mapped_column(String(200))
+    given_name: Mapped[str | None] = mapped_column(String(100))
+    family_name: Mapped[str | None] = mapped_column(String(100))
+    middle_name: Mapped[str | None] = mapped_column(String(100))
+    nickname: Mapped[str | None] = mapped_column(String(100))
+    profile: Mapped[str | None] = mapped_column(String(500))
+    picture: Mapped[str | None] = mapped_column(String(500))
+    website: Mapped[str | None] = mapped_column(String(500))
+    gender: Mapped[str | None] = mapped_column(String(50))
+    birthdate: Mapped[date | None]
+    zoneinfo: Mapped[str | None] = mapped_column(String(64))
+    locale: Mapped[str | None] = mapped_column(String(35))
+    phone_number: Mapped[str | None] = mapped_column(String(40))
+    phone_number_verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    address: Mapped[dict | None] = mapped_column(JSON)
+    # Enterprise profile fields without a standard claim.
+    department: Mapped[str | None] = mapped_column(String(200))
+    manager: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(String(200))
+
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    last_login_at: Mapped[datetime | None]
+    last_login_ip: Mapped[str | None] = mapped_column(String(45))
+
+    # Lockout state lives on the row so it survives restarts and is shared by all workers.
+    failed_login_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_login_at: Mapped[datetime | None]
+    locked_at: Mapped[datetime | None]
+    locked_until: Mapped[datetime | None]
+
+    password_changed_at: Mapped[datetime | None]
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    erased_at: Mapped[datetime | None]
+
+    credential: Mapped[PasswordCredential | None] = relationship(
+        back_populates="user", uselist=False, cascade="all, delete-orphan"
+    )
+
+    def get_user_id(self) -> str:
+        """The OIDC subject: the UUID as text, stable and never reassigned."""
+        return str(self.id)
+
+
+class PasswordCredential(Base):
+    __tablename__ = "password_credentials"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(back_populates="credential")
+
+
+class PasswordHistory(Base):
+    __tablename__ = "password_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    hash: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""OAuth 2 / OpenID Connect: the Authlib server, grants, endpoints, keys, claims."""

@@ -1,0 +1,53 @@
+"""Which user claims a scope releases (OpenID Connect Core 1.0 section 5.4)."""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749 import scope_to_list
+
+from idp.models.accounts import User
+
+SCOPE_CLAIMS = {
+    "profile": ["name", "family_name", "given_name", "middle_name", "nickname",
+                "preferred_username", "profile", "picture", "website", "gender", "birthdate",
+                "zoneinfo", "locale", "updated_at"],
+    "email": ["email", "email_verified"],
+    "address": ["address"],
+    "phone": ["phone_number", "phone_number_verified"],
+}
+SUPPORTED_SCOPES = ["openid", *SCOPE_CLAIMS, "offline_access"]
+SUPPORTED_CLAIMS = sorted({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr",
+                           "amr", "azp", "at_hash", "sid"}
+                          | {c for claims in SCOPE_CLAIMS.values() for c in claims})
+
+
+def _claim_value(user: User, claim: str):
+    if claim == "preferred_username":
+        return user.username
+    if claim == "updated_at":
+        return int(user.updated_at.timestamp()) if user.updated_at else None
+    if claim == "birthdate":
+        return user.birthdate.isoformat() if user.birthdate else None
+    return getattr(user, claim, None)
+
+
+def user_claims(user: User, scope: str) -> dict:
+    """`sub` plus every claim the granted scopes release that has a value."""
+    result: dict = {"sub": str(user.id)}
+    for name in scope_to_list(scope) or []:
+        for claim in SCOPE_CLAIMS.get(name, []):
+            value = _claim_value(user, claim)
+            if value is not None and value != "":
+                result[claim] = value
+    return result
+
+
+def id_token_claims(user: User, scope: str) -> dict:
+    """Scope claims in the ID token too, as most relying parties expect (Core 5.4 allows it)."""
+    claims = user_claims(user, scope)
+    claims.pop("sub")
+    return claims
+
+
+def token_identity_claims(user: User, scope: str) -> dict:
+    """RFC 9068 2.2.3.1 identity claims for access tokens: tenant only (no PII in tokens)."""
+    return {"tenant": str(user.tenant_id)}

@@ -1,0 +1,147 @@
+"""Registering clients, rotating their secrets, revoking them."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+from sqlalchemy.orm import Session
+
+from idp.audit import EventType, record
+from idp.errors import NotFound, ValidationFailed
+from idp.keyring import Keyring
+from idp.models.oauth import Client
+from idp.models.tenancy import Tenant
+from idp.oauth.claims import SUPPORTED_SCOPES
+from idp.oauth.client_secrets import generate_client_secret, new_secret_row
+from idp.oauth.signing_keys import SUPPORTED_ALGS
+from idp.request_context import RequestContext
+
+GRANT_TYPES = {"authorization_code", "refresh_token", "client_credentials"}
+AUTH_METHODS = {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
+
+
+@dataclass
+class ClientSpec:
+    name: str
+    grant_types: list[str]
+    redirect_uris: list[str]
+    post_logout_redirect_uris: list[str]
+    scopes: list[str]
+    public: bool = False
+    first_party: bool = False
+    auth_method: str | None = None
+    jwks: dict | None = None
+    jwks_uri: str | None = None
+    roles: list[str] | None = None
+    audiences: list[str] | None = None
+    token_alg: str = "RS256"
+
+
+def _check_uri(uri: str, field: str) -> None:
+    parts = urlsplit(uri)
+    if parts.fragment or not parts.scheme or (parts.scheme in {"http", "https"}
+                                              and not parts.netloc):
+        raise ValidationFailed(f"{uri!r} is not an absolute URI without fragment.", field=field)
+    if parts.scheme == "http" and parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
+        raise ValidationFailed(f"{uri!r}: plain http is allowed only on loopback.", field=field)
+    if parts.scheme in {"javascript", "data", "vbscript", "file"}:
+        raise ValidationFailed(f"{uri!r}: scheme not allowed.", field=field)
+
+
+def _validate(spec: ClientSpec) -> str:
+    if not spec.name.strip():
+        raise ValidationFailed("A client needs a name.", field="name")
+    unknown = set(spec.grant_types) - GRANT_TYPES
+    if unknown or not spec.grant_types:
+        raise ValidationFailed(f"Grant types must be among {sorted(GRANT_TYPES)}.",
+                               field="grant_types")
+    if "authorization_code" in spec.grant_types and not spec.redirect_uris:
+        raise ValidationFailed("authorization_code needs a redirect URI.", field="redirect_uris")
+    for uri in spec.redirect_uris:
+        _check_uri(uri, "redirect_uris")
+    for uri in spec.post_logout_redirect_uris:
+        _check_uri(uri, "post_logout_redirect_uris")
+    method = spec.auth_method or ("none" if spec.public else
+                                  "private_key_jwt" if (spec.jwks or spec.jwks_uri)
+                                  else "client_secret_basic")
+    if method not in AUTH_METHODS:
+        raise ValidationFailed(f"Auth method must be one of {sorted(AUTH_METHODS)}.",
+                               field="auth_method")
+    if spec.public and (method != "none" or "client_credentials" in spec.grant_types):
+        raise ValidationFailed("A public client uses auth method 'none' and no client "
+                               "credentials grant.", field="auth_method")
+    if method == "none" and not spec.public:
+        raise ValidationFailed("Auth method 'none' is only for public clients.", field="auth_method")
+    if method == "private_key_jwt" and not (spec.jwks or spec.jwks_uri):
+        raise ValidationFailed("private_key_jwt needs --jwks-uri or a JWKS.", field="jwks_uri")
+    if spec.jwks_uri:
+        _check_uri(spec.jwks_uri, "jwks_uri")
+    if spec.token_alg not in SUPPORTED_ALGS:
+        raise ValidationFailed(f"Token algorithm must be one of {SUPPORTED_ALGS}.", field="token_alg")
+    return method
+
+
+def create_client(
+    db: Session, ctx: RequestContext, keyring: Keyring, tenant: Tenant, spec: ClientSpec
+) -> tuple[Client, str | None]:
+    """Register a client; returns it and its secret (shown once; None for keyless clients)."""
+    method = _validate(spec)
+    default_scopes = SUPPORTED_SCOPES if "authorization_code" in spec.grant_types else []
+    client = Client(
+        id="idp_ci_" + secrets.token_urlsafe(16), tenant_id=tenant.id, name=spec.name.strip(),
+        is_public=spec.public, first_party=spec.first_party, token_endpoint_auth_method=method,
+        redirect_uris=list(spec.redirect_uris),
+        post_logout_redirect_uris=list(spec.post_logout_redirect_uris),
+        grant_types=list(spec.grant_types), scopes=list(spec.scopes or default_scopes),
+        audiences=list(spec.audiences or []), roles=list(spec.roles or []), jwks=spec.jwks,
+        jwks_uri=spec.jwks_uri, id_token_signed_response_alg=spec.token_alg,
+        access_token_alg=spec.token_alg, created_at=ctx.now,
+    )
+    secret = None
+    if method in {"client_secret_basic", "client_secret_post"}:
+        secret = generate_client_secret()
+        client.secrets.append(new_secret_row(keyring.client_secret_key, secret, ctx.now))
+    db.add(client)
+    db.flush()
+    record(db, ctx, EventType.CLIENT_CREATED, client_id=client.id, tenant_id=tenant.id,
+           details={"name": client.name, "grant_types": client.grant_types,
+                    "auth_method": method})
+    return client, secret
+
+
+def query_client_or_404(db: Session, client_id: str) -> Client:
+    client = db.get(Client, client_id)
+    if client is None:
+        raise NotFound(f"No client {client_id!r}.")
+    return client
+
+
+def rotate_client_secret(
+    db: Session, ctx: RequestContext, keyring: Keyring, client: Client, grace: int
+) -> str:
+    """A new secret; the old ones stay valid for `grace` seconds (at most)."""
+    if client.token_endpoint_auth_method not in {"client_secret_basic", "client_secret_post"}:
+        raise ValidationFailed("This client does not authenticate with a secret.")
+    if grace < 0:
+        raise ValidationFailed("Grace must be zero or more seconds.", field="grace")
+    until = ctx.now + timedelta(seconds=grace)
+    for row in client.secrets:
+        if row.expires_at is None or row.expires_at > until:
+            row.expires_at = until
+    secret = generate_client_secret()
+    client.secrets.append(new_secret_row(keyring.client_secret_key, secret, ctx.now))
+    db.flush()
+    record(db, ctx, EventType.CLIENT_SECRET_ROTATED, client_id=client.id,
+           tenant_id=client.tenant_id, details={"grace_seconds": grace})
+    return secret
+
+
+def revoke_client(db: Session, ctx: RequestContext, client: Client) -> None:
+    """No new tokens, and introspection reports the client's tokens inactive at once."""
+    if client.revoked_at is None:
+        client.revoked_at = ctx.now
+        db.flush()
+        record(db, ctx, EventType.CLIENT_REVOKED, client_id=client.id, tenant_id=client.tenant_id)

@@ -1,0 +1,49 @@
+"""Provider metadata: OpenID Connect Discovery 1.0 and RFC 8414, built once per app."""
+
+from __future__ import annotations
+
+import json
+
+from idp.config import Config
+from idp.oauth.claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
+from idp.oauth.grants import CLIENT_AUTH_METHODS
+from idp.oauth.signing_keys import SUPPORTED_ALGS
+
+CONFIDENTIAL_AUTH_METHODS = [m for m in CLIENT_AUTH_METHODS if m != "none"]
+
+
+def provider_metadata(config: Config) -> dict:
+    """Exactly what this provider supports, nothing more."""
+    base = config.issuer
+    return {
+        "issuer": base,
+        "authorization_endpoint": f"{base}/authorize",
+        "token_endpoint": f"{base}/token",
+        "userinfo_endpoint": f"{base}/userinfo",
+        "jwks_uri": f"{base}/jwks.json",
+        "end_session_endpoint": f"{base}/logout",
+        "introspection_endpoint": f"{base}/introspect",
+        "revocation_endpoint": f"{base}/revoke",
+        "scopes_supported": SUPPORTED_SCOPES,
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query", "form_post"],
+        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": list(SUPPORTED_ALGS),
+        "token_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": list(SUPPORTED_ALGS),
+        "introspection_endpoint_auth_methods_supported": CONFIDENTIAL_AUTH_METHODS,
+        "revocation_endpoint_auth_methods_supported": CLIENT_AUTH_METHODS,
+        "code_challenge_methods_supported": ["S256"],
+        "claims_supported": SUPPORTED_CLAIMS,
+        "claims_parameter_supported": False,
+        "request_parameter_supported": False,
+        "request_uri_parameter_supported": False,
+        "prompt_values_supported": ["none", "login", "consent"],
+        "authorization_response_iss_parameter_supported": True,
+    }
+
+
+def metadata_json(config: Config) -> bytes:
+    """The metadata serialised once; served from memory."""
+    return json.dumps(provider_metadata(config), separators=(",", ":")).encode()

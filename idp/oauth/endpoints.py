@@ -1,0 +1,137 @@
+"""Introspection (RFC 7662), revocation (RFC 7009) and RP-initiated logout endpoints."""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc7009 import RevocationEndpoint
+from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oidc.rpinitiated import EndSessionEndpoint
+from joserfc.jwk import KeySet
+from sqlalchemy import select
+
+from idp.audit import EventType, record
+from idp.extensions import db
+from idp.models.oauth import Client, RefreshToken, RevokedToken
+from idp.oauth.access_tokens import ValidAccessToken, check_access_token, decode_access_token
+from idp.oauth.grants import CLIENT_AUTH_METHODS
+from idp.oauth.token_service import revoke_grant
+from idp.oauth.tokens import hash_token
+
+CONFIDENTIAL_METHODS = [m for m in CLIENT_AUTH_METHODS if m != "none"]
+
+
+class _Found:
+    """What a presented token turned out to be, in the shape Authlib's endpoints expect."""
+
+    def __init__(self, kind: str, client_id: str, *, access: ValidAccessToken | None = None,
+                 refresh: RefreshToken | None = None, claims: dict | None = None,
+                 active: bool = True):
+        self.kind, self.client_id, self.access, self.refresh = kind, client_id, access, refresh
+        self.claims = claims or {}
+        self.active = active
+
+    def check_client(self, client) -> bool:
+        return client.id == self.client_id
+
+    def is_expired(self) -> bool:
+        return False
+
+    def is_revoked(self) -> bool:
+        return not self.active
+
+
+def _find_token(server, value: str, hint: str | None) -> _Found | None:
+    if hint != "refresh_token":
+        claims = decode_access_token(server.keys, server.config.issuer, value)
+        if claims is not None:
+            valid = check_access_token(db.session, server.keys, server.config.issuer, value)
+            return _Found("access_token", claims.get("client_id", ""), access=valid,
+                          claims=claims, active=valid is not None)
+    row = db.session.execute(
+        select(RefreshToken).where(RefreshToken.token_hash == hash_token(value))
+    ).scalar_one_or_none()
+    if row is None:
+        return None
+    now = server.now()
+    active = (row.revoked_at is None and row.rotated_at is None and row.expires_at > now
+              and row.grant.revoked_at is None)
+    return _Found("refresh_token", row.grant.client_id, refresh=row, active=active)
+
+
+class Introspection(IntrospectionEndpoint):
+    CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
+
+    def query_token(self, token_string, token_type_hint):
+        return _find_token(self.server, token_string, token_type_hint)
+
+    def check_permission(self, token, client, request):
+        # The token's own client, or a confidential client of the same tenant (a resource
+        # server registered with us), may introspect.
+        if token.client_id == client.id:
+            return True
+        owner = db.session.get(Client, token.client_id)
+        return owner is not None and owner.tenant_id == client.tenant_id
+
+    def introspect_token(self, token):
+        if token.kind == "refresh_token":
+            row = token.refresh
+            return {"active": True, "token_type": "refresh_token", "client_id": token.client_id,
+                    "scope": row.scope, "sub": str(row.grant.user_id),
+                    "exp": int(row.expires_at.timestamp()), "iat": int(row.created_at.timestamp())}
+        claims = token.claims
+        keep = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "tenant",
+                "roles", "auth_time", "acr")
+        payload = {k: claims[k] for k in keep if k in claims}
+        payload.update(active=True, token_type="Bearer")
+        if token.access.user is not None:
+            payload["username"] = token.access.user.username
+        return payload
+
+
+class Revocation(RevocationEndpoint):
+    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
+
+    def query_token(self, token_string, token_type_hint):
+        return _find_token(self.server, token_string, token_type_hint)
+
+    def revoke_token(self, token, request):
+        ctx = self.server.ctx()
+        if token.kind == "refresh_token":
+            # Revoking a refresh token revokes its whole family (RFC 7009 2.1 "SHOULD").
+            revoke_grant(db.session, token.refresh.grant_id, ctx, reason="revoked_by_client")
+        elif db.session.get(RevokedToken, token.claims.get("jti")) is None:
+            from datetime import UTC, datetime
+
+            db.session.add(RevokedToken(jti=token.claims["jti"],
+                                        expires_at=datetime.fromtimestamp(token.claims["exp"], UTC)))
+        record(db.session, ctx, EventType.TOKEN_REVOKED, client_id=token.client_id,
+               details={"token_type": token.kind})
+        db.session.flush()
+
+
+class EndSession(EndSessionEndpoint):
+    """RP-initiated logout 1.0; the view ends the browser session itself."""
+
+    def get_server_jwks(self):
+        snap = self.server.keys.snapshot()
+        return KeySet(list(snap.public.values()))
+
+    def get_algorithms(self):
+        return ["RS256", "ES256"]
+
+    def _validate_id_token_hint(self, id_token_hint):
+        claims = super()._validate_id_token_hint(id_token_hint)
+        if claims.get("iss") != self.server.config.issuer:
+            from authlib.oauth2.rfc6749.errors import InvalidRequestError
+
+            raise InvalidRequestError("'id_token_hint' was not issued by this provider.")
+        return claims
+
+    def is_post_logout_redirect_uri_legitimate(self, request, uri, client, logout_hint):
+        # Without id_token_hint, a registered URI is followed only after the person
+        # confirmed the logout on our page.
+        from flask import g
+
+        return bool(g.get("logout_confirmed"))
+
+    def end_session(self, end_session_request):
+        """The view revokes the browser session; nothing to do at the protocol level."""

@@ -1,0 +1,171 @@
+"""Signing key lifecycle (next -> active -> retired) and the in-memory key cache.
+
+Each algorithm always has a published "next" key, so rotation promotes a key that
+relying parties have already fetched: nothing is signed by a key before it is in the
+JWKS. A retired key stays published until every token it signed has expired.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from joserfc.jwk import ECKey, RSAKey
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from idp.audit import EventType, record
+from idp.keyring import Keyring
+from idp.models.keys import KEY_ACTIVE, KEY_NEXT, KEY_RETIRED, SigningKey
+from idp.request_context import RequestContext
+
+SUPPORTED_ALGS = ("RS256", "ES256")
+
+
+def _generate(alg: str):
+    if alg == "RS256":
+        return RSAKey.generate_key(2048, private=True)
+    if alg == "ES256":
+        return ECKey.generate_key("P-256", private=True)
+    raise ValueError(f"unsupported algorithm {alg}")
+
+
+def create_signing_key(db: Session, keyring: Keyring, alg: str, status: str, now) -> SigningKey:
+    """Generate a key pair; kid is its RFC 7638 thumbprint; private half encrypted."""
+    key = _generate(alg)
+    kid = key.thumbprint()
+    public = {**key.as_dict(private=False), "kid": kid, "alg": alg, "use": "sig"}
+    row = SigningKey(
+        kid=kid, alg=alg, status=status, public_jwk=public,
+        private_key_encrypted=keyring.encrypt(key.as_pem(private=True), f"signing-key:{kid}"),
+        created_at=now, activated_at=now if status == KEY_ACTIVE else None,
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def ensure_signing_keys(db: Session, keyring: Keyring, ctx: RequestContext) -> list[SigningKey]:
+    """First start: an active and a next key per algorithm. Returns the keys created."""
+    created = []
+    for alg in SUPPORTED_ALGS:
+        statuses = set(db.execute(
+            select(SigningKey.status).where(SigningKey.alg == alg)
+        ).scalars())
+        for status in (KEY_ACTIVE, KEY_NEXT):
+            if status not in statuses:
+                created.append(create_signing_key(db, keyring, alg, status, ctx.now))
+    for row in created:
+        record(db, ctx, EventType.KEY_CREATED, details={"kid": row.kid, "alg": row.alg,
+                                                         "status": row.status})
+    return created
+
+
+def rotate_signing_keys(
+    db: Session, keyring: Keyring, ctx: RequestContext, max_token_ttl: int
+) -> list[str]:
+    """Promote next -> active, active -> retired, and publish a fresh next key."""
+    ensure_signing_keys(db, keyring, ctx)
+    promoted = []
+    for alg in SUPPORTED_ALGS:
+        rows = db.execute(
+            select(SigningKey).where(SigningKey.alg == alg,
+                                     SigningKey.status.in_([KEY_ACTIVE, KEY_NEXT]))
+            .with_for_update()
+        ).scalars().all()
+        for row in rows:
+            if row.status == KEY_ACTIVE:
+                row.status, row.retired_at = KEY_RETIRED, ctx.now
+                row.publish_until = ctx.now + timedelta(seconds=max_token_ttl + 60)
+            else:
+                row.status, row.activated_at = KEY_ACTIVE, ctx.now
+                promoted.append(row.kid)
+        create_signing_key(db, keyring, alg, KEY_NEXT, ctx.now)
+    record(db, ctx, EventType.KEY_ROTATED, details={"activated": promoted})
+    return promoted
+
+
+def query_published_keys(db: Session, now) -> list[SigningKey]:
+    """Every key that belongs in the JWKS now."""
+    return list(db.execute(
+        select(SigningKey).where(or_(SigningKey.status != KEY_RETIRED,
+                                     SigningKey.publish_until > now))
+        .order_by(SigningKey.alg, SigningKey.created_at)
+    ).scalars())
+
+
+@dataclass
+class _Snapshot:
+    loaded_at: float = 0.0
+    signing: dict = field(default_factory=dict)   # alg -> (kid, joserfc key)
+    public: dict = field(default_factory=dict)    # kid -> joserfc key (verification)
+    jwks_json: bytes = b'{"keys":[]}'
+    etag: str = ""
+
+
+class KeyCache:
+    """Per-process cache of the keys, refreshed from the database every `ttl` seconds.
+
+    Private keys are decrypted once per kid; the JWKS document is serialised once per
+    change, so discovery and JWKS are served from memory.
+    """
+
+    def __init__(self, keyring: Keyring, session_factory, ttl: float = 5.0):
+        self._keyring = keyring
+        self._session_factory = session_factory
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._snap = _Snapshot()
+        self._private: dict = {}
+
+    def invalidate(self) -> None:
+        """Reload on next use (after a rotation in this process)."""
+        self._snap.loaded_at = 0.0
+
+    def snapshot(self) -> _Snapshot:
+        snap = self._snap
+        if time.monotonic() - snap.loaded_at < self._ttl:
+            return snap
+        with self._lock:
+            if time.monotonic() - self._snap.loaded_at >= self._ttl:
+                self._snap = self._load()
+            return self._snap
+
+    def _load(self) -> _Snapshot:
+        from idp.models.base import utcnow
+
+        with self._session_factory() as db:
+            rows = query_published_keys(db, utcnow())
+        snap = _Snapshot(loaded_at=time.monotonic())
+        for row in rows:
+            snap.public[row.kid] = (RSAKey if row.alg == "RS256" else ECKey).import_key(
+                row.public_jwk)
+            if row.status == KEY_ACTIVE:
+                snap.signing[row.alg] = (row.kid, self._private_key(row))
+        keys = [row.public_jwk for row in rows]
+        snap.jwks_json = json.dumps({"keys": keys}, separators=(",", ":")).encode()
+        snap.etag = '"' + hashlib.sha256(snap.jwks_json).hexdigest()[:32] + '"'
+        return snap
+
+    def _private_key(self, row: SigningKey):
+        key = self._private.get(row.kid)
+        if key is None:
+            pem = self._keyring.decrypt(row.private_key_encrypted, f"signing-key:{row.kid}")
+            key = (RSAKey if row.alg == "RS256" else ECKey).import_key(pem)
+            self._private[row.kid] = key
+        return key
+
+    def signing_key(self, alg: str = "RS256"):
+        """(kid, private key) of the active key for `alg`."""
+        try:
+            return self.snapshot().signing[alg]
+        except KeyError:
+            raise RuntimeError(f"no active {alg} signing key; run 'idp db upgrade'") from None
+
+    def verification_key(self, kid: str):
+        """The published public key with this kid, or None."""
+        return self.snapshot().public.get(kid)

@@ -1,0 +1,22 @@
+"""What services need to know about the caller, without touching Flask."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from idp.models.base import utcnow
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Client IP, user agent and request id of the request a service acts for."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+    actor_id: str | None = None
+    now: datetime = field(default_factory=utcnow)
+
+
+SYSTEM = RequestContext(ip=None, user_agent="idp-cli", request_id=None, actor_id="system")

@@ -1,0 +1,1 @@
+"""Browser sessions: start, load (with idle and absolute timeouts), revoke."""

@@ -1,0 +1,1 @@
+"""Hosted pages: login, consent, account."""

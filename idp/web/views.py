@@ -1,0 +1,116 @@
+"""Login, consent and the minimal account page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+
+from idp.accounts.authentication import LoginStatus, check_password_login
+from idp.accounts.consents import grant_consent
+from idp.accounts.tenants import ensure_default_tenant
+from idp.extensions import db, limiter
+from idp.http import current_session, services, settings
+from idp.models.accounts import User
+from idp.models.oauth import Client
+from idp.oauth import pending
+from idp.oauth.claims import SCOPE_CLAIMS
+from idp.web.forms import ConsentForm, LoginForm
+from idp.web.login import complete_login
+
+bp = Blueprint("web", __name__)
+
+GENERIC_FAILURE = "Incorrect username or password."
+
+
+def _login_limit() -> str:
+    return settings().login_rate_limit
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 401)
+def login():
+    form = LoginForm()
+    rid = request.values.get("rid") or None
+    entry = pending.load_pending(rid)
+    if request.method == "GET":
+        current_session()  # notices an expired session so the page can say so
+        if entry and entry["params"].get("login_hint"):
+            form.username.data = entry["params"]["login_hint"][:320]
+        form.rid.data = rid or ""
+        expired = g.get("session_expired") or request.args.get("expired") == "1"
+        return render_template("web/login.html", form=form, expired=expired,
+                               client=_pending_client(entry))
+    if not form.validate_on_submit():
+        return render_template("web/login.html", form=form, error="Enter your username and "
+                               "password.", client=_pending_client(entry)), 400
+    tenant = ensure_default_tenant(db.session)
+    result = check_password_login(db.session, g.request_context, tenant, form.username.data,
+                                  form.password.data, services().lockout_policy)
+    if result.status != LoginStatus.AUTHENTICATED:
+        db.session.commit()
+        form.password.data = ""
+        return render_template("web/login.html", form=form, error=GENERIC_FAILURE,
+                               client=_pending_client(entry)), 401
+    return complete_login(result.user, ["pwd"], rid if entry else None)
+
+
+def _pending_client(entry):
+    if not entry:
+        return None
+    return db.session.get(Client, entry["params"].get("client_id") or "")
+
+
+@bp.route("/consent", methods=["GET", "POST"])
+def consent():
+    form = ConsentForm()
+    rid = request.values.get("rid")
+    entry = pending.load_pending(rid)
+    session = current_session()
+    if entry is None or session is None:
+        return render_template("error.html", title="This request has expired",
+                               message="Go back to the application and start again."), 400
+    params = entry["params"]
+    client = db.session.get(Client, params.get("client_id") or "")
+    if client is None:
+        return render_template("error.html", title="Unknown application",
+                               message="The application is not registered."), 400
+    scopes = [s for s in (params.get("scope") or "").split() if s in client.scopes]
+    if request.method == "GET" or not form.validate_on_submit():
+        form.rid.data = rid
+        return render_template("web/consent.html", form=form, client=client, scopes=scopes,
+                               scope_claims=SCOPE_CLAIMS)
+    if form.approve.data:
+        user = db.session.get(User, session.user_id)
+        grant_consent(db.session, g.request_context, user.id, user.tenant_id, client.id, scopes)
+        db.session.commit()
+        pending.mark_consented(rid)
+        return redirect(url_for("oauth.authorize_resume", rid=rid))
+    return _deny(params, rid)
+
+
+def _deny(params: dict, rid: str):
+    from authlib.oauth2.rfc6749.errors import AccessDeniedError
+
+    from idp.oauth.responses import error_to_client
+
+    pending.drop_pending(rid)
+    error = AccessDeniedError(description="The person declined the request.",
+                              redirect_uri=params.get("redirect_uri"))
+    error.state = params.get("state")
+    client = db.session.get(Client, params.get("client_id") or "")
+    if client is None or not client.check_redirect_uri(params.get("redirect_uri") or ""):
+        error.redirect_uri = client.get_default_redirect_uri() if client else None
+    return error_to_client(error, params)
+
+
+@bp.get("/")
+def home():
+    return redirect(url_for("web.account"))
+
+
+@bp.get("/account")
+def account():
+    session = current_session()
+    if session is None:
+        return redirect(url_for("web.login", expired=1 if g.get("session_expired") else None))
+    user = db.session.get(User, session.user_id)
+    return render_template("account/profile.html", user=user, session=session)
