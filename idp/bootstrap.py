@@ -15,7 +15,7 @@ from idp.config import Config
 from idp.keyring import Keyring
 from idp.models.accounts import User
 from idp.oauth.signing_keys import ensure_signing_keys
-from idp.request_context import SYSTEM
+from idp.request_context import system_context
 
 
 @dataclass(frozen=True)
@@ -28,16 +28,16 @@ def bootstrap(db: Session, config: Config, keyring: Keyring) -> BootstrapResult:
     """Idempotent; commits. Creates the first admin only when no user exists."""
     tenant = ensure_default_tenant(db)
     ensure_builtin_roles(db)
-    ensure_signing_keys(db, keyring, SYSTEM)
+    ensure_signing_keys(db, keyring, system_context())
     result = BootstrapResult()
     if db.execute(select(func.count()).select_from(User)).scalar_one() == 0:
         generated = config.bootstrap_admin_password is None
         password = config.bootstrap_admin_password or secrets.token_urlsafe(15)
-        admin = create_user(db, SYSTEM, tenant, email=config.bootstrap_admin_email,
+        admin = create_user(db, system_context(), tenant, email=config.bootstrap_admin_email,
                             username="admin", password=password, email_verified=True,
                             allow_localhost=True)
         admin.must_change_password = generated
-        assign_role(db, SYSTEM, admin, "superadmin", tenant)
+        assign_role(db, system_context(), admin, "superadmin", tenant)
         result = BootstrapResult(config.bootstrap_admin_email, password if generated else None)
     db.commit()
     return result

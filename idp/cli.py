@@ -11,7 +11,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from idp.config import ConfigError
 from idp.errors import DomainError
-from idp.request_context import SYSTEM
+from idp.request_context import system_context
 
 
 def _fail(message: str) -> None:
@@ -138,10 +138,10 @@ def users_create(app, email, username, password_stdin, roles, tenant, as_json):
     if password is None:
         password = generated = secrets.token_urlsafe(15)
     tenant_row = query_tenant(database.session, tenant)
-    user = create_user(database.session, SYSTEM, tenant_row, email=email, username=username,
+    user = create_user(database.session, system_context(), tenant_row, email=email, username=username,
                        password=password)
     for role in roles:
-        assign_role(database.session, SYSTEM, user, role, tenant_row)
+        assign_role(database.session, system_context(), user, role, tenant_row)
     database.session.commit()
     out = {"id": str(user.id), "username": user.username, "email": user.email,
            "tenant": tenant_row.slug}
@@ -198,7 +198,7 @@ def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scop
                       jwks_uri=jwks_uri, roles=list(roles), audiences=list(audiences),
                       token_alg=token_alg)
     tenant_row = query_tenant(database.session, tenant)
-    client, secret = create_client(database.session, SYSTEM, app.extensions["idp"].keyring,
+    client, secret = create_client(database.session, system_context(), app.extensions["idp"].keyring,
                                    tenant_row, spec)
     database.session.commit()
     out = {"client_id": client.id, "client_secret": secret}
@@ -227,7 +227,7 @@ def clients_secret_rotate(app, client_id, grace, as_json):
     from idp.oauth.clients import query_client_or_404, rotate_client_secret
 
     client = query_client_or_404(database.session, client_id)
-    secret = rotate_client_secret(database.session, SYSTEM, app.extensions["idp"].keyring,
+    secret = rotate_client_secret(database.session, system_context(), app.extensions["idp"].keyring,
                                   client, grace)
     database.session.commit()
     out = {"client_id": client.id, "client_secret": secret, "previous_valid_for": grace}
@@ -242,7 +242,7 @@ def clients_revoke(app, client_id):
     from idp.extensions import db as database
     from idp.oauth.clients import query_client_or_404, revoke_client
 
-    revoke_client(database.session, SYSTEM, query_client_or_404(database.session, client_id))
+    revoke_client(database.session, system_context(), query_client_or_404(database.session, client_id))
     database.session.commit()
     click.echo(f"revoked {client_id}")
 
@@ -279,7 +279,7 @@ def keys_rotate(app):
     from idp.oauth.signing_keys import rotate_signing_keys
 
     svc = app.extensions["idp"]
-    promoted = rotate_signing_keys(database.session, svc.keyring, SYSTEM,
+    promoted = rotate_signing_keys(database.session, svc.keyring, system_context(),
                                    svc.config.max_token_ttl)
     database.session.commit()
     click.echo("now signing with: " + ", ".join(promoted))

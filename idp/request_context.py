@@ -19,4 +19,6 @@ class RequestContext:
     now: datetime = field(default_factory=utcnow)
 
 
-SYSTEM = RequestContext(ip=None, user_agent="idp-cli", request_id=None, actor_id="system")
+def system_context() -> RequestContext:
+    """The context of work done by the CLI or at start-up (fresh `now` each time)."""
+    return RequestContext(ip=None, user_agent="idp-cli", request_id=None, actor_id="system")

@@ -11,7 +11,7 @@ from idp.accounts.tenants import ensure_default_tenant
 from idp.accounts.users import create_user
 from idp.extensions import db
 from idp.oauth.clients import ClientSpec, create_client
-from idp.request_context import SYSTEM
+from idp.request_context import system_context
 
 PASSWORD = "Correct-Horse-9!"
 REDIRECT_URI = "https://rp.example.com/cb"
@@ -19,7 +19,7 @@ REDIRECT_URI = "https://rp.example.com/cb"
 
 def make_user(app, email="alice@example.com", username="alice", password=PASSWORD, **profile):
     with app.app_context():
-        user = create_user(db.session, SYSTEM, ensure_default_tenant(db.session), email=email,
+        user = create_user(db.session, system_context(), ensure_default_tenant(db.session), email=email,
                            username=username, password=password, profile=profile or None)
         db.session.commit()
         return str(user.id)
@@ -38,7 +38,7 @@ def make_client(app, *, first_party=True, public=False, grant_types=None, redire
         first_party=first_party, auth_method=auth_method, jwks=jwks, audiences=audiences,
         roles=roles, token_alg=token_alg)
     with app.app_context():
-        client, secret = create_client(db.session, SYSTEM, app.extensions["idp"].keyring,
+        client, secret = create_client(db.session, system_context(), app.extensions["idp"].keyring,
                                        ensure_default_tenant(db.session), spec)
         db.session.commit()
         return client.id, secret
