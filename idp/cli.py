@@ -283,3 +283,7 @@ def keys_rotate(app):
                                    svc.config.max_token_ttl)
     database.session.commit()
     click.echo("now signing with: " + ", ".join(promoted))
+
+
+if __name__ == "__main__":
+    main()

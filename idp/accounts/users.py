@@ -85,10 +85,13 @@ def find_user_by_login(db: Session, tenant_id: uuid.UUID, login: str) -> User | 
 
 def query_user(db: Session, ref: str, tenant_id: uuid.UUID | None = None) -> User:
     """A user by id, username or email (USER in the CLI); NotFound otherwise."""
-    user = None
     try:
-        user = db.get(User, uuid.UUID(ref))
+        user_id = uuid.UUID(ref)
     except ValueError:
+        user_id = None
+    if user_id is not None:
+        user = db.get(User, user_id)
+    else:
         key = normalize_identifier(ref)
         stmt = select(User).where(
             or_(User.username_normalized == key, User.email_normalized == key)

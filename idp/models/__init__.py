@@ -22,7 +22,8 @@ from idp.models.tenancy import DEFAULT_TENANT_SLUG, Tenant
 
 __all__ = [
     "AccessToken", "AuditChainHead", "AuditEvent", "AuthorizationCode", "Base", "Client",
-    "ClientSecret", "ClientUsageDay", "Consent", "DEFAULT_TENANT_SLUG", "PasswordCredential", "PasswordHistory",
+    "ClientSecret", "ClientUsageDay", "Consent", "DEFAULT_TENANT_SLUG", "PasswordCredential",
+    "PasswordHistory",
     "RefreshToken", "RevokedToken", "Role", "RoleAssignment", "SigningKey", "Tenant",
     "TokenGrant", "UsedAssertion", "User", "UserSession", "utcnow",
 ]

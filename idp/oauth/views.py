@@ -12,7 +12,6 @@ from idp.http import (
     no_store,
     oauth_json_error,
     services,
-    settings,
 )
 from idp.models.accounts import User
 from idp.oauth import authorize_flow, pending

@@ -1,0 +1,67 @@
+"""The `idp` command line, run as a real process."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.fixture
+def idp_env(tmp_path):
+    env = {**os.environ, "IDP_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
+           "IDP_KEYS_DIR": str(tmp_path / "keys")}
+    env.pop("IDP_BOOTSTRAP_ADMIN_PASSWORD", None)
+    return env
+
+
+def idp(env, *args, stdin=None):
+    return subprocess.run([sys.executable, "-m", "idp.cli", *args], env=env, input=stdin,
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_first_upgrade_prints_one_time_admin_password_once(idp_env):
+    first = idp(idp_env, "db", "upgrade")
+    assert first.returncode == 0, first.stderr
+    assert "One-time password (shown only now):" in first.stdout
+    second = idp(idp_env, "db", "upgrade")
+    assert second.returncode == 0 and "One-time password" not in second.stdout
+
+
+def test_users_and_clients_commands(idp_env):
+    assert idp(idp_env, "db", "upgrade").returncode == 0
+    created = idp(idp_env, "users", "create", "--email", "Dana@Example.com", "--username", "dana",
+                  "--password-stdin", "--json", stdin="S3cure-Password!\n")
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["email"] == "Dana@example.com"
+    dup = idp(idp_env, "users", "create", "--email", "dana@EXAMPLE.com")
+    assert dup.returncode != 0 and dup.stderr.count("\n") == 1 and "Traceback" not in dup.stderr
+    client = idp(idp_env, "clients", "create", "--name", "svc", "--grant-type",
+                 "client_credentials", "--scope", "api:read", "--json")
+    body = json.loads(client.stdout)
+    assert body["client_secret"].startswith("idp_sk_")
+    rotated = idp(idp_env, "clients", "secret", "rotate", body["client_id"], "--grace", "60",
+                  "--json")
+    assert json.loads(rotated.stdout)["client_secret"] != body["client_secret"]
+    assert idp(idp_env, "clients", "revoke", body["client_id"]).returncode == 0
+    keys = idp(idp_env, "keys", "list")
+    assert keys.stdout.count("active") == 2 and keys.stdout.count("next") == 2
+    assert idp(idp_env, "keys", "rotate").returncode == 0
+    assert idp(idp_env, "keys", "list").stdout.count("retired") == 2
+
+
+def test_bad_configuration_stops_with_one_line_naming_the_variable(idp_env):
+    result = idp({**idp_env, "IDP_ACCESS_TOKEN_TTL": "ten"}, "keys", "list")
+    assert result.returncode != 0 and "IDP_ACCESS_TOKEN_TTL" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_client_input_is_one_clear_line(idp_env):
+    idp(idp_env, "db", "upgrade")
+    result = idp(idp_env, "clients", "create", "--name", "x", "--redirect-uri",
+                 "http://evil.example.com/cb")
+    assert result.returncode != 0 and "loopback" in result.stderr
+    assert "Traceback" not in result.stderr
