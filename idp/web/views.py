@@ -14,7 +14,7 @@ from idp.models.oauth import Client
 from idp.oauth import pending
 from idp.oauth.claims import SCOPE_CLAIMS
 from idp.web.forms import ConsentForm, LoginForm
-from idp.web.login import complete_login
+from idp.web import login_steps
 
 bp = Blueprint("web", __name__)
 
@@ -50,7 +50,8 @@ def login():
         form.password.data = ""
         return render_template("web/login.html", form=form, error=GENERIC_FAILURE,
                                client=_pending_client(entry)), 401
-    return complete_login(result.user, ["pwd"], rid if entry else None)
+    login_steps.begin(result.user, ["pwd"], rid if entry else None)
+    return login_steps.advance()
 
 
 def _pending_client(entry):

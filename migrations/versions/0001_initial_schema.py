@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 21:16:00.519437
+Create Date: 2026-11-22 21:24:09.889275
 
 """
 from alembic import op

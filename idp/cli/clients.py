@@ -1,0 +1,106 @@
+"""`idp clients ...`"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from idp.cli.base import fail, main, with_app
+from idp.request_context import system_context
+
+# --- clients -----------------------------------------------------------------------------
+
+@main.group()
+def clients():
+    """Manage OAuth clients (relying parties and services)."""
+
+
+@clients.command("create")
+@click.option("--name", required=True)
+@click.option("--grant-type", "grant_types", multiple=True)
+@click.option("--redirect-uri", "redirect_uris", multiple=True)
+@click.option("--post-logout-redirect-uri", "post_logout_uris", multiple=True)
+@click.option("--scope", "scopes", multiple=True)
+@click.option("--audience", "audiences", multiple=True, help="Allowed RFC 8707 resources.")
+@click.option("--public", is_flag=True)
+@click.option("--first-party", is_flag=True)
+@click.option("--auth-method")
+@click.option("--jwks-uri")
+@click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--token-alg", default="RS256", show_default=True)
+@click.option("--role", "roles", multiple=True)
+@click.option("--tenant")
+@click.option("--json", "as_json", is_flag=True)
+@with_app
+def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scopes, audiences,
+                   public, first_party, auth_method, jwks_uri, jwks_file, token_alg, roles,
+                   tenant, as_json):
+    """Register a client; its secret is printed once."""
+    from idp.accounts.tenants import query_tenant
+    from idp.extensions import db as database
+    from idp.oauth.clients import ClientSpec, create_client
+
+    jwks = None
+    if jwks_file:
+        with open(jwks_file) as handle:
+            try:
+                jwks = json.load(handle)
+            except ValueError:
+                fail(f"{jwks_file} is not JSON")
+    grants = list(grant_types) or (["authorization_code", "refresh_token"] if redirect_uris
+                                   else ["client_credentials"])
+    spec = ClientSpec(name=name, grant_types=grants, redirect_uris=list(redirect_uris),
+                      post_logout_redirect_uris=list(post_logout_uris),
+                      scopes=[s for item in scopes for s in item.split()], public=public,
+                      first_party=first_party, auth_method=auth_method, jwks=jwks,
+                      jwks_uri=jwks_uri, roles=list(roles), audiences=list(audiences),
+                      token_alg=token_alg)
+    tenant_row = query_tenant(database.session, tenant)
+    client, secret = create_client(database.session, system_context(), app.extensions["idp"].keyring,
+                                   tenant_row, spec)
+    database.session.commit()
+    out = {"client_id": client.id, "client_secret": secret}
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"client_id: {client.id}")
+        if secret:
+            click.echo(f"client_secret: {secret}  (shown only now)")
+
+
+@clients.group("secret")
+def clients_secret():
+    """Client secrets."""
+
+
+@clients_secret.command("rotate")
+@click.argument("client_id")
+@click.option("--grace", default=86400, show_default=True, type=int,
+              help="Seconds the previous secret keeps working.")
+@click.option("--json", "as_json", is_flag=True)
+@with_app
+def clients_secret_rotate(app, client_id, grace, as_json):
+    """Issue a new secret; the old one works for --grace seconds more."""
+    from idp.extensions import db as database
+    from idp.oauth.clients import query_client_or_404, rotate_client_secret
+
+    client = query_client_or_404(database.session, client_id)
+    secret = rotate_client_secret(database.session, system_context(), app.extensions["idp"].keyring,
+                                  client, grace)
+    database.session.commit()
+    out = {"client_id": client.id, "client_secret": secret, "previous_valid_for": grace}
+    click.echo(json.dumps(out) if as_json else f"client_secret: {secret}  (shown only now)")
+
+
+@clients.command("revoke")
+@click.argument("client_id")
+@with_app
+def clients_revoke(app, client_id):
+    """Revoke a client: no new tokens, its tokens inactive at once."""
+    from idp.extensions import db as database
+    from idp.oauth.clients import query_client_or_404, revoke_client
+
+    revoke_client(database.session, system_context(), query_client_or_404(database.session, client_id))
+    database.session.commit()
+    click.echo(f"revoked {client_id}")
