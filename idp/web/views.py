@@ -13,8 +13,8 @@ from idp.models.accounts import User
 from idp.models.oauth import Client
 from idp.oauth import pending
 from idp.oauth.claims import SCOPE_CLAIMS
-from idp.web.forms import ConsentForm, LoginForm
 from idp.web import login_steps
+from idp.web.forms import ConsentForm, LoginForm
 
 bp = Blueprint("web", __name__)
 
