@@ -27,7 +27,18 @@ def gunicorn_options(config: Config) -> dict:
         "loglevel": "warning",
         "forwarded_allow_ips": "*" if config.trusted_proxies else "127.0.0.1",
         "proxy_allow_ips": "127.0.0.1",
+        "worker_exit": _flush_usage_on_exit,
     }
+
+
+def _flush_usage_on_exit(server, worker) -> None:
+    """Write the worker's in-memory client usage counters before it goes."""
+    from idp.extensions import db
+    from idp.oauth.usage_store import flush_usage
+    from idp.wsgi import app
+
+    with app.app_context():
+        flush_usage(db.session, app.extensions["idp"].server.usage)
 
 
 class IdpGunicorn(BaseApplication):

@@ -29,13 +29,14 @@ def clients():
 @click.option("--jwks-uri")
 @click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--token-alg", default="RS256", show_default=True)
+@click.option("--expires-in", type=int, help="Seconds until the client stops working.")
 @click.option("--role", "roles", multiple=True)
 @click.option("--tenant")
 @click.option("--json", "as_json", is_flag=True)
 @with_app
 def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scopes, audiences,
-                   public, first_party, auth_method, jwks_uri, jwks_file, token_alg, roles,
-                   tenant, as_json):
+                   public, first_party, auth_method, jwks_uri, jwks_file, token_alg, expires_in,
+                   roles, tenant, as_json):
     """Register a client; its secret is printed once."""
     from idp.accounts.tenants import query_tenant
     from idp.extensions import db as database
@@ -55,7 +56,7 @@ def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scop
                       scopes=[s for item in scopes for s in item.split()], public=public,
                       first_party=first_party, auth_method=auth_method, jwks=jwks,
                       jwks_uri=jwks_uri, roles=list(roles), audiences=list(audiences),
-                      token_alg=token_alg)
+                      token_alg=token_alg, expires_in=expires_in)
     tenant_row = query_tenant(database.session, tenant)
     client, secret = create_client(database.session, system_context(), app.extensions["idp"].keyring,
                                    tenant_row, spec)
@@ -104,3 +105,58 @@ def clients_revoke(app, client_id):
     revoke_client(database.session, system_context(), query_client_or_404(database.session, client_id))
     database.session.commit()
     click.echo(f"revoked {client_id}")
+
+
+@clients.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@with_app
+def clients_list(app, as_json):
+    """Every client with its state and last use."""
+    from sqlalchemy import select
+
+    from idp.extensions import db as database
+    from idp.models.oauth import Client
+    from idp.oauth.clients import describe_client
+
+    rows = database.session.execute(select(Client).order_by(Client.created_at)).scalars()
+    items = [describe_client(c) for c in rows]
+    if as_json:
+        click.echo(json.dumps(items))
+        return
+    for c in items:
+        state = "revoked" if c["revoked_at"] else "active"
+        click.echo(f"{c['client_id']}  {c['name']:20.20}  {state:7}  "
+                   f"{','.join(c['grant_types'])}  last used {c['last_used_at'] or '-'}")
+
+
+@clients.command("show")
+@click.argument("client_id")
+@with_app
+def clients_show(app, client_id):
+    """One client as JSON: settings, secrets (created / last used / expires) and daily usage."""
+    from sqlalchemy import select
+
+    from idp.extensions import db as database
+    from idp.models.oauth import ClientUsageDay
+    from idp.oauth.clients import describe_client, query_client_or_404
+
+    client = query_client_or_404(database.session, client_id)
+    days = database.session.execute(select(ClientUsageDay).where(
+        ClientUsageDay.client_id == client.id).order_by(ClientUsageDay.day)).scalars().all()
+    click.echo(json.dumps(describe_client(client, days), indent=2))
+
+
+@clients.command("delete")
+@click.argument("client_id")
+@click.option("--yes", is_flag=True, help="Confirm deletion.")
+@with_app
+def clients_delete(app, client_id, yes):
+    """Delete a client and what was issued to it (revoke is the reversible step)."""
+    from idp.extensions import db as database
+    from idp.oauth.clients import delete_client, query_client_or_404
+
+    if not yes:
+        fail("deleting a client is permanent; add --yes to confirm")
+    delete_client(database.session, system_context(), query_client_or_404(database.session, client_id))
+    database.session.commit()
+    click.echo(f"deleted {client_id}")

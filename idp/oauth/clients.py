@@ -21,6 +21,7 @@ from idp.request_context import RequestContext
 
 GRANT_TYPES = {"authorization_code", "refresh_token", "client_credentials"}
 AUTH_METHODS = {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
+ADMIN_SCOPE = "idp:admin"
 
 
 @dataclass
@@ -38,6 +39,7 @@ class ClientSpec:
     roles: list[str] | None = None
     audiences: list[str] | None = None
     token_alg: str = "RS256"
+    expires_in: int | None = None  # seconds until the client stops working
 
 
 def _check_uri(uri: str, field: str) -> None:
@@ -79,6 +81,8 @@ def _validate(spec: ClientSpec) -> str:
         raise ValidationFailed("private_key_jwt needs --jwks-uri or a JWKS.", field="jwks_uri")
     if spec.jwks_uri:
         _check_uri(spec.jwks_uri, "jwks_uri")
+    if spec.expires_in is not None and spec.expires_in <= 0:
+        raise ValidationFailed("Expiry must be a positive number of seconds.", field="expires_in")
     if spec.token_alg not in SUPPORTED_ALGS:
         raise ValidationFailed(f"Token algorithm must be one of {SUPPORTED_ALGS}.", field="token_alg")
     return method
@@ -90,15 +94,19 @@ def create_client(
     """Register a client; returns it and its secret (shown once; None for keyless clients)."""
     method = _validate(spec)
     default_scopes = SUPPORTED_SCOPES if "authorization_code" in spec.grant_types else []
+    scopes = list(spec.scopes or default_scopes)
+    if spec.roles and "client_credentials" in spec.grant_types and ADMIN_SCOPE not in scopes:
+        scopes.append(ADMIN_SCOPE)  # a client given an admin role calls the admin API with it
     client = Client(
         id="idp_ci_" + secrets.token_urlsafe(16), tenant_id=tenant.id, name=spec.name.strip(),
         is_public=spec.public, first_party=spec.first_party, token_endpoint_auth_method=method,
         redirect_uris=list(spec.redirect_uris),
         post_logout_redirect_uris=list(spec.post_logout_redirect_uris),
-        grant_types=list(spec.grant_types), scopes=list(spec.scopes or default_scopes),
+        grant_types=list(spec.grant_types), scopes=scopes,
         audiences=list(spec.audiences or []), roles=list(spec.roles or []), jwks=spec.jwks,
         jwks_uri=spec.jwks_uri, id_token_signed_response_alg=spec.token_alg,
         access_token_alg=spec.token_alg, created_at=ctx.now,
+        expires_at=ctx.now + timedelta(seconds=spec.expires_in) if spec.expires_in else None,
     )
     secret = None
     if method in {"client_secret_basic", "client_secret_post"}:
@@ -145,3 +153,34 @@ def revoke_client(db: Session, ctx: RequestContext, client: Client) -> None:
         client.revoked_at = ctx.now
         db.flush()
         record(db, ctx, EventType.CLIENT_REVOKED, client_id=client.id, tenant_id=client.tenant_id)
+
+
+def delete_client(db: Session, ctx: RequestContext, client: Client) -> None:
+    """Remove a client and everything issued to it; the audit trail keeps its id."""
+    record(db, ctx, EventType.CLIENT_DELETED, client_id=client.id, tenant_id=client.tenant_id,
+           details={"name": client.name})
+    db.delete(client)
+    db.flush()
+
+
+def describe_client(client: Client, usage_days: list | None = None) -> dict:
+    """A client as operators see it: settings, secrets (never their values) and usage."""
+    return {
+        "client_id": client.id, "name": client.name, "tenant_id": str(client.tenant_id),
+        "public": client.is_public, "first_party": client.first_party,
+        "auth_method": client.token_endpoint_auth_method, "grant_types": client.grant_types,
+        "scopes": client.scopes, "audiences": client.audiences, "roles": client.roles,
+        "redirect_uris": client.redirect_uris,
+        "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "created_at": _iso(client.created_at), "expires_at": _iso(client.expires_at),
+        "revoked_at": _iso(client.revoked_at), "last_used_at": _iso(client.last_used_at),
+        "last_used_ip": client.last_used_ip,
+        "secrets": [{"id": str(s.id), "hint": "…" + s.hint, "created_at": _iso(s.created_at),
+                     "last_used_at": _iso(s.last_used_at), "expires_at": _iso(s.expires_at)}
+                    for s in sorted(client.secrets, key=lambda s: s.created_at)],
+        "usage": [{"day": d.day.isoformat(), "tokens": d.token_count} for d in usage_days or []],
+    }
+
+
+def _iso(value) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None

@@ -93,7 +93,8 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         requested = self.request.payload.scope
         if requested and not set(requested.split()) <= set(self.request.client.scopes):
             raise InvalidScopeError("The requested scope exceeds what this client may ask for.")
-        self.request.audience = token_service.resolve_audience(self.request)
+        self.request.audience = token_service.resolve_audience(self.request,
+                                                              self.server.config.issuer)
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
                        include_refresh_token=False):

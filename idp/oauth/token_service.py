@@ -195,11 +195,20 @@ def revoke_grant(db: Session, grant_id: uuid.UUID, ctx: RequestContext, *, reaso
     )
 
 
-def resolve_audience(request) -> str | list[str]:
-    """RFC 8707 `resource` values, each allowed for the client; default: the client itself."""
+ADMIN_SCOPE = "idp:admin"
+
+
+def resolve_audience(request, issuer: str) -> str | list[str]:
+    """RFC 8707 `resource` values, each allowed for the client.
+
+    Default: our own admin API (the issuer) for `idp:admin`, the client's single allowed
+    audience, or else the client itself.
+    """
     client = request.client
     resources = request.payload.datalist.get("resource", [])
     if not resources:
+        if ADMIN_SCOPE in (request.payload.scope or "").split():
+            return issuer
         return client.audiences[0] if len(client.audiences) == 1 else client.id
     for resource in resources:
         if resource not in client.audiences:
