@@ -1,0 +1,124 @@
+// A relying party built on openid-client (OpenID-certified), driven by tests/interop.
+//
+// Input: one JSON object, as the first argument or in the RP_INPUT environment variable:
+//   {issuer, client_id, client_secret, redirect_uri, mode, ...}
+// mode "code-build":        prints {url, code_verifier, state, nonce}
+// mode "code-callback":     also needs callback_url, code_verifier, state, nonce; exchanges the
+//                           code, fetches userinfo, refreshes; prints the claims it verified
+// mode "client-credentials": optional scope; prints the token response
+// Output: one JSON object on stdout. On failure: exit 1 and a JSON error on stderr.
+//
+// Every check of the library stays on; the only relaxation is plain http, which the tests
+// need because the provider listens on loopback without TLS.
+import * as client from 'openid-client'
+
+function readInput() {
+  const raw = process.argv[2] ?? process.env.RP_INPUT
+  if (!raw) throw new Error('pass the input JSON as the first argument or in RP_INPUT')
+  return JSON.parse(raw)
+}
+
+async function configure(input) {
+  return client.discovery(
+    new URL(input.issuer),
+    input.client_id,
+    undefined,
+    // The provider registers exactly one auth method per client; the CLI default is basic.
+    client.ClientSecretBasic(input.client_secret),
+    { execute: [client.allowInsecureRequests] },
+  )
+}
+
+async function codeBuild(config, input) {
+  const code_verifier = client.randomPKCECodeVerifier()
+  const code_challenge = await client.calculatePKCECodeChallenge(code_verifier)
+  const state = client.randomState()
+  const nonce = client.randomNonce()
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: input.redirect_uri,
+    scope: input.scope ?? 'openid profile email',
+    code_challenge,
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  })
+  return { url: url.href, code_verifier, state, nonce }
+}
+
+async function codeCallback(config, input) {
+  // Checks iss (RFC 9207), state, PKCE, the ID token (signature, iss, aud, exp, iat, nonce,
+  // at_hash when present) and the token response shape.
+  const tokens = await client.authorizationCodeGrant(config, new URL(input.callback_url), {
+    pkceCodeVerifier: input.code_verifier,
+    expectedState: input.state,
+    expectedNonce: input.nonce,
+    idTokenExpected: true,
+  })
+  const idClaims = tokens.claims()
+  // Checks the response's sub equals the ID token's.
+  const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub)
+
+  if (!tokens.refresh_token) throw new Error('no refresh_token in the token response')
+  // Validates any ID token in the refresh response too (same iss/sub/aud as the original).
+  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token)
+  const refreshedClaims = refreshed.claims() ?? null
+  const userinfoAfter = await client.fetchUserInfo(config, refreshed.access_token, idClaims.sub)
+
+  return {
+    id_token_claims: idClaims,
+    token_type: tokens.token_type,
+    scope: tokens.scope ?? null,
+    expires_in: tokens.expires_in ?? null,
+    userinfo,
+    refresh: {
+      token_type: refreshed.token_type,
+      access_token_changed: refreshed.access_token !== tokens.access_token,
+      refresh_token_rotated: Boolean(refreshed.refresh_token) &&
+        refreshed.refresh_token !== tokens.refresh_token,
+      id_token_claims: refreshedClaims,
+      userinfo_sub: userinfoAfter.sub,
+    },
+  }
+}
+
+async function clientCredentials(config, input) {
+  const params = {}
+  if (input.scope) params.scope = input.scope
+  const tokens = await client.clientCredentialsGrant(config, params)
+  return { ...tokens }
+}
+
+const MODES = {
+  'code-build': codeBuild,
+  'code-callback': codeCallback,
+  'client-credentials': clientCredentials,
+}
+
+function describe(err) {
+  const out = { name: err?.name, message: err?.message, code: err?.code }
+  if (err?.error) out.error = err.error
+  if (err?.error_description) out.error_description = err.error_description
+  if (err?.status) out.status = err.status
+  if (err?.cause !== undefined) {
+    const c = err.cause
+    out.cause = c instanceof Error ? describe(c) : c
+  }
+  return out
+}
+
+try {
+  const input = readInput()
+  const mode = MODES[input.mode]
+  if (!mode) throw new Error(`unknown mode ${JSON.stringify(input.mode)}`)
+  const config = await configure(input)
+  process.stdout.write(JSON.stringify(await mode(config, input)) + '\n')
+} catch (err) {
+  let text
+  try {
+    text = JSON.stringify(describe(err))
+  } catch {
+    text = JSON.stringify({ message: String(err) })
+  }
+  process.stderr.write(text + '\n')
+  process.exitCode = 1
+}

@@ -1,0 +1,114 @@
+"""The real server, over real HTTP, driven by the independent, OpenID-certified node library
+openid-client (tests/interop/rp.mjs) with all of its checks on (plain http on loopback is the
+only relaxation). The "browser" leg of the code flow is a requests.Session."""
+
+from __future__ import annotations
+
+import base64
+import json
+from html.parser import HTMLParser
+from urllib.parse import urljoin, urlsplit
+
+import pytest
+import requests
+
+from tests.interop.conftest import PASSWORD, REDIRECT_URI
+
+pytestmark = pytest.mark.slow
+
+MAX_REDIRECTS = 10
+
+
+class _HiddenInputs(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.values: dict[str, str] = {}
+
+    def handle_starttag(self, tag, attrs):
+        if tag != "input":
+            return
+        attr = dict(attrs)
+        if attr.get("type") == "hidden" and attr.get("name"):
+            self.values.setdefault(attr["name"], attr.get("value") or "")
+
+
+def _hidden_inputs(html: str) -> dict[str, str]:
+    parser = _HiddenInputs()
+    parser.feed(html)
+    parser.close()
+    return parser.values
+
+
+def _browser_login(authorize_url: str, username: str, password: str) -> str:
+    """Play the user agent: authorize, log in, follow redirects until the one to the client.
+
+    Returns the callback URL (never fetched: nothing listens on the redirect URI)."""
+    with requests.Session() as browser:
+        response = browser.get(authorize_url, timeout=10)
+        assert response.status_code == 200, response.text[:500]
+        assert urlsplit(response.url).path == "/login", response.url
+        fields = _hidden_inputs(response.text)
+        assert fields.get("csrf_token"), "login page has no csrf_token"
+        assert fields.get("rid"), "login page has no rid (pending authorization request)"
+        response = browser.post(urljoin(response.url, "/login"), allow_redirects=False, timeout=10,
+                                data={"username": username, "password": password,
+                                      "csrf_token": fields["csrf_token"], "rid": fields["rid"]})
+        for _ in range(MAX_REDIRECTS):
+            assert response.status_code in (302, 303), (response.status_code, response.text[:500])
+            location = urljoin(response.url, response.headers["Location"])
+            if location.startswith(REDIRECT_URI):
+                return location
+            response.close()
+            response = browser.get(location, allow_redirects=False, timeout=10)
+        raise AssertionError("too many redirects before reaching the client")
+
+
+def _jose_header(jwt: str) -> dict:
+    segment = jwt.split(".")[0]
+    return json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+
+
+def test_authorization_code_flow_with_pkce_userinfo_and_refresh(provider, run_rp):
+    creds = {"client_id": provider.rp_client_id, "client_secret": provider.rp_client_secret,
+             "redirect_uri": REDIRECT_URI}
+    built = run_rp(mode="code-build", **creds)
+    assert built["url"].startswith(f"{provider.issuer}/authorize?")
+
+    callback = _browser_login(built["url"], "alice", PASSWORD)
+    query = urlsplit(callback).query
+    assert "code=" in query and "error=" not in query, callback
+
+    result = run_rp(mode="code-callback", callback_url=callback,
+                    code_verifier=built["code_verifier"], state=built["state"],
+                    nonce=built["nonce"], **creds)
+
+    claims = result["id_token_claims"]
+    assert claims["iss"] == provider.issuer
+    aud = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    assert provider.rp_client_id in aud
+    assert claims["sub"]
+    assert claims["nonce"] == built["nonce"]
+    assert result["token_type"].lower() == "bearer"
+
+    assert result["userinfo"]["sub"] == claims["sub"]
+    assert result["userinfo"]["email"] == "alice@example.com"
+
+    refresh = result["refresh"]
+    assert refresh["token_type"].lower() == "bearer"
+    assert refresh["access_token_changed"]
+    assert refresh["userinfo_sub"] == claims["sub"]
+    if refresh["id_token_claims"] is not None:
+        assert refresh["id_token_claims"]["sub"] == claims["sub"]
+        assert refresh["id_token_claims"]["iss"] == provider.issuer
+
+
+def test_client_credentials_grant(provider, run_rp):
+    tokens = run_rp(mode="client-credentials", client_id=provider.svc_client_id,
+                    client_secret=provider.svc_client_secret, redirect_uri=REDIRECT_URI,
+                    scope="api:read")
+    assert tokens["token_type"].lower() == "bearer"
+    access_token = tokens["access_token"]
+    assert access_token.count(".") == 2, "access token is not a compact JWS"
+    assert _jose_header(access_token)["typ"].lower() == "at+jwt"
+    assert "refresh_token" not in tokens
+    assert "id_token" not in tokens
