@@ -12,9 +12,11 @@ from dataclasses import dataclass
 
 from joserfc import jwt
 from joserfc.errors import JoseError
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.models.accounts import User
+from idp.models.base import utcnow
 from idp.models.oauth import AccessToken, Client, RevokedToken, TokenGrant
 from idp.oauth.signing_keys import KeyCache
 
@@ -59,26 +61,47 @@ def _key_for(keys: KeyCache, obj):
     return key
 
 
-def check_access_token(db: Session, keys: KeyCache, issuer: str, value: str) -> ValidAccessToken | None:
+def check_access_token(db: Session, keys: KeyCache, issuer: str, value: str,
+                       clients=None) -> ValidAccessToken | None:
     """The token's claims, client and user if it is active right now, else None."""
     claims = decode_access_token(keys, issuer, value)
-    if claims is None:
+    return None if claims is None else check_token_state(db, claims, clients)
+
+
+def check_token_state(db: Session, claims: dict, clients=None) -> ValidAccessToken | None:
+    """Revocation state of verified claims, read from the database (exact at once).
+
+    A client-credentials token costs one query: the client's state and the jti's
+    revocation together. `clients` (a ClientCache) supplies the client object itself.
+    """
+    client_id, jti = claims.get("client_id"), claims.get("jti")
+    if not isinstance(client_id, str) or not isinstance(jti, str):
         return None
-    client = db.get(Client, claims.get("client_id"))
-    if client is None or not client.is_usable:
+    revoked = select(RevokedToken.jti).where(RevokedToken.jti == jti).exists()
+    state = db.execute(
+        select(Client.revoked_at, Client.expires_at, revoked).where(Client.id == client_id)
+    ).first()
+    now = utcnow()
+    if state is None or state[0] is not None or state[2] or (state[1] and state[1] <= now):
         return None
-    jti = claims.get("jti")
-    if db.get(RevokedToken, jti) is not None:
+    client = clients.get(client_id) if clients is not None else db.get(Client, client_id)
+    if client is None:
         return None
-    if claims.get("sub") == client.id:
+    if claims.get("sub") == client_id:
         return ValidAccessToken(claims, client, None)
-    row = db.get(AccessToken, jti)
+    return _user_token_state(db, claims, client)
+
+
+def _user_token_state(db: Session, claims: dict, client: Client) -> ValidAccessToken | None:
+    row = db.execute(
+        select(User, TokenGrant.revoked_at)
+        .join(TokenGrant, TokenGrant.user_id == User.id)
+        .join(AccessToken, AccessToken.grant_id == TokenGrant.id)
+        .where(AccessToken.jti == claims["jti"])
+    ).first()
     if row is None:
         return None
-    grant = db.get(TokenGrant, row.grant_id)
-    if grant is None or grant.revoked_at is not None:
-        return None
-    user = db.get(User, grant.user_id)
-    if user is None or not user.is_active or str(user.id) != claims.get("sub"):
+    user, grant_revoked_at = row
+    if grant_revoked_at is not None or not user.is_active or str(user.id) != claims.get("sub"):
         return None
     return ValidAccessToken(claims, client, user)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from idp.audit import EventType, record
 from idp.extensions import db
 from idp.models.oauth import Client, RefreshToken, RevokedToken
-from idp.oauth.access_tokens import ValidAccessToken, check_access_token, decode_access_token
+from idp.oauth.access_tokens import ValidAccessToken, check_token_state, decode_access_token
 from idp.oauth.grants import CLIENT_AUTH_METHODS
 from idp.oauth.token_service import revoke_grant
 from idp.oauth.tokens import hash_token
@@ -43,7 +43,7 @@ def _find_token(server, value: str, hint: str | None) -> _Found | None:
     if hint != "refresh_token":
         claims = decode_access_token(server.keys, server.config.issuer, value)
         if claims is not None:
-            valid = check_access_token(db.session, server.keys, server.config.issuer, value)
+            valid = check_token_state(db.session, claims, server.clients)
             return _Found("access_token", claims.get("client_id", ""), access=valid,
                           claims=claims, active=valid is not None)
     row = db.session.execute(

@@ -16,6 +16,7 @@ from idp.keyring import Keyring
 from idp.models.oauth import AccessToken, Client
 from idp.oauth import claims, grants
 from idp.oauth.client_auth import PrivateKeyJWT, make_secret_basic, make_secret_post
+from idp.oauth.client_cache import ClientCache
 from idp.oauth.endpoints import EndSession, Introspection, Revocation
 from idp.oauth.jwks_fetch import JWKSFetcher
 from idp.oauth.signing_keys import KeyCache
@@ -34,6 +35,7 @@ class IdpAuthorizationServer(AuthorizationServer):
         self.signer = TokenSigner(config.issuer, keys)
         self.jwks_fetcher = JWKSFetcher()
         self.usage = UsageRecorder()
+        self.clients = ClientCache(keys.session_factory)
 
     # --- context --------------------------------------------------------------
     def ctx(self) -> RequestContext:
@@ -55,7 +57,7 @@ class IdpAuthorizationServer(AuthorizationServer):
     def query_client(self, client_id):
         if not isinstance(client_id, str) or len(client_id) > 64:
             return None
-        client = db.session.get(Client, client_id)
+        client = self.clients.get(client_id)
         return client if client is not None and client.is_usable else None
 
     def save_token(self, token, request):

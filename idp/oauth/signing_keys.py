@@ -117,6 +117,7 @@ class KeyCache:
     def __init__(self, keyring: Keyring, session_factory, ttl: float = 5.0):
         self._keyring = keyring
         self._session_factory = session_factory
+        self.session_factory = session_factory
         self._ttl = ttl
         self._lock = threading.Lock()
         self._snap = _Snapshot()
