@@ -1,0 +1,1 @@
+"""Second factors: TOTP, backup codes, passkeys; enrolment, verification, policy, reset."""

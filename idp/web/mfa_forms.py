@@ -1,0 +1,37 @@
+"""Form shapes of the MFA pages (Flask-WTF: CSRF on every form)."""
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField, SubmitField
+from wtforms.validators import DataRequired, Length
+
+
+class CodeForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(), Length(max=64)])
+    submit = SubmitField("Verify")
+
+
+class PasskeyAssertionForm(FlaskForm):
+    credential = HiddenField(validators=[DataRequired(), Length(max=16384)])
+    rid = HiddenField()
+
+
+class PasskeyRegisterForm(FlaskForm):
+    name = StringField("Name of this passkey", validators=[Length(max=100)])
+    credential = HiddenField(validators=[DataRequired(), Length(max=16384)])
+
+
+class RemoveFactorForm(FlaskForm):
+    kind = HiddenField(validators=[DataRequired(), Length(max=16)])
+    factor_id = HiddenField(validators=[DataRequired(), Length(max=64)])
+    submit = SubmitField("Remove")
+
+
+class ActionForm(FlaskForm):
+    """A button that only needs CSRF protection."""
+
+    submit = SubmitField("Continue")
+
+
+class ReauthForm(FlaskForm):
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    submit = SubmitField("Confirm")
