@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -16,6 +16,7 @@ from idp.audit import EventType, record
 from idp.models.accounts import User
 from idp.models.oauth import TokenGrant
 from idp.models.sessions import UserSession
+from idp.models.tenancy import Tenant
 from idp.request_context import RequestContext
 
 
@@ -24,6 +25,17 @@ class SessionPolicy:
     idle_timeout: int
     absolute_timeout: int
     max_per_user: int
+
+
+def tenant_session_policy(db: Session, tenant_id: uuid.UUID | None, base: SessionPolicy
+                          ) -> SessionPolicy:
+    """The tenant's `settings["session"]` overrides (idle_timeout, absolute_timeout,
+    max_per_user, in seconds / count) on top of the IDP_SESSION_* defaults."""
+    tenant = db.get(Tenant, tenant_id) if tenant_id else None
+    raw = ((tenant.settings or {}).get("session") or {}) if tenant else {}
+    values = {name: raw[name] for name in ("idle_timeout", "absolute_timeout", "max_per_user")
+              if isinstance(raw.get(name), int) and raw[name] > 0}
+    return replace(base, **values) if values else base
 
 
 class SessionState(StrEnum):
@@ -47,6 +59,7 @@ def start_session(
     acr: str | None = None,
 ) -> tuple[UserSession, str]:
     """Open a session; returns it and the cookie value (shown only here)."""
+    policy = tenant_session_policy(db, user.tenant_id, policy)
     token = secrets.token_urlsafe(32)
     session = UserSession(
         token_hash=hash_session_token(token),
@@ -89,6 +102,7 @@ def load_session(
     ).scalar_one_or_none()
     if session is None or session.revoked_at is not None:
         return SessionState.MISSING, None
+    policy = tenant_session_policy(db, session.tenant_id, policy)
     idle_deadline = session.last_seen_at + timedelta(seconds=policy.idle_timeout)
     if now >= session.expires_at or now >= idle_deadline:
         return SessionState.EXPIRED, session
@@ -97,7 +111,10 @@ def load_session(
 
 def touch_session(db: Session, session: UserSession, policy: SessionPolicy, now: datetime) -> None:
     """Record activity; written at most every few seconds to spare the database."""
-    granularity = min(60, max(1, policy.idle_timeout // 30))
+    policy = tenant_session_policy(db, session.tenant_id, policy)
+    # A thirtieth of the idle timeout (at most a minute): the error stays small even for
+    # short timeouts.
+    granularity = min(60.0, policy.idle_timeout / 30)
     if (now - session.last_seen_at).total_seconds() >= granularity:
         session.last_seen_at = now
         db.flush()

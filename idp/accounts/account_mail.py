@@ -1,0 +1,46 @@
+"""The texts of the mails sent to people; the adapter sends them after the commit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Message:
+    to: str
+    subject: str
+    body: str
+
+
+def verification_mail(to: str, link: str) -> Message:
+    return Message(to, "Confirm your email address",
+                   f"Confirm your email address by opening this link:\n\n{link}\n\n"
+                   "If you did not create an account, ignore this message.")
+
+
+def reset_mail(to: str, link: str, minutes: int) -> Message:
+    return Message(to, "Reset your password",
+                   f"Someone asked to reset the password of your account.\n\n"
+                   f"Open this link within {minutes} minutes to choose a new password:\n\n"
+                   f"{link}\n\nThe link works once. If it was not you, ignore this message; "
+                   "your password stays the same.")
+
+
+def invite_mail(to: str, link: str) -> Message:
+    return Message(to, "You are invited",
+                   f"You have been invited to create an account:\n\n{link}\n")
+
+
+def already_registered_mail(to: str, reset_link: str) -> Message:
+    return Message(to, "Someone tried to register with your address",
+                   "Someone tried to create an account with this email address, which "
+                   "already has one. If it was you, you can reset your password here:\n\n"
+                   f"{reset_link}\n")
+
+
+def locked_mail(to: str, minutes: int | None) -> Message:
+    until = (f"It unlocks by itself in {minutes} minutes, or when you reset your password."
+             if minutes else "An administrator must unlock it, or you can reset your password.")
+    return Message(to, "Your account was locked",
+                   "Your account was locked after too many failed sign-in attempts. "
+                   f"{until}\n\nIf these attempts were not yours, tell your administrator.")

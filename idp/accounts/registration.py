@@ -1,0 +1,127 @@
+"""Self-service sign-up (open, invite-only or off per tenant) and email verification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from idp.accounts.account_tokens import (
+    INVITE_TTL,
+    VERIFY_EMAIL_TTL,
+    Purpose,
+    consume_token,
+    issue_token,
+    peek_token,
+)
+from idp.accounts.normalization import (
+    normalize_identifier,
+    validate_email_address,
+    validate_username,
+)
+from idp.accounts.password_policy import enforce_password, policy_for
+from idp.accounts.passwords import burn_verification_time
+from idp.accounts.users import create_user
+from idp.audit import EventType, record
+from idp.config import Config
+from idp.errors import Conflict, Forbidden, ValidationFailed
+from idp.models.accounts import User
+from idp.models.tenancy import Tenant
+from idp.request_context import RequestContext
+
+MODES = ("open", "invite", "off")
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What the adapter mails: a verification link, or a notice to an existing owner."""
+
+    user: User | None
+    verify_token: str | None = None
+    existing: User | None = None  # the address already had an account
+
+
+def registration_mode(config: Config, tenant: Tenant) -> str:
+    """'open', 'invite' or 'off': the tenant's setting, else IDP_REGISTRATION_MODE."""
+    mode = (tenant.settings or {}).get("registration")
+    return mode if mode in MODES else config.registration_mode
+
+
+def register_user(db: Session, ctx: RequestContext, config: Config, tenant: Tenant, *,
+                  email: str, username: str | None, password: str,
+                  invite: str | None = None) -> Registration:
+    """Create an unverified account; an address already in use gets a mail, not an error."""
+    mode = registration_mode(config, tenant)
+    if mode == "off":
+        raise Forbidden("Sign-up is closed. Ask an administrator for an account.")
+    invitation = None
+    if mode == "invite":
+        invitation = peek_token(db, ctx, Purpose.INVITE, invite)
+        if invitation is None or invitation.tenant_id != tenant.id:
+            raise Forbidden("Sign-up needs a valid invitation link.")
+    email = validate_email_address(email)
+    if invitation and normalize_identifier(invitation.email or "") != normalize_identifier(email):
+        raise ValidationFailed("Use the address the invitation was sent to.", field="email")
+    username = validate_username(username or email.split("@", 1)[0])
+    enforce_password(policy_for(config, tenant), password,
+                     SimpleNamespace(username=username, email=email))
+    existing = _user_by_email(db, tenant, email)
+    if existing is not None:
+        # No enumeration: the page answers as for a new address (in the same time: one
+        # Argon2 computation, like the new account's hash); the owner gets a mail.
+        burn_verification_time(password)
+        record(db, ctx, EventType.USER_REGISTERED, outcome="failure", tenant_id=tenant.id,
+               subject_id=existing.id, username=username, details={"reason": "email_in_use"})
+        return Registration(None, existing=existing)
+    if invitation is not None:
+        consume_token(db, ctx, Purpose.INVITE, invite)
+    user = create_user(db, ctx, tenant, email=email, username=username, password=password,
+                       email_verified=invitation is not None)
+    record(db, ctx, EventType.USER_REGISTERED, subject_id=user.id, tenant_id=tenant.id,
+           username=username, details={"mode": mode})
+    token = None
+    if not user.email_verified:
+        token = issue_token(db, ctx, Purpose.VERIFY_EMAIL, tenant_id=tenant.id, user_id=user.id,
+                            email=user.email, ttl=VERIFY_EMAIL_TTL)
+    return Registration(user, verify_token=token)
+
+
+def _user_by_email(db: Session, tenant: Tenant, email: str) -> User | None:
+    return db.execute(select(User).where(
+        User.tenant_id == tenant.id, User.email_normalized == normalize_identifier(email))
+    ).scalar_one_or_none()
+
+
+def verify_email(db: Session, ctx: RequestContext, raw: str) -> User | None:
+    """Mark the address verified (single use); None for a bad, used or expired link."""
+    token = consume_token(db, ctx, Purpose.VERIFY_EMAIL, raw)
+    user = db.get(User, token.user_id) if token and token.user_id else None
+    if user is None:
+        return None
+    if normalize_identifier(user.email or "") != normalize_identifier(token.email or ""):
+        return None  # the address changed since the mail was sent
+    user.email_verified = True
+    db.flush()
+    record(db, ctx, EventType.EMAIL_VERIFIED, subject_id=user.id, tenant_id=user.tenant_id,
+           username=user.username)
+    return user
+
+
+def resend_verification(db: Session, ctx: RequestContext, user: User) -> str | None:
+    """A fresh verification token for an unverified address."""
+    if user.email_verified or not user.email:
+        return None
+    return issue_token(db, ctx, Purpose.VERIFY_EMAIL, tenant_id=user.tenant_id, user_id=user.id,
+                       email=user.email, ttl=VERIFY_EMAIL_TTL)
+
+
+def invite_user(db: Session, ctx: RequestContext, tenant: Tenant, email: str) -> str:
+    """An invitation for `email` (invite-only sign-up); returns the token to mail."""
+    email = validate_email_address(email)
+    if _user_by_email(db, tenant, email) is not None:
+        raise Conflict("That address already has an account.")
+    token = issue_token(db, ctx, Purpose.INVITE, tenant_id=tenant.id, email=email, ttl=INVITE_TTL)
+    record(db, ctx, EventType.USER_INVITED, tenant_id=tenant.id, details={"email": email})
+    return token

@@ -1,0 +1,150 @@
+"""The signed-in person's pages: profile, password, sessions."""
+
+from __future__ import annotations
+
+import uuid
+from functools import wraps
+
+from flask import Blueprint, g, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from idp.accounts.account_admin import end_all_sessions
+from idp.accounts.password_changes import ChangedBy, change_password, tenant_policy
+from idp.accounts.profile import EDITABLE, update_profile
+from idp.audit import EventType
+from idp.errors import ValidationFailed
+from idp.extensions import db
+from idp.http import clear_session_cookie, current_session, settings
+from idp.models.accounts import User
+from idp.models.sessions import UserSession
+from idp.sessions.devices import describe_device
+from idp.sessions.service import revoke_session
+from idp.web.account_forms import ActionForm, ChangePasswordForm, ProfileForm, policy_hints
+from idp.web.rate_limits import failed_attempts_limit, login_limit
+
+bp = Blueprint("account", __name__)
+
+
+def signed_in(view):
+    """Pass (user, session) to the view, or send the browser to /login."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        session = current_session()
+        user = db.session.get(User, session.user_id) if session else None
+        if session is None or user is None or not user.is_active:
+            expired = 1 if g.get("session_expired") else None
+            return redirect(url_for("web.login", expired=expired))
+        return view(user, session, *args, **kwargs)
+
+    return wrapper
+
+
+def _hints(user: User) -> dict:
+    return policy_hints(tenant_policy(db.session, settings(), user))
+
+
+# --- profile ---------------------------------------------------------------------------
+
+@bp.route("/account", methods=["GET", "POST"])
+@signed_in
+def profile(user, session):
+    form = ProfileForm(obj=user)
+    saved = False
+    if request.method == "POST" and form.validate_on_submit():
+        values = {name: getattr(form, name).data for name in EDITABLE}
+        values["birthdate"] = values["birthdate"].isoformat() if values["birthdate"] else None
+        try:
+            saved = bool(update_profile(db.session, g.request_context, user, values))
+            db.session.commit()
+        except ValidationFailed as exc:
+            db.session.rollback()
+            getattr(form, exc.field or "name").errors = [exc.message]
+            return render_template("account/profile.html", user=user, form=form), 422
+    elif request.method == "POST":
+        return render_template("account/profile.html", user=user, form=form), 400
+    return render_template("account/profile.html", user=user, form=form, saved=saved)
+
+
+# --- password ---------------------------------------------------------------------------
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@failed_attempts_limit(login_limit, event=EventType.PASSWORD_CHANGED)
+@signed_in
+def password(user, session):
+    form = ChangePasswordForm()
+    hints = _hints(user)
+    if request.method == "GET":
+        return render_template("account/password.html", form=form, hints=hints, user=user)
+    if not form.validate_on_submit():
+        return render_template("account/password.html", form=form, hints=hints, user=user), 400
+    try:
+        change_password(db.session, g.request_context, settings(), user, form.password.data,
+                        changed_by=ChangedBy.SELF, current_password=form.current_password.data)
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        wrong_current = exc.field == "current_password"
+        (form.current_password if wrong_current else form.password).errors = [exc.message]
+        # A wrong current password is a failed authentication: 401 counts it against the
+        # per-IP failed-login allowance (a stolen session cannot guess the password freely).
+        status = 401 if wrong_current else 422
+        return render_template("account/password.html", form=form, hints=hints, user=user), status
+    return render_template("account/password.html", form=ChangePasswordForm(formdata=None),
+                           hints=hints, user=user, done=True)
+
+
+# --- sessions ---------------------------------------------------------------------------
+
+def _live_sessions(user: User) -> list[UserSession]:
+    now = g.request_context.now
+    return db.session.execute(
+        select(UserSession).where(UserSession.user_id == user.id,
+                                  UserSession.revoked_at.is_(None), UserSession.expires_at > now)
+        .order_by(UserSession.last_seen_at.desc())
+    ).scalars().all()
+
+
+@bp.get("/account/sessions")
+@signed_in
+def sessions(user, session):
+    rows = [{"id": s.id, "device": describe_device(s.user_agent), "ip": s.ip or "—",
+             "created": s.created_at, "last_active": s.last_seen_at,
+             "current": s.id == session.id} for s in _live_sessions(user)]
+    return render_template("account/sessions.html", sessions=rows, form=ActionForm(), user=user,
+                           revoked=request.args.get("revoked") == "1")
+
+
+@bp.post("/account/sessions/<session_id>/revoke")
+@signed_in
+def revoke_one(user, session, session_id):
+    form = ActionForm()
+    try:
+        target_id = uuid.UUID(session_id)
+    except ValueError:
+        target_id = None
+    target = db.session.get(UserSession, target_id) if target_id else None
+    if not form.validate_on_submit() or target is None or target.user_id != user.id:
+        return render_template("error.html", title="That session cannot be ended",
+                               message="It may have ended already."), 400
+    revoke_session(db.session, g.request_context, target, reason="user_revoked")
+    db.session.commit()
+    if target.id == session.id:
+        response = redirect(url_for("web.login"))
+        clear_session_cookie(response)
+        return response
+    return redirect(url_for("account.sessions", revoked=1))
+
+
+@bp.post("/account/sessions/revoke-all")
+@signed_in
+def revoke_all(user, session):
+    """Sign out everywhere: every session, this one included, and their tokens."""
+    if not ActionForm().validate_on_submit():
+        return render_template("error.html", title="Please try again",
+                               message="The form expired."), 400
+    end_all_sessions(db.session, g.request_context, user, reason="sign_out_everywhere")
+    db.session.commit()
+    response = redirect(url_for("web.login"))
+    clear_session_cookie(response)
+    return response

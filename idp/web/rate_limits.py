@@ -1,0 +1,126 @@
+"""Per-IP rate limits for the hosted pages and /token, with an audited, clear 429.
+
+Counters live in Redis when IDP_REDIS_URL is set (shared by every worker and instance),
+else in process memory. When Redis fails, Flask-Limiter switches to a per-process
+in-memory limiter (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) and re-tries Redis with
+back-off: limiting never silently stops; at worst each process counts on its own
+(see docs/rate-limits.md).
+
+Use these decorators on any view (the MFA page too):
+
+    @failed_attempts_limit(login_limit, event=EventType.MFA)   # counts 401 answers only
+    @request_limit(self_service_limit, event=EventType.PASSWORD_RESET_REQUESTED)
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, current_app, g, render_template, request
+
+from idp.audit import EventType, Outcome, record
+from idp.extensions import db, limiter
+from idp.http import client_ip, oauth_json_error, settings, wants_json
+from idp.request_context import RequestContext
+
+log = logging.getLogger("idp.rate_limits")
+
+PROTOCOL_PATHS = ("/token", "/introspect", "/revoke", "/userinfo")
+TOKEN_FAILURE_LIMIT = "30 per minute"
+
+
+def login_limit() -> str:
+    """IDP_LOGIN_RATE_LIMIT: failed logins per client IP."""
+    return settings().login_rate_limit
+
+
+def self_service_limit() -> str:
+    """IDP_SELF_SERVICE_RATE_LIMIT: /password/forgot and /register submissions per IP."""
+    return settings().self_service_rate_limit
+
+
+def _failed(response) -> bool:
+    return response.status_code == 401
+
+
+def failed_attempts_limit(limit_value, *, event: EventType = EventType.LOGIN,
+                          scope: str = "failed-login"):
+    """Limit POSTs per IP, deducting only failures (401); one bucket for every view that
+    shares `scope`, so failed passwords and failed MFA codes count together."""
+    return limiter.shared_limit(limit_value, scope, methods=["POST"], deduct_when=_failed,
+                                on_breach=_auditor(event))
+
+
+def request_limit(limit_value, *, event: EventType):
+    """Limit every POST per IP."""
+    return limiter.limit(limit_value, methods=["POST"], on_breach=_auditor(event))
+
+
+def token_limit():
+    """/token: per IP, counting failed client authentication (401) only."""
+    return limiter.limit(TOKEN_FAILURE_LIMIT, deduct_when=_failed,
+                         on_breach=_auditor(EventType.CLIENT_AUTH_FAILED))
+
+
+def _context() -> RequestContext:
+    # on_breach may run before our own before_request hook has built g.request_context.
+    ctx = g.get("request_context")
+    if ctx is not None:
+        return ctx
+    return RequestContext(ip=client_ip(), user_agent=request.headers.get("User-Agent"),
+                          request_id=g.get("request_id"))
+
+
+def _attempted_client_id() -> str | None:
+    if request.authorization and request.authorization.username:
+        return request.authorization.username[:64]
+    return (request.form.get("client_id") or "")[:64] or None
+
+
+def _auditor(event: EventType):
+    def on_breach(request_limit) -> None:
+        try:
+            record(db.session, _context(), event, outcome=Outcome.RATE_LIMITED,
+                   username=(request.form.get("username") or request.form.get("email")
+                             or "")[:320] or None,
+                   client_id=_attempted_client_id() if event == EventType.CLIENT_AUTH_FAILED
+                   else None,
+                   details={"path": request.path, "limit": str(request_limit.limit)})
+            db.session.commit()
+        except Exception:  # noqa: BLE001 - the 429 must still be sent
+            db.session.rollback()
+            log.exception("could not audit a rate-limited request")
+
+    return on_breach
+
+
+def _retry_after() -> int:
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    import time
+
+    return max(1, int(current.reset_at - time.time()))
+
+
+def too_many_requests(exc):
+    """429 with Retry-After: RFC 6749 JSON on protocol endpoints, else JSON or a page."""
+    retry = _retry_after()
+    if request.path.startswith(PROTOCOL_PATHS):
+        response = oauth_json_error(429, "temporarily_unavailable",
+                                    f"Too many attempts. Try again in {retry} seconds.")
+    elif wants_json():
+        from idp.http import json_error
+
+        response = json_error(429, "rate_limited", f"Too many requests. Try again in {retry} "
+                              "seconds.", retry_after=retry)
+    else:
+        response = current_app.make_response((render_template(
+            "web/rate_limited.html", retry_after=retry, minutes=max(1, (retry + 59) // 60)), 429))
+    response.headers["Retry-After"] = str(retry)
+    return response
+
+
+def install(app: Flask) -> None:
+    """Answer 429 with our own page / JSON (registered once by the account blueprint)."""
+    app.register_error_handler(429, too_many_requests)

@@ -1,0 +1,196 @@
+"""Pages reached without a session: sign-up, email verification, password reset, and the
+forced password change that a login step demands before any code or token is issued."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, render_template, request, url_for
+
+from idp.accounts.account_mail import already_registered_mail, reset_mail, verification_mail
+from idp.accounts.account_tokens import Purpose, peek_token
+from idp.accounts.password_changes import (
+    ChangedBy,
+    change_password,
+    password_change_reason,
+)
+from idp.accounts.password_policy import policy_for
+from idp.accounts.password_reset import request_reset, reset_password
+from idp.accounts.registration import register_user, registration_mode, verify_email
+from idp.accounts.tenants import ensure_default_tenant
+from idp.audit import EventType, Outcome, record
+from idp.errors import DomainError, ValidationFailed
+from idp.extensions import db
+from idp.http import settings
+from idp.models.tenancy import Tenant
+from idp.web import login_steps
+from idp.web.account_forms import (
+    ForgotForm,
+    NewPasswordForm,
+    RegisterForm,
+    ResetForm,
+    policy_hints,
+)
+from idp.web.mail_dispatch import link_to, send_later
+from idp.web.rate_limits import request_limit, self_service_limit
+
+bp = Blueprint("self_service", __name__)
+
+STEP_NAME = "password_change"
+
+
+def _hints(tenant) -> dict:
+    return policy_hints(policy_for(settings(), tenant))
+
+
+# --- registration -----------------------------------------------------------------------
+
+@bp.app_context_processor
+def _registration_link():
+    def registration_open() -> bool:
+        """For the login page's "Create an account" link (evaluated only where used)."""
+        return registration_mode(settings(), ensure_default_tenant(db.session)) == "open"
+
+    return {"registration_open": registration_open}
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@request_limit(self_service_limit, event=EventType.USER_REGISTERED)
+def register():
+    tenant = ensure_default_tenant(db.session)
+    mode = registration_mode(settings(), tenant)
+    form = RegisterForm()
+    invite = request.values.get("invite") or ""
+    page = {"form": form, "mode": mode, "hints": _hints(tenant)}
+    if mode == "off" or (mode == "invite" and peek_token(
+            db.session, g.request_context, Purpose.INVITE, invite) is None):
+        return render_template("web/register_closed.html", mode=mode), 403
+    if request.method == "GET":
+        form.invite.data = invite
+        return render_template("web/register.html", **page)
+    if not form.validate_on_submit():
+        return render_template("web/register.html", **page), 400
+    try:
+        result = register_user(db.session, g.request_context, settings(), tenant,
+                               email=form.email.data, username=form.username.data or None,
+                               password=form.password.data, invite=invite or None)
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        target = getattr(form, exc.field, None) if exc.field else None
+        (target or form.email).errors = [exc.message]
+        return render_template("web/register.html", **page), exc.status
+    _mail_registration(result)
+    return render_template("web/register_done.html", verified=bool(result.user and
+                                                                   result.user.email_verified))
+
+
+def _mail_registration(result) -> None:
+    if result.verify_token:
+        send_later(verification_mail(result.user.email,
+                                     link_to("self_service.verify", token=result.verify_token)))
+    elif result.existing is not None and result.existing.email:
+        send_later(already_registered_mail(result.existing.email,
+                                           link_to("self_service.forgot")))
+
+
+@bp.get("/verify-email/<token>")
+def verify(token):
+    user = verify_email(db.session, g.request_context, token)
+    db.session.commit()
+    if user is None:
+        return render_template("error.html", title="This link does not work",
+                               message="It may have been used already or expired."), 400
+    return render_template("web/email_verified.html", user=user)
+
+
+# --- forgotten password ----------------------------------------------------------------
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@request_limit(self_service_limit, event=EventType.PASSWORD_RESET_REQUESTED)
+def forgot():
+    form = ForgotForm()
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("web/forgot.html", form=form), status
+    tenant = ensure_default_tenant(db.session)
+    user, token = request_reset(db.session, g.request_context, settings(), tenant,
+                                form.email.data)
+    db.session.commit()
+    if token:
+        minutes = max(1, settings().password_reset_ttl // 60)
+        send_later(reset_mail(user.email, link_to("self_service.reset", token=token), minutes))
+    # The same answer whether or not the address exists.
+    return render_template("web/forgot.html", form=ForgotForm(formdata=None), sent=True)
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset(token):
+    ctx = g.request_context
+    row = peek_token(db.session, ctx, Purpose.PASSWORD_RESET, token)
+    if row is None:
+        return render_template("error.html", title="This reset link does not work",
+                               message="It may have been used already or expired. "
+                                       "Ask for a new one."), 400
+    form = ResetForm()
+    tenant = ensure_default_tenant(db.session)
+    page = {"form": form, "hints": _hints(tenant), "token": token}
+    if request.method == "GET":
+        return render_template("web/reset.html", **page)
+    if not form.validate_on_submit():
+        return render_template("web/reset.html", **page), 400
+    try:
+        user = reset_password(db.session, ctx, settings(), token, form.password.data)
+        if user is None:
+            raise ValidationFailed("This reset link does not work any more.", field="password")
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        form.password.errors = [exc.message]
+        return render_template("web/reset.html", **page), 422
+    return render_template("web/reset_done.html")
+
+
+# --- forced change during login ---------------------------------------------------------
+
+@login_steps.register_step
+def password_change_step(user, state) -> str | None:
+    """Login step: an expired or admin-required password is changed before anything is issued."""
+    if STEP_NAME in state.get("done", []):
+        return None
+    reason = password_change_reason(db.session, settings(), user, g.request_context)
+    if reason is None:
+        return None
+    if not state.get("password_change_audited"):
+        record(db.session, g.request_context, EventType.LOGIN,
+               outcome=Outcome.PASSWORD_EXPIRED, subject_id=user.id, tenant_id=user.tenant_id,
+               username=user.username, details={"step": STEP_NAME, "reason": str(reason)})
+        db.session.commit()
+        login_steps.update(password_change_audited=True)
+    return url_for("self_service.forced_change")
+
+
+@bp.route("/login/password", methods=["GET", "POST"])
+def forced_change():
+    user, state = login_steps.current()
+    if user is None:
+        return render_template("error.html", title="Please sign in again",
+                               message="The sign-in took too long."), 400
+    reason = password_change_reason(db.session, settings(), user, g.request_context)
+    if reason is None:  # nothing to change (any more): carry on with the login
+        login_steps.mark_done(STEP_NAME)
+        return login_steps.advance()
+    form = NewPasswordForm()
+    page = {"form": form, "hints": _hints(db.session.get(Tenant, user.tenant_id)),
+            "reason": str(reason)}
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("web/forced_password.html", **page), status
+    try:
+        change_password(db.session, g.request_context, settings(), user, form.password.data,
+                        changed_by=ChangedBy.SELF, forced=True)
+        db.session.commit()
+    except ValidationFailed as exc:
+        db.session.rollback()
+        form.password.errors = [exc.message]
+        return render_template("web/forced_password.html", **page), 422
+    login_steps.mark_done(STEP_NAME)
+    return login_steps.advance()

@@ -1,0 +1,122 @@
+"""Idle and absolute session timeouts (short values from configuration), the expired
+message, prompt=none after expiry, and the per-person session limit."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy import select
+
+from idp.audit import EventType
+from idp.extensions import db
+from idp.models.sessions import UserSession
+from tests.account_support import events, sign_in
+from tests.factories import make_client, make_user
+from tests.oauth_flow import authorize_url
+
+
+@pytest.fixture
+def config_overrides(config_overrides):
+    config_overrides.update(session_idle_timeout=1, session_absolute_timeout=4,
+                            max_sessions_per_user=2)
+    return config_overrides
+
+
+def _sessions(app):
+    with app.app_context():
+        rows = db.session.execute(select(UserSession).order_by(UserSession.created_at)
+                                  ).scalars().all()
+        db.session.expunge_all()
+        return rows
+
+
+def _shift(app, **deltas):
+    """Move the session's clocks into the past instead of sleeping."""
+    with app.app_context():
+        session = db.session.execute(select(UserSession)).scalar_one()
+        for name, seconds in deltas.items():
+            setattr(session, name, getattr(session, name) - timedelta(seconds=seconds))
+        db.session.commit()
+
+
+def _assert_expired(client, app, reason="expired"):
+    response = client.get("/account")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/login?expired=1"
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Your session expired" in page
+    assert _sessions(app)[-1].revoke_reason == reason
+    assert events(app, EventType.SESSION_REVOKED)[-1].details["reason"] == reason
+
+
+def test_idle_timeout_really_elapses(app, client):
+    make_user(app)
+    sign_in(client)
+    assert client.get("/account").status_code == 200
+    time.sleep(1.1)  # IDP_SESSION_IDLE_TIMEOUT=1
+    _assert_expired(client, app)
+
+
+def test_activity_keeps_an_idle_session_alive(app, client):
+    make_user(app)
+    sign_in(client)
+    for _ in range(3):
+        time.sleep(0.6)
+        assert client.get("/account").status_code == 200
+
+
+def test_absolute_timeout_ends_even_an_active_session(app, client):
+    make_user(app)
+    sign_in(client)
+    _shift(app, expires_at=5)  # logged in more than IDP_SESSION_ABSOLUTE_TIMEOUT ago
+    _assert_expired(client, app)
+
+
+def test_prompt_none_after_expiry_answers_login_required(app, client):
+    make_user(app)
+    client_id, _ = make_client(app)
+    sign_in(client)
+    _shift(app, last_seen_at=5)
+    response = client.get(authorize_url(client_id, prompt="none", challenge="x" * 43))
+    assert response.status_code == 302
+    query = parse_qs(urlsplit(response.headers["Location"]).query)
+    assert query["error"] == ["login_required"] and query["state"] == ["st-1"]
+
+
+def test_a_new_login_beyond_the_limit_revokes_the_oldest(app):
+    first, second, third = app.test_client(), app.test_client(), app.test_client()
+    make_user(app)
+    for browser in (first, second, third):
+        assert sign_in(browser).status_code == 302
+        time.sleep(0.01)
+    rows = _sessions(app)
+    assert rows[0].revoke_reason == "session_limit"
+    assert [r.revoked_at is None for r in rows] == [False, True, True]
+    assert first.get("/account").status_code == 302
+    assert third.get("/account").status_code == 200
+
+
+@pytest.mark.parametrize("limits", [{"idle_timeout": 1, "absolute_timeout": 2, "max_per_user": 1}])
+def test_timeouts_and_limit_are_settable_per_tenant(app, limits):
+    from idp.accounts.tenants import ensure_default_tenant
+    from idp.sessions.service import SessionPolicy, tenant_session_policy
+
+    with app.app_context():
+        tenant = ensure_default_tenant(db.session)
+        tenant.settings = {**(tenant.settings or {}), "session": {**limits, "bogus": 5}}
+        db.session.commit()
+        policy = tenant_session_policy(db.session, tenant.id, SessionPolicy(1800, 43200, 5))
+        assert policy == SessionPolicy(1, 2, 1)
+    first, second = app.test_client(), app.test_client()
+    make_user(app)
+    sign_in(first)
+    sign_in(second)  # the tenant allows one session per person
+    assert first.get("/account").status_code == 302
+    assert second.get("/account").status_code == 200
+    rows = [r for r in _sessions(app) if r.revoked_at is None]
+    assert (rows[0].expires_at - rows[0].created_at).total_seconds() == 2
+    time.sleep(1.1)  # the tenant's idle timeout
+    assert second.get("/account").headers["Location"] == "/login?expired=1"
