@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from idp.accounts.lockout import LockoutPolicy, clear_failures, is_locked, register_failure
+from idp.accounts.lockout import LockoutPolicy, is_locked, register_failure
 from idp.accounts.passwords import (
     burn_verification_time,
     hash_password,
@@ -70,5 +70,7 @@ def check_password_login(
         return PasswordCheck(LoginStatus.INVALID, user, locked_now=locked_now)
     if needs_rehash(stored):
         user.credential.hash = hash_password(password)
-    clear_failures(db, user)
+    # The failure count is cleared when the whole login succeeds (web/login.py), not
+    # here: otherwise a known password would reset the count between guesses at the
+    # second factor.
     return PasswordCheck(LoginStatus.AUTHENTICATED, user)

@@ -31,9 +31,35 @@ def verify_password(stored_hash: str | None, password: str) -> bool:
         if stored_hash is None:
             HASHER.verify(_DUMMY_HASH, _prepare(password))
             return False
+        if stored_hash.startswith(BCRYPT_PREFIXES):
+            return _verify_bcrypt(stored_hash, password)
         return HASHER.verify(stored_hash, _prepare(password))
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
+
+
+def _verify_bcrypt(stored_hash: str, password: str) -> bool:
+    # Imported (pre-hashed) bcrypt passwords; needs_rehash() then turns them into Argon2id.
+    import bcrypt
+
+    try:
+        return bcrypt.checkpw(_prepare(password).encode()[:72], stored_hash.encode())
+    except ValueError:
+        return False
+
+
+def is_supported_hash(value: str) -> bool:
+    """An Argon2 or bcrypt hash we can verify (for imports of pre-hashed passwords)."""
+    if value.startswith(BCRYPT_PREFIXES):
+        return len(value) == 60
+    try:
+        HASHER.check_needs_rehash(value)
+    except InvalidHashError:
+        return False
+    return value.startswith("$argon2")
 
 
 def needs_rehash(stored_hash: str) -> bool:

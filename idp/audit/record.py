@@ -2,13 +2,15 @@
 
 The chain head row is locked (SELECT ... FOR UPDATE) so that concurrent appends are
 serialised and the chain cannot fork; the event commits or rolls back with the change
-it describes.
+it describes. Personal fields are covered through a salted digest (`pii_digest`), so a
+GDPR erasure can pseudonymise them later without breaking the chain.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import uuid
 from typing import Any
 
@@ -21,8 +23,24 @@ from idp.request_context import RequestContext
 GENESIS = "0" * 64
 
 
+def _dumps(body: dict) -> bytes:
+    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def personal_fields(event: AuditEvent) -> dict:
+    """The fields that may hold personal data (pseudonymised on erasure)."""
+    return {"username": event.username, "ip": event.ip, "user_agent": event.user_agent,
+            "details": event.details}
+
+
+def pii_digest(event: AuditEvent) -> str:
+    """SHA-256 over the salt and the personal fields."""
+    return hashlib.sha256((event.pii_salt or "").encode() + _dumps(personal_fields(event))
+                          ).hexdigest()
+
+
 def canonical_event(event: AuditEvent) -> bytes:
-    """The bytes an event's hash covers: every field but the hash itself."""
+    """The bytes an event's hash covers: every field but the hash (personal ones by digest)."""
     body = {
         "id": event.id,
         "at": event.at.isoformat(timespec="microseconds"),
@@ -32,14 +50,16 @@ def canonical_event(event: AuditEvent) -> bytes:
         "subject_id": str(event.subject_id) if event.subject_id else None,
         "tenant_id": str(event.tenant_id) if event.tenant_id else None,
         "client_id": event.client_id,
-        "username": event.username,
-        "ip": event.ip,
-        "user_agent": event.user_agent,
         "request_id": event.request_id,
-        "details": event.details,
+        "pii_digest": event.pii_digest,
         "prev_hash": event.prev_hash,
     }
-    return json.dumps(body, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return _dumps(body)
+
+
+def event_hash(event: AuditEvent) -> str:
+    """The chain hash of an event."""
+    return hashlib.sha256(canonical_event(event)).hexdigest()
 
 
 def _lock_head(db: Session) -> AuditChainHead:
@@ -81,12 +101,22 @@ def record(
         user_agent=(ctx.user_agent or "")[:512] or None,
         request_id=ctx.request_id,
         details=details or {},
+        pii_salt=secrets.token_hex(16),
         prev_hash=head.last_hash,
         hash="",
     )
+    event.pii_digest = pii_digest(event)
     db.add(event)
     db.flush()  # assigns the id, which the hash covers
-    event.hash = hashlib.sha256(canonical_event(event)).hexdigest()
+    event.hash = event_hash(event)
     head.last_hash = event.hash
+    _write_outbox(db, event)
     db.flush()
     return event
+
+
+def _write_outbox(db: Session, event: AuditEvent) -> None:
+    # The outbox row joins the same transaction: it exists exactly when the change does.
+    from idp.events.outbox import add_outbox_event
+
+    add_outbox_event(db, event)

@@ -1,0 +1,235 @@
+"""What administrators do to people: edit, disable, enable, unlock, delete, roles.
+
+Rules live here, not in the adapters: a field allowlist (no mass assignment), the last
+admin of a tenant cannot be removed, disabled or demoted, and nobody deletes, disables or
+demotes themselves out of administration.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from idp.accounts import lockout
+from idp.accounts.access import ADMIN_ROLES, user_access, users_with_role
+from idp.accounts.normalization import (
+    normalize_identifier,
+    validate_email_address,
+    validate_username,
+)
+from idp.audit import EventType, record
+from idp.errors import Conflict, ValidationFailed
+from idp.models.accounts import User
+from idp.models.oauth import TokenGrant
+from idp.models.rbac import Role, RoleAssignment
+from idp.request_context import RequestContext
+from idp.sessions.service import revoke_user_sessions
+
+# Profile fields an admin may write, with their maximum length (None: not a string).
+PROFILE_FIELDS = {
+    "name": 200, "given_name": 100, "family_name": 100, "middle_name": 100, "nickname": 100,
+    "profile": 500, "picture": 500, "website": 500, "gender": 50, "zoneinfo": 64,
+    "locale": 35, "phone_number": 40, "department": 200, "manager": 200, "location": 200,
+    "birthdate": None, "address": None, "phone_number_verified": None,
+}
+EDITABLE_FIELDS = {"username", "email", "email_verified", *PROFILE_FIELDS}
+
+
+def check_fields(data: dict, allowed: set[str] = EDITABLE_FIELDS) -> None:
+    """Refuse any key outside the allowlist (roles, tenant, status, ids...)."""
+    refused = sorted(set(data) - allowed)
+    if refused:
+        raise ValidationFailed(f"These fields cannot be set here: {', '.join(refused)}.",
+                               field=refused[0])
+
+
+def clean_profile(data: dict) -> dict:
+    """Type- and length-checked profile values (empty strings become None)."""
+    out: dict = {}
+    for key, value in data.items():
+        if key not in PROFILE_FIELDS:
+            continue
+        limit = PROFILE_FIELDS[key]
+        if value is None or value == "":
+            out[key] = None if key != "phone_number_verified" else False
+        elif key == "birthdate":
+            out[key] = _parse_date(value)
+        elif key == "address":
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise ValidationFailed("address must be an object of strings.", field=key)
+            out[key] = value
+        elif key == "phone_number_verified":
+            if not isinstance(value, bool):
+                raise ValidationFailed(f"{key} must be true or false.", field=key)
+            out[key] = value
+        elif not isinstance(value, str) or len(value) > limit:
+            raise ValidationFailed(f"{key} must be text of at most {limit} characters.", field=key)
+        else:
+            out[key] = value.strip()
+    return out
+
+
+def _parse_date(value) -> date:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise ValidationFailed("birthdate must be YYYY-MM-DD.", field="birthdate") from None
+
+
+def update_user(db: Session, ctx: RequestContext, user: User, data: dict, *,
+                replace: bool = False) -> User:
+    """PATCH (only the given fields) or PUT (every editable field); audited with field names."""
+    check_fields(data)
+    if replace:
+        data = {**dict.fromkeys(PROFILE_FIELDS), **data}
+        data["phone_number_verified"] = data.get("phone_number_verified") or False
+    changed = []
+    if "email" in data:
+        changed += _set_email(db, user, data["email"])
+    if "username" in data:
+        changed += _set_username(db, user, data["username"])
+    if "email_verified" in data:
+        if not isinstance(data["email_verified"], bool):
+            raise ValidationFailed("email_verified must be true or false.", field="email_verified")
+        if user.email_verified != data["email_verified"]:
+            user.email_verified = data["email_verified"]
+            changed.append("email_verified")
+    for key, value in clean_profile(data).items():
+        if getattr(user, key) != value:
+            setattr(user, key, value)
+            changed.append(key)
+    if changed:
+        user.updated_at = ctx.now
+        db.flush()
+        record(db, ctx, EventType.USER_UPDATED, subject_id=user.id, tenant_id=user.tenant_id,
+               details={"fields": sorted(changed)})
+    return user
+
+
+def _taken(db: Session, user: User, column, value: str) -> bool:
+    return db.execute(select(User.id).where(User.tenant_id == user.tenant_id, column == value,
+                                            User.id != user.id)).first() is not None
+
+
+def _set_email(db: Session, user: User, value) -> list[str]:
+    if not isinstance(value, str):
+        raise ValidationFailed("email must be text.", field="email")
+    email = validate_email_address(value)
+    key = normalize_identifier(email)
+    if key == user.email_normalized:
+        return []
+    if _taken(db, user, User.email_normalized, key):
+        raise Conflict("That email is already taken.")
+    user.email, user.email_normalized, user.email_verified = email, key, False
+    return ["email"]
+
+
+def _set_username(db: Session, user: User, value) -> list[str]:
+    if not isinstance(value, str):
+        raise ValidationFailed("username must be text.", field="username")
+    username = validate_username(value)
+    key = normalize_identifier(username)
+    if username == user.username:
+        return []
+    if _taken(db, user, User.username_normalized, key):
+        raise Conflict("That username is already taken.")
+    user.username, user.username_normalized = username, key
+    return ["username"]
+
+
+def is_admin(db: Session, user: User) -> bool:
+    """Holds superadmin or tenant_admin (directly or through a group)."""
+    return bool(user_access(db, user).roles & set(ADMIN_ROLES))
+
+
+def ensure_not_last_admin(db: Session, user: User, without_role: str | None = None,
+                          losing: set[str] | None = None) -> None:
+    """Conflict when `user` is the tenant's last active admin (or last superadmin)."""
+    if losing is None:
+        roles = user_access(db, user).roles
+        losing = (roles & set(ADMIN_ROLES)) if without_role is None else (
+            roles & {without_role} & set(ADMIN_ROLES))
+    for role in losing:
+        tenant = None if role == "superadmin" else user.tenant_id
+        others = db.execute(select(func.count()).select_from(User).where(
+            User.id.in_(users_with_role((role, "superadmin") if tenant else (role,), tenant)),
+            User.id != user.id, User.is_active.is_(True), User.erased_at.is_(None))).scalar_one()
+        if others == 0:
+            raise Conflict(f"This is the last active {role}; appoint another first.",
+                           code="last_admin")
+
+
+def ensure_not_self(actor_id: str | None, user: User, what: str) -> None:
+    if actor_id == str(user.id):
+        raise Conflict(f"You cannot {what} your own account.", code="self_action")
+
+
+def disable_user(db: Session, ctx: RequestContext, user: User) -> None:
+    """No more logins; every session and token family ends now."""
+    ensure_not_self(ctx.actor_id, user, "disable")
+    if not user.is_active:
+        return
+    ensure_not_last_admin(db, user)
+    user.is_active = False
+    revoke_user_sessions(db, ctx, user.id, reason="user_disabled")
+    revoke_user_grants(db, ctx, user.id, "user_disabled")
+    record(db, ctx, EventType.USER_DISABLED, subject_id=user.id, tenant_id=user.tenant_id)
+
+
+def revoke_user_grants(db: Session, ctx: RequestContext, user_id: uuid.UUID, reason: str) -> None:
+    db.execute(update(TokenGrant).where(TokenGrant.user_id == user_id,
+                                        TokenGrant.revoked_at.is_(None))
+               .values(revoked_at=ctx.now, revoke_reason=reason)
+               .execution_options(synchronize_session=False))
+    db.flush()
+
+
+def enable_user(db: Session, ctx: RequestContext, user: User) -> None:
+    if user.erased_at is not None:
+        raise Conflict("An erased account cannot be enabled.")
+    if not user.is_active:
+        user.is_active = True
+        db.flush()
+        record(db, ctx, EventType.USER_ENABLED, subject_id=user.id, tenant_id=user.tenant_id)
+
+
+def unlock_user(db: Session, ctx: RequestContext, user: User) -> bool:
+    lifted = lockout.unlock(db, user)
+    record(db, ctx, EventType.USER_UNLOCKED, subject_id=user.id, tenant_id=user.tenant_id,
+           details={"was_locked": lifted})
+    return lifted
+
+
+def delete_user(db: Session, ctx: RequestContext, user: User) -> None:
+    """Remove the person and everything hanging off them; the audit trail stays."""
+    ensure_not_self(ctx.actor_id, user, "delete")
+    ensure_not_last_admin(db, user)
+    record(db, ctx, EventType.USER_DELETED, subject_id=user.id, tenant_id=user.tenant_id)
+    from idp.accounts.gdpr import delete_user_rows
+
+    delete_user_rows(db, user.id)
+    db.execute(User.__table__.delete().where(User.id == user.id))
+    db.expunge(user)
+    db.flush()
+
+
+def revoke_role(db: Session, ctx: RequestContext, user: User, role: Role) -> bool:
+    """Take a directly assigned role away, audited with before/after."""
+    held = db.execute(select(RoleAssignment).where(
+        RoleAssignment.user_id == user.id, RoleAssignment.role_id == role.id)).scalars().all()
+    if not held:
+        return False
+    ensure_not_last_admin(db, user, without_role=role.name)
+    before = sorted(user_access(db, user).roles)
+    for row in held:
+        db.delete(row)
+    db.flush()
+    after = sorted(user_access(db, user).roles)
+    if ctx.actor_id == str(user.id) and "roles:write" not in user_access(db, user).permissions:
+        raise Conflict("You cannot remove your own administration rights.", code="self_action")
+    record(db, ctx, EventType.ROLE_REVOKED, subject_id=user.id, tenant_id=user.tenant_id,
+           details={"role": role.name, "before": before, "after": after})
+    return True

@@ -1,0 +1,52 @@
+"""The admin JSON API under /api/v1 (SPEC "Admin API"); described by /api/openapi.json."""
+
+from __future__ import annotations
+
+from flask import Blueprint, request
+
+from idp.errors import ValidationFailed
+from idp.extensions import csrf, limiter
+from idp.http import json_error
+
+bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
+# CSRF is checked by the caller resolution instead: only browser sessions need it.
+csrf.exempt(bp)
+DEFAULT_RATE_LIMIT = "600 per minute"
+
+
+def _rate_limit() -> str:
+    """Per client IP; an app may lower it (tests) through app.config["ADMIN_API_RATE_LIMIT"]."""
+    from flask import current_app
+
+    return current_app.config.get("ADMIN_API_RATE_LIMIT", DEFAULT_RATE_LIMIT)
+
+
+limiter.limit(_rate_limit)(bp)
+
+
+@bp.errorhandler(ValueError)
+def _bad_value(exc):
+    return json_error(400, "bad_request", "The request is malformed.")
+
+
+def body() -> dict:
+    """The JSON object sent by the caller; 400 when it is not one."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise ValidationFailed("Send a JSON object (Content-Type: application/json).",
+                               code="bad_request")
+    return data
+
+
+def _register() -> None:
+    from idp.admin.api import audit, clients, roles, tenants, users  # noqa: F401 - groups in roles
+    from idp.admin.permissions import BearerRefused
+
+    @bp.errorhandler(BearerRefused)
+    def _refused(exc: BearerRefused):
+        response = json_error(exc.status, exc.code, exc.message)
+        response.headers["WWW-Authenticate"] = exc.www_authenticate
+        return response
+
+
+_register()

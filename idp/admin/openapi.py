@@ -1,0 +1,238 @@
+"""The OpenAPI 3.1 document of the admin API, served at /api/openapi.json.
+
+Every operation is listed in OPERATIONS; tests/integration/test_admin_openapi.py fails
+when the routes registered under /api/v1 and this table disagree.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint
+
+bp = Blueprint("admin_openapi", __name__)
+
+S, N, B, INT = {"type": "string"}, {"type": ["string", "null"]}, {"type": "boolean"}, {"type": "integer"}
+OBJ = {"type": "object"}
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def page_of(name: str) -> dict:
+    return {"type": "object", "required": ["items", "next_cursor"],
+            "properties": {"items": {"type": "array", "items": ref(name)},
+                           "next_cursor": N}}
+
+
+PROFILE = {k: N for k in ("name", "given_name", "family_name", "middle_name", "nickname",
+                          "profile", "picture", "website", "gender", "zoneinfo", "locale",
+                          "phone_number", "department", "manager", "location", "birthdate")}
+SCHEMAS = {
+    "Error": {"type": "object", "required": ["error", "message"],
+              "properties": {"error": S, "message": S, "field": S}},
+    "User": {"type": "object",
+             "required": ["id", "tenant", "username", "email", "status", "roles", "groups"],
+             "properties": {"id": S, "tenant": S, "username": S, "email": N,
+                            "email_verified": B, "locked": B, "mfa_enabled": B,
+                            "password_expired": B,
+                            "status": {"enum": ["active", "disabled", "locked", "erased"]},
+                            "roles": {"type": "array", "items": S},
+                            "groups": {"type": "array", "items": S},
+                            "created_at": N, "updated_at": N, "last_login_at": N,
+                            "erased_at": N, "phone_number_verified": B,
+                            "address": {"type": ["object", "null"]}, **PROFILE}},
+    "UserWrite": {"type": "object", "additionalProperties": False,
+                  "properties": {"username": S, "email": S, "email_verified": B,
+                                 "phone_number_verified": B,
+                                 "address": {"type": ["object", "null"],
+                                             "additionalProperties": S}, **PROFILE}},
+    "UserCreate": {"type": "object", "additionalProperties": False, "required": ["email"],
+                   "properties": {"email": S, "username": S, "password": S, "tenant": S,
+                                  "email_verified": B, **PROFILE}},
+    "Session": {"type": "object", "required": ["id"], "properties": {
+        "id": S, "created_at": N, "last_seen_at": N, "expires_at": N, "ip": N,
+        "user_agent": N, "amr": {"type": "array"}, "revoked_at": N}},
+    "AuditEvent": {"type": "object",
+                   "required": ["id", "at", "type", "outcome", "actor", "subject", "tenant",
+                                "ip", "user_agent", "details", "username"],
+                   "properties": {"id": INT, "at": {"type": "string", "format": "date-time"},
+                                  "type": S, "outcome": S, "actor": N, "subject": N,
+                                  "tenant": N, "client_id": N, "ip": N, "user_agent": N,
+                                  "request_id": N, "details": OBJ, "username": N,
+                                  "hash": S, "prev_hash": S}},
+    "Role": {"type": "object", "required": ["id", "name", "permissions", "builtin"],
+             "properties": {"id": S, "name": S, "description": S, "builtin": B, "tenant": N,
+                            "permissions": {"type": "array", "items": S}}},
+    "RoleWrite": {"type": "object", "properties": {
+        "name": S, "description": S, "tenant": S,
+        "permissions": {"type": "array", "items": S}}},
+    "Group": {"type": "object", "required": ["id", "name", "roles", "members"],
+              "properties": {"id": S, "tenant": S, "name": S, "description": S,
+                             "roles": {"type": "array", "items": S},
+                             "members": {"type": "array", "items": S}, "created_at": N}},
+    "Tenant": {"type": "object", "required": ["id", "slug", "name"],
+               "properties": {"id": S, "slug": S, "name": S, "settings": OBJ,
+                              "created_at": N}},
+    "Client": {"type": "object", "required": ["client_id", "name"],
+               "properties": {"client_id": S, "name": S, "tenant_id": S,
+                              "client_secret": N, "last_used_at": N, "last_used_ip": N,
+                              "usage": {"type": "array"}, "secrets": {"type": "array"}}},
+    "ClientWrite": {"type": "object", "properties": {
+        "name": S, "grant_types": {"type": "array", "items": S},
+        "redirect_uris": {"type": "array", "items": S}, "scopes": {"type": "array", "items": S},
+        "roles": {"type": "array", "items": S}, "public": B, "first_party": B}},
+    "Export": {"type": "object", "required": ["profile", "roles", "audit_events"]},
+}
+for _name in ("User", "AuditEvent", "Role", "Group", "Tenant", "Client", "Session"):
+    SCHEMAS[f"{_name}Page"] = page_of(_name)
+SCHEMAS["StringPage"] = {"type": "object", "required": ["items", "next_cursor"],
+                         "properties": {"items": {"type": "array", "items": S},
+                                        "next_cursor": N}}
+
+LIST_PARAMS = ["cursor", "limit"]
+USER_FILTERS = ["q", "status", "role", "group", "last_login_before", "last_login_after",
+                "tenant", *LIST_PARAMS]
+AUDIT_FILTERS = ["user", "actor", "type", "outcome", "ip", "since", "until", "tenant"]
+PARAM_SCHEMAS = {"limit": {"type": "integer", "minimum": 1, "maximum": 200},
+                 "status": {"enum": ["active", "disabled", "locked", "erased"]},
+                 "format": {"enum": ["json", "csv"]},
+                 "since": {"type": "string", "format": "date-time"},
+                 "until": {"type": "string", "format": "date-time"},
+                 "last_login_before": {"type": "string", "format": "date-time"},
+                 "last_login_after": {"type": "string", "format": "date-time"}}
+
+# (path, method): (summary, permission, request schema, success status, response schema, query)
+OPERATIONS = {
+    ("/users", "get"): ("List people", "users:read", None, 200, "UserPage", USER_FILTERS),
+    ("/users", "post"): ("Create a person", "users:write", "UserCreate", 201, "User", []),
+    ("/users/{user_id}", "get"): ("Show a person", "users:read", None, 200, "User", []),
+    ("/users/{user_id}", "put"): ("Replace a profile", "users:write", "UserWrite", 200, "User", []),
+    ("/users/{user_id}", "patch"): ("Edit a profile", "users:write", "UserWrite", 200, "User", []),
+    ("/users/{user_id}", "delete"): ("Delete a person", "users:write", None, 204, None, []),
+    ("/users/{user_id}/disable", "post"): ("Disable", "users:disable", None, 200, "User", []),
+    ("/users/{user_id}/enable", "post"): ("Enable", "users:disable", None, 200, "User", []),
+    ("/users/{user_id}/unlock", "post"): ("Unlock", "users:unlock", None, 200, "User", []),
+    ("/users/{user_id}/erase", "post"): ("GDPR erasure (irreversible)", "users:erase",
+                                         "Confirm", 200, "User", []),
+    ("/users/{user_id}/export", "get"): ("GDPR export", "users:export", None, 200, "Export", []),
+    ("/users/{user_id}/sessions", "get"): ("Live sessions", "users:read", None, 200,
+                                           "SessionPage", []),
+    ("/users/{user_id}/sessions", "delete"): ("Revoke every session", "sessions:revoke", None,
+                                              200, "Revoked", []),
+    ("/users/{user_id}/sessions/{session_id}", "delete"): ("Revoke a session",
+                                                           "sessions:revoke", None, 204, None, []),
+    ("/users/{user_id}/roles", "get"): ("Roles held", "users:read", None, 200, "StringPage", []),
+    ("/users/{user_id}/roles", "post"): ("Assign a role", "roles:write", "RoleRef", 200,
+                                         "User", []),
+    ("/users/{user_id}/roles/{role_name}", "delete"): ("Take a role away", "roles:write", None,
+                                                       204, None, []),
+    ("/users/{user_id}/mfa/reset", "post"): ("Reset MFA", "mfa:reset", "Reason", 200,
+                                             "Removed", []),
+    ("/audit", "get"): ("Audit events, newest first", "audit:read", None, 200, "AuditEventPage",
+                        [*AUDIT_FILTERS, *LIST_PARAMS]),
+    ("/audit/export", "get"): ("Audit export (CSV or JSON)", "audit:read", None, 200, "AuditExport",
+                               [*AUDIT_FILTERS, "format"]),
+    ("/roles", "get"): ("Roles", "users:read", None, 200, "RolePage", []),
+    ("/roles", "post"): ("Create a custom role", "roles:write", "RoleWrite", 201, "Role", []),
+    ("/roles/{role_id}", "get"): ("Show a role", "users:read", None, 200, "Role", []),
+    ("/roles/{role_id}", "patch"): ("Edit a custom role", "roles:write", "RoleWrite", 200, "Role", []),
+    ("/roles/{role_id}", "delete"): ("Delete a custom role", "roles:write", None, 204, None, []),
+    ("/groups", "get"): ("Groups", "users:read", None, 200, "GroupPage", []),
+    ("/groups", "post"): ("Create a group", "roles:write", "GroupWrite", 201, "Group", []),
+    ("/groups/{group_id}", "get"): ("Show a group", "users:read", None, 200, "Group", []),
+    ("/groups/{group_id}", "delete"): ("Delete a group", "roles:write", None, 204, None, []),
+    ("/groups/{group_id}/members", "post"): ("Add a member", "roles:write", "UserRef", 200,
+                                             "Group", []),
+    ("/groups/{group_id}/members/{user_id}", "delete"): ("Remove a member", "roles:write", None,
+                                                         204, None, []),
+    ("/groups/{group_id}/roles", "post"): ("Give the group a role", "roles:write", "RoleRef", 200,
+                                           "Group", []),
+    ("/groups/{group_id}/roles/{role_name}", "delete"): ("Take a role from the group",
+                                                         "roles:write", None, 204, None, []),
+    ("/tenants", "get"): ("Tenants", "users:read", None, 200, "TenantPage", []),
+    ("/tenants", "post"): ("Create a tenant", "tenants:write", "TenantWrite", 201, "Tenant", []),
+    ("/tenants/{tenant_id}", "get"): ("Show a tenant", "users:read", None, 200, "Tenant", []),
+    ("/tenants/{tenant_id}", "patch"): ("Edit a tenant", "tenants:write", "TenantWrite", 200,
+                                        "Tenant", []),
+    ("/clients", "get"): ("Clients", "clients:write or audit:read", None, 200, "ClientPage", []),
+    ("/clients", "post"): ("Register a client", "clients:write", "ClientWrite", 201, "Client", []),
+    ("/clients/{client_id}", "get"): ("Show a client with usage", "clients:write or audit:read",
+                                      None, 200, "Client", []),
+    ("/clients/{client_id}", "delete"): ("Delete a client", "clients:write", None, 204, None, []),
+    ("/clients/{client_id}/rotate", "post"): ("Rotate the secret", "clients:write", "Grace", 200,
+                                              "Secret", []),
+    ("/clients/{client_id}/revoke", "post"): ("Revoke the client", "clients:write", None, 200,
+                                              "Client", []),
+}
+SCHEMAS.update({
+    "Confirm": {"type": "object", "required": ["confirm"], "properties": {"confirm": S}},
+    "Reason": {"type": "object", "required": ["reason"], "properties": {"reason": S}},
+    "RoleRef": {"type": "object", "required": ["role"], "properties": {"role": S}},
+    "UserRef": {"type": "object", "required": ["user_id"], "properties": {"user_id": S}},
+    "GroupWrite": {"type": "object", "required": ["name"],
+                   "properties": {"name": S, "description": S}},
+    "TenantWrite": {"type": "object", "properties": {"slug": S, "name": S, "settings": OBJ}},
+    "Grace": {"type": "object", "properties": {"grace": INT}},
+    "Revoked": {"type": "object", "required": ["revoked"], "properties": {"revoked": INT}},
+    "Removed": {"type": "object", "required": ["removed"], "properties": {"removed": OBJ}},
+    "Secret": {"type": "object", "required": ["client_id", "client_secret"],
+               "properties": {"client_id": S, "client_secret": S}},
+    "AuditExport": {"type": "object", "required": ["items"],
+                    "properties": {"items": {"type": "array", "items": ref("AuditEvent")}}},
+})
+ERRORS = {400: "Malformed request", 401: "No or bad credentials",
+          403: "Missing permission or CSRF token", 404: "Not found (or in another tenant)",
+          409: "Conflicts with the current state", 422: "Invalid values",
+          429: "Too many requests"}
+
+
+def _operation(path: str, method: str, spec: tuple) -> dict:
+    summary, permission, request_schema, status, response_schema, query = spec
+    params = [{"name": p.strip("{}"), "in": "path", "required": True, "schema": S}
+              for p in path.split("/") if p.startswith("{")]
+    params += [{"name": q, "in": "query", "required": False,
+                "schema": PARAM_SCHEMAS.get(q, S)} for q in query]
+    responses = {str(code): {"description": text, "content": {
+        "application/json": {"schema": ref("Error")}}} for code, text in ERRORS.items()}
+    success: dict = {"description": "OK" if status != 204 else "Done; no content"}
+    if response_schema:
+        success["content"] = {"application/json": {"schema": ref(response_schema)}}
+    if path == "/audit/export":
+        success["content"]["text/csv"] = {"schema": S}
+    if (path, method) in {("/users/{user_id}/roles", "post")}:
+        responses["201"] = success
+    responses[str(status)] = success
+    op = {"operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",
+          "summary": summary, "description": f"Permission: `{permission}`.",
+          "parameters": params, "responses": responses}
+    if request_schema:
+        op["requestBody"] = {"required": request_schema not in {"Grace"}, "content": {
+            "application/json": {"schema": ref(request_schema)}}}
+    return op
+
+
+def build_document() -> dict:
+    """The OpenAPI 3.1 document."""
+    paths: dict = {}
+    for (path, method), spec in OPERATIONS.items():
+        paths.setdefault("/api/v1" + path, {})[method] = _operation(path, method, spec)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "idp admin API", "version": "1.0.0",
+                 "description": "Manage people, roles, groups, tenants, clients and the audit "
+                                "log. Lists answer {items, next_cursor}; errors {error, message}."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}, {"session": []}],
+        "paths": paths,
+        "components": {"schemas": SCHEMAS, "securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                       "description": "Client-credentials token with scope idp:admin."},
+            "session": {"type": "apiKey", "in": "cookie", "name": "idp_session",
+                        "description": "An admin's browser session; unsafe methods also "
+                                       "need the X-CSRFToken header."}}},
+    }
+
+
+@bp.get("/api/openapi.json")
+def openapi_json():
+    return build_document()

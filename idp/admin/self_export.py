@@ -1,0 +1,30 @@
+"""GET /account/export: a signed-in person downloads their own GDPR export (SPEC pages)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, redirect, url_for
+
+from idp.accounts.export import export_user
+from idp.audit import EventType, record
+from idp.extensions import db
+from idp.http import current_session
+from idp.models.accounts import User
+
+bp = Blueprint("account_export", __name__)
+
+
+@bp.get("/account/export")
+def account_export():
+    session = current_session()
+    if session is None:
+        return redirect(url_for("web.login"))
+    user = db.session.get(User, session.user_id)
+    document = export_user(db.session, user)
+    record(db.session, g.request_context, EventType.USER_EXPORTED, subject_id=user.id,
+           tenant_id=user.tenant_id, actor_id=str(user.id), details={"self_service": True})
+    db.session.commit()
+    response = current_app.response_class(current_app.json.dumps(document),
+                                          mimetype="application/json")
+    response.headers["Content-Disposition"] = 'attachment; filename="my-data.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response

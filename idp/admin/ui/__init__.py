@@ -1,0 +1,25 @@
+"""The admin console under /admin: server-rendered pages over the same services as the API.
+
+Every destructive action is a two-step form: a confirmation page (GET) that says what will
+happen, then the POST (with CSRF) that does it, so nothing happens by a stray click and no
+script is needed.
+"""
+
+from flask import Blueprint, redirect, request, url_for
+
+from idp.errors import Unauthorized
+
+bp = Blueprint("admin_ui", __name__, url_prefix="/admin")
+
+
+@bp.errorhandler(Unauthorized)
+def _sign_in_first(exc):
+    return redirect(url_for("web.login", next=request.path))
+
+
+@bp.get("/")
+def index():
+    return redirect(url_for("admin_ui.users"))
+
+
+from idp.admin.ui import audit, people, settings_pages  # noqa: E402, F401 - registers routes

@@ -1,0 +1,201 @@
+"""Console pages for people: list with badges, detail, and confirmed actions."""
+
+from __future__ import annotations
+
+from flask import request
+from sqlalchemy import and_, or_, select
+
+from idp.accounts import administration as admin_ops
+from idp.accounts.gdpr import erase_user
+from idp.accounts.roles import assign_role
+from idp.accounts.tenants import query_tenant
+from idp.admin.api.users import _filters, load_user  # shared list filters and 404 scoping
+from idp.admin.permissions import admin_context, require, resolve_caller
+from idp.admin.schemas import session_json, user_json
+from idp.admin.ui import bp
+from idp.admin.ui.common import done, page
+from idp.errors import Forbidden, ValidationFailed
+from idp.extensions import db
+from idp.http import services
+from idp.models.accounts import User
+from idp.models.base import utcnow
+from idp.models.sessions import UserSession
+from idp.sessions.service import revoke_user_sessions
+
+PAGE_SIZE = 50
+# action: (permission, title, explanation, button)
+ACTIONS = {
+    "disable": ("users:disable", "Disable this account",
+                "They cannot sign in, and every session and token they hold ends now.", "Disable"),
+    "enable": ("users:disable", "Enable this account", "They can sign in again.", "Enable"),
+    "unlock": ("users:unlock", "Unlock this account",
+               "The lock after failed sign-ins is lifted and the counter reset.", "Unlock"),
+    "revoke-sessions": ("sessions:revoke", "Sign them out everywhere",
+                        "Every browser session and token family ends now.", "Revoke sessions"),
+    "reset-mfa": ("mfa:reset", "Reset two-step verification",
+                  "Their authenticator apps, passkeys and backup codes are removed.", "Reset MFA"),
+    "delete": ("users:write", "Delete this account",
+               "The account and everything attached to it is removed. The audit trail stays.",
+               "Delete"),
+    "erase": ("users:erase", "Erase personal data (GDPR)",
+              "Irreversible: the profile is anonymised, credentials, factors, sessions and "
+              "consents are removed, and personal data in the audit log is pseudonymised.",
+              "Erase permanently"),
+}
+
+
+@bp.get("/users")
+@require("users:read")
+def users():
+    caller = resolve_caller(check_csrf=False)
+    stmt = select(User)
+    if caller.tenant_scope is not None:
+        stmt = stmt.where(User.tenant_id == caller.tenant_scope)
+    stmt = _filters(stmt, caller.tenant_scope)
+    after = request.args.get("after")
+    if after:
+        last = db.session.get(User, _uuid(after))
+        if last is not None:
+            stmt = stmt.where(or_(User.created_at > last.created_at,
+                                  and_(User.created_at == last.created_at, User.id > last.id)))
+    rows = db.session.execute(stmt.order_by(User.created_at, User.id).limit(PAGE_SIZE + 1)
+                              ).scalars().all()
+    more = len(rows) > PAGE_SIZE
+    people = [user_json(db.session, u) for u in rows[:PAGE_SIZE]]
+    from urllib.parse import urlencode
+
+    query = {k: v for k, v in request.args.items() if k != "after"}
+    next_link = urlencode({**query, "after": people[-1]["id"]}) if more else None
+    return page("admin/users.html", people=people, args=request.args, next_link=next_link,
+                roles=_role_names())
+
+
+def _uuid(value: str):
+    import uuid
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _role_names() -> list[str]:
+    from idp.admin.api.roles import list_roles
+
+    return [r["name"] for r in list_roles()["items"]]
+
+
+@bp.get("/users/<user_id>")
+@require("users:read")
+def user_detail(user_id):
+    user = load_user(user_id)
+    sessions = db.session.execute(select(UserSession).where(
+        UserSession.user_id == user.id, UserSession.revoked_at.is_(None),
+        UserSession.expires_at > utcnow()).order_by(UserSession.created_at.desc())).scalars()
+    from idp.audit.query import AuditFilter, query_events, serialise_event
+
+    events, _ = query_events(db.session, AuditFilter(user=user.id), limit=15)
+    return page("admin/user_detail.html", person=user_json(db.session, user),
+                sessions=[session_json(s) for s in sessions], actions=ACTIONS,
+                events=[serialise_event(e) for e in events], roles=_role_names())
+
+
+@bp.get("/users/<user_id>/<action>")
+def confirm_action(user_id, action):
+    spec = _action(action)
+    return page("admin/confirm.html", person=user_json(db.session, load_user(user_id)),
+                action=action, spec=spec)
+
+
+def _action(action: str):
+    spec = ACTIONS.get(action)
+    if spec is None:
+        from idp.errors import NotFound
+
+        raise NotFound("No such action.")
+    if not resolve_caller(check_csrf=False).can(spec[0]):
+        raise Forbidden(f"This needs the permission {spec[0]}.")
+    return spec
+
+
+@bp.post("/users/<user_id>/<action>")
+def run_action(user_id, action):
+    _action(action)
+    user = load_user(user_id)
+    ctx = admin_context()
+    label = user.username
+    if action == "disable":
+        admin_ops.disable_user(db.session, ctx, user)
+    elif action == "enable":
+        admin_ops.enable_user(db.session, ctx, user)
+    elif action == "unlock":
+        admin_ops.unlock_user(db.session, ctx, user)
+    elif action == "revoke-sessions":
+        revoke_user_sessions(db.session, ctx, user.id, reason="admin")
+        admin_ops.revoke_user_grants(db.session, ctx, user.id, "admin")
+    elif action == "reset-mfa":
+        from idp.mfa.reset import reset_mfa
+
+        reset_mfa(db.session, ctx, None, user, request.form.get("reason", ""))
+    elif action == "delete":
+        admin_ops.delete_user(db.session, ctx, user)
+        db.session.commit()
+        return done(f"{label} was deleted.", "admin_ui.users")
+    elif action == "erase":
+        if request.form.get("confirm_username") != user.username:
+            raise ValidationFailed("Type the username exactly to confirm the erasure.")
+        erase_user(db.session, ctx, user, str(user.id),
+                   services().keyring.derive("audit-pseudonyms"))
+    db.session.commit()
+    return done(f"Done: {ACTIONS[action][3].lower()} for {label}.", "admin_ui.user_detail",
+                user_id=user_id)
+
+
+@bp.post("/users/<user_id>/roles")
+@require("roles:write")
+def add_role(user_id):
+    from idp.admin.api.users import _grantable
+
+    user = load_user(user_id)
+    role, tenant = _grantable(request.form.get("role", ""), user)
+    assign_role(db.session, admin_context(), user, role.name, tenant)
+    db.session.commit()
+    return done(f"{user.username} now holds {role.name}.", "admin_ui.user_detail", user_id=user_id)
+
+
+@bp.post("/users/<user_id>/roles/<role_name>/remove")
+@require("roles:write")
+def remove_role(user_id, role_name):
+    from idp.admin.api.users import _grantable
+
+    user = load_user(user_id)
+    role, _ = _grantable(role_name, user)
+    admin_ops.revoke_role(db.session, admin_context(), user, role)
+    db.session.commit()
+    return done(f"{role.name} was taken from {user.username}.", "admin_ui.user_detail",
+                user_id=user_id)
+
+
+@bp.get("/users/<user_id>/export.json")
+@require("users:export")
+def export_person(user_id):
+    from idp.admin.api.users import export_user_route
+
+    return export_user_route(user_id)
+
+
+@bp.post("/users")
+@require("users:write")
+def create_person():
+    from idp.accounts.users import create_user
+
+    caller = resolve_caller(check_csrf=False)
+    profile = admin_ops.clean_profile({k: request.form.get(k) for k in ("name", "department")
+                                       if request.form.get(k)})
+    user = create_user(db.session, admin_context(), query_tenant(db.session, str(caller.tenant_id)),
+                       email=request.form.get("email", ""),
+                       username=request.form.get("username") or None, profile=profile)
+    db.session.commit()
+    return done(f"{user.username} was created.", "admin_ui.user_detail", user_id=str(user.id))
+
+

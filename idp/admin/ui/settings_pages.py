@@ -1,0 +1,178 @@
+"""Console pages for roles, groups, tenants, clients, keys and the CSV import."""
+
+from __future__ import annotations
+
+from flask import request
+from sqlalchemy import select
+
+from idp.accounts import groups as group_ops
+from idp.accounts.tenants import query_tenant
+from idp.admin.api import clients as clients_api
+from idp.admin.api import roles as roles_api
+from idp.admin.api import tenants as tenants_api
+from idp.admin.permissions import admin_context, require, resolve_caller
+from idp.admin.ui import bp
+from idp.admin.ui.common import done, page
+from idp.errors import Forbidden, ValidationFailed
+from idp.extensions import db
+from idp.http import services
+
+
+@bp.get("/roles")
+@require("users:read")
+def roles():
+    from idp.accounts.roles import PERMISSIONS
+
+    return page("admin/roles.html", roles=roles_api.list_roles()["items"],
+                permissions=PERMISSIONS)
+
+
+@bp.post("/roles")
+@require("roles:write")
+def create_role():
+    caller = resolve_caller(check_csrf=False)
+    perms = request.form.getlist("permissions")
+    if not set(perms) <= set(caller.access.permissions):
+        raise Forbidden("A custom role cannot carry rights you do not hold.")
+    role = group_ops.create_role(db.session, admin_context(),
+                                 query_tenant(db.session, str(caller.tenant_id)),
+                                 {"name": request.form.get("name"), "permissions": perms,
+                                  "description": request.form.get("description", "")})
+    db.session.commit()
+    return done(f"Role {role.name} was created.", "admin_ui.roles")
+
+
+@bp.get("/groups")
+@require("users:read")
+def groups():
+    return page("admin/groups.html", groups=roles_api.list_groups()["items"],
+                roles=[r["name"] for r in roles_api.list_roles()["items"]])
+
+
+@bp.post("/groups")
+@require("roles:write")
+def create_group():
+    caller = resolve_caller(check_csrf=False)
+    group = group_ops.create_group(db.session, admin_context(),
+                                   query_tenant(db.session, str(caller.tenant_id)),
+                                   {"name": request.form.get("name"),
+                                    "description": request.form.get("description", "")})
+    db.session.commit()
+    return done(f"Group {group.name} was created.", "admin_ui.groups")
+
+
+@bp.post("/groups/<group_id>/members")
+@require("roles:write")
+def add_group_member(group_id):
+    from idp.accounts.users import query_user
+
+    group = roles_api.load_group(group_id)
+    user = query_user(db.session, request.form.get("user", ""), group.tenant_id)
+    group_ops.add_member(db.session, admin_context(), group, user)
+    db.session.commit()
+    return done(f"{user.username} joined {group.name}.", "admin_ui.groups")
+
+
+@bp.post("/groups/<group_id>/roles")
+@require("roles:write")
+def add_group_role(group_id):
+    group = roles_api.load_group(group_id)
+    role = roles_api._grantable_role(request.form.get("role", ""), group.tenant_id)
+    group_ops.set_group_role(db.session, admin_context(), group, role, True)
+    db.session.commit()
+    return done(f"{group.name} now grants {role.name}.", "admin_ui.groups")
+
+
+@bp.get("/tenants")
+@require("users:read")
+def tenants():
+    return page("admin/tenants.html", tenants=tenants_api.list_tenants()["items"])
+
+
+@bp.post("/tenants")
+@require("tenants:write")
+def create_tenant():
+    from idp.accounts.tenant_admin import create_tenant as create
+
+    tenant = create(db.session, admin_context(), {"slug": request.form.get("slug"),
+                                                  "name": request.form.get("name")})
+    db.session.commit()
+    return done(f"Tenant {tenant.slug} was created.", "admin_ui.tenants")
+
+
+@bp.get("/clients")
+@require("clients:write", "audit:read", any_of=True)
+def clients():
+    return page("admin/clients.html", clients=clients_api.list_clients()["items"])
+
+
+@bp.get("/clients/<client_id>")
+@require("clients:write", "audit:read", any_of=True)
+def client_detail(client_id):
+    return page("admin/client_detail.html", client=clients_api.get_client(client_id),
+                secret=None)
+
+
+@bp.post("/clients/<client_id>/rotate")
+@require("clients:write")
+def rotate_client(client_id):
+    from idp.oauth.clients import rotate_client_secret
+
+    client = clients_api.load_client(client_id)
+    secret = rotate_client_secret(db.session, admin_context(), services().keyring, client,
+                                  request.form.get("grace", 0, type=int) or 0)
+    db.session.commit()
+    return page("admin/client_detail.html", client=clients_api.get_client(client_id),
+                secret=secret)
+
+
+@bp.post("/clients/<client_id>/revoke")
+@require("clients:write")
+def revoke_client(client_id):
+    from idp.oauth.clients import revoke_client as revoke
+
+    revoke(db.session, admin_context(), clients_api.load_client(client_id))
+    db.session.commit()
+    return done("The client was revoked.", "admin_ui.client_detail", client_id=client_id)
+
+
+@bp.get("/keys")
+@require("keys:write")
+def keys():
+    from idp.models.keys import SigningKey
+
+    rows = db.session.execute(select(SigningKey).order_by(SigningKey.created_at.desc())).scalars()
+    return page("admin/keys.html", keys=list(rows))
+
+
+@bp.post("/keys/rotate")
+@require("keys:write")
+def rotate_keys():
+    from idp.oauth.signing_keys import rotate_signing_keys
+
+    if not resolve_caller(check_csrf=False).access.all_tenants:
+        raise Forbidden("Signing keys serve every tenant; only a superadmin rotates them.")
+    rotate_signing_keys(db.session, services().keyring, admin_context(),
+                        services().config.max_token_ttl)
+    db.session.commit()
+    services().keys.invalidate()
+    return done("Signing keys were rotated.", "admin_ui.keys")
+
+
+@bp.route("/import", methods=["GET", "POST"])
+@require("users:write")
+def import_users():
+    from idp.accounts.bulk import import_users as run_import
+    from idp.accounts.bulk import read_csv
+
+    if request.method == "GET":
+        return page("admin/import.html", report=None)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise ValidationFailed("Choose a CSV file to upload.")
+    rows = read_csv(upload.read().decode("utf-8-sig", errors="replace"))
+    caller = resolve_caller(check_csrf=False)
+    report = run_import(db.session, admin_context(), query_tenant(db.session, str(caller.tenant_id)),
+                        rows, dry_run=bool(request.form.get("dry_run")))
+    db.session.commit()
+    return page("admin/import.html", report=report)

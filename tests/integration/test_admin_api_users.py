@@ -1,0 +1,214 @@
+"""Admin API: people — list/filter/paging, create, edit (allowlist), delete, disable..."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.admin_support import bearer, make_person, make_tenant
+
+
+@pytest.fixture
+def client(app):
+    """A client that keeps no request context, so admin and person clients can alternate."""
+    return app.test_client()
+
+
+def test_list_filters_and_stable_cursor(app, client):
+    auth = bearer(client, app)
+    for i in range(5):
+        make_person(app, f"p{i}", department="Sales" if i % 2 else "Ops")
+    first = client.get("/api/v1/users?limit=3", headers=auth)
+    assert first.status_code == 200
+    body = first.get_json()
+    assert len(body["items"]) == 3 and body["next_cursor"]
+    make_person(app, "late")  # an insert between pages neither repeats nor skips anyone
+    second = client.get(f"/api/v1/users?limit=3&cursor={body['next_cursor']}", headers=auth)
+    names = [u["username"] for u in body["items"] + second.get_json()["items"]]
+    third = second.get_json()["next_cursor"]
+    while third:
+        page = client.get(f"/api/v1/users?limit=3&cursor={third}", headers=auth).get_json()
+        names += [u["username"] for u in page["items"]]
+        third = page["next_cursor"]
+    assert names == ["admin", "p0", "p1", "p2", "p3", "p4", "late"]
+    found = client.get("/api/v1/users?q=P3", headers=auth).get_json()["items"]
+    assert [u["username"] for u in found] == ["p3"]
+    admins = client.get("/api/v1/users?role=superadmin", headers=auth).get_json()["items"]
+    assert [u["username"] for u in admins] == ["admin"]
+    assert client.get("/api/v1/users?cursor=!!!", headers=auth).status_code == 400
+    assert client.get("/api/v1/users?status=weird", headers=auth).status_code == 422
+    bad_date = client.get("/api/v1/users?last_login_after=yesterday", headers=auth)
+    assert bad_date.status_code == 422 and set(bad_date.get_json()) >= {"error", "message"}
+
+
+def test_status_filter_and_disable_enable_unlock(app, client):
+    auth = bearer(client, app)
+    uid = make_person(app, "bob")
+    r = client.post(f"/api/v1/users/{uid}/disable", headers=auth)
+    assert r.status_code == 200 and r.get_json()["status"] == "disabled"
+    listed = client.get("/api/v1/users?status=disabled", headers=auth).get_json()["items"]
+    assert [u["username"] for u in listed] == ["bob"]
+    assert client.post(f"/api/v1/users/{uid}/enable", headers=auth).get_json()["status"] == "active"
+    with app.app_context():
+        from idp.extensions import db
+        from idp.models.accounts import User
+        from idp.models.base import utcnow
+
+        db.session.get(User, __import__("uuid").UUID(uid)).locked_at = utcnow()
+        db.session.commit()
+    assert client.get("/api/v1/users?status=locked", headers=auth).get_json()["items"][0]["id"] == uid
+    unlocked = client.post(f"/api/v1/users/{uid}/unlock", headers=auth).get_json()
+    assert unlocked["status"] == "active" and unlocked["locked"] is False
+
+
+def test_create_and_mass_assignment_refused(app, client):
+    auth = bearer(client, app)
+    created = client.post("/api/v1/users", json={"email": "new@example.com", "department": "R&D",
+                                                 "phone_number": "+1 555"}, headers=auth)
+    assert created.status_code == 201, created.get_json()
+    uid = created.get_json()["id"]
+    assert created.get_json()["department"] == "R&D" and created.get_json()["roles"] == []
+    for field, value in [("roles", ["superadmin"]), ("tenant", "other"), ("is_active", False),
+                         ("status", "active"), ("id", "x"), ("password", "x"),
+                         ("locked_at", None), ("erased_at", None)]:
+        r = client.patch(f"/api/v1/users/{uid}", json={field: value}, headers=auth)
+        assert r.status_code == 422, (field, r.get_json())
+        assert r.get_json()["error"] == "validation_failed"
+    assert client.post("/api/v1/users", json={"email": "x@example.com", "roles": ["superadmin"]},
+                       headers=auth).status_code == 422
+    r = client.patch(f"/api/v1/users/{uid}", json={"locale": "de-DE", "manager": "Zoe"},
+                     headers=auth)
+    assert r.status_code == 200 and r.get_json()["locale"] == "de-DE"
+    put = client.put(f"/api/v1/users/{uid}", json={"username": "newbie",
+                                                   "email": "new@example.com"}, headers=auth)
+    assert put.status_code == 200 and put.get_json()["locale"] is None
+    assert client.put(f"/api/v1/users/{uid}", json={"locale": "x"}, headers=auth).status_code == 422
+    dup = client.post("/api/v1/users", json={"email": "new@example.com"}, headers=auth)
+    assert dup.status_code == 409
+    assert client.post("/api/v1/users", data="nope", headers=auth).status_code == 422
+
+
+def test_delete_is_separate_and_protects_last_admin_and_self(app, client):
+    auth = bearer(client, app)
+    uid = make_person(app, "gone")
+    assert client.delete(f"/api/v1/users/{uid}", headers=auth).status_code == 204
+    assert client.get(f"/api/v1/users/{uid}", headers=auth).status_code == 404
+    with app.app_context():
+        from sqlalchemy import select
+
+        from idp.extensions import db
+        from idp.models.accounts import User
+
+        admin_id = str(db.session.execute(select(User.id).where(User.username == "admin")).scalar())
+    # The bootstrap admin is the last superadmin: neither delete nor disable nor erase.
+    r = client.delete(f"/api/v1/users/{admin_id}", headers=auth)
+    assert r.status_code == 409 and r.get_json()["error"] == "last_admin"
+    assert client.post(f"/api/v1/users/{admin_id}/disable", headers=auth).status_code == 409
+    assert client.post(f"/api/v1/users/{admin_id}/erase", json={"confirm": admin_id},
+                       headers=auth).status_code == 409
+    assert client.delete(f"/api/v1/users/{admin_id}/roles/superadmin",
+                         headers=auth).status_code == 409
+
+
+def test_self_deletion_and_self_lockout_refused(app, client):
+    from tests.integration.admin_support import browser_login
+
+    make_person(app, "boss", roles=["tenant_admin"])
+    make_person(app, "boss2", roles=["tenant_admin"])
+    csrf = browser_login(client, "boss")
+    me = client.get("/api/v1/users?q=boss&limit=1").get_json()["items"][0]
+    assert me["username"] == "boss"
+    headers = {"X-CSRFToken": csrf}
+    r = client.delete(f"/api/v1/users/{me['id']}", headers=headers)
+    assert r.status_code == 409 and r.get_json()["error"] == "self_action"
+    assert client.post(f"/api/v1/users/{me['id']}/disable", headers=headers).status_code == 409
+    r = client.delete(f"/api/v1/users/{me['id']}/roles/tenant_admin", headers=headers)
+    assert r.status_code == 409 and r.get_json()["error"] == "self_action"
+    # Without the CSRF header a browser session cannot change anything.
+    assert client.post(f"/api/v1/users/{me['id']}/unlock").status_code == 403
+
+
+def test_sessions_list_and_revoke(app, client):
+    from tests.integration.admin_support import browser_login
+
+    uid = make_person(app, "sam")
+    with app.test_client() as other:
+        browser_login(other, "sam")
+    auth = bearer(client, app)
+    sessions = client.get(f"/api/v1/users/{uid}/sessions", headers=auth).get_json()["items"]
+    assert len(sessions) == 1
+    assert client.delete(f"/api/v1/users/{uid}/sessions", headers=auth).get_json() == {"revoked": 1}
+    assert client.get(f"/api/v1/users/{uid}/sessions", headers=auth).get_json()["items"] == []
+
+
+def test_cross_tenant_ids_answer_404(app, client):
+    make_tenant(app, "acme")
+    other = make_person(app, "eve", tenant="acme")
+    auth = bearer(client, app, roles=("tenant_admin",))
+    for method, path in [("get", ""), ("patch", ""), ("delete", ""), ("post", "/disable"),
+                         ("post", "/unlock"), ("post", "/erase"), ("get", "/export"),
+                         ("get", "/sessions"), ("delete", "/sessions")]:
+        r = getattr(client, method)(f"/api/v1/users/{other}{path}", json={}, headers=auth)
+        assert r.status_code == 404, (method, path, r.status_code)
+    listed = client.get("/api/v1/users", headers=auth).get_json()["items"]
+    assert other not in [u["id"] for u in listed]
+    # A superadmin sees every tenant.
+    assert client.get(f"/api/v1/users/{other}", headers=bearer(client, app)).status_code == 200
+
+
+def test_unauthenticated_and_bad_tokens(app, client):
+    r = client.get("/api/v1/users")
+    assert r.status_code == 401 and set(r.get_json()) >= {"error", "message"}
+    r = client.get("/api/v1/users", headers={"Authorization": "Bearer nonsense"})
+    assert r.status_code == 401 and r.get_json()["error"] == "invalid_token"
+    assert "Bearer" in r.headers["WWW-Authenticate"]
+    # A token without scope idp:admin is refused with insufficient_scope.
+    import base64
+
+    from tests.factories import make_client
+
+    cid, secret = make_client(app, grant_types=["client_credentials"], scopes=["reports"])
+    basic = base64.b64encode(f"{cid}:{secret}".encode()).decode()
+    token = client.post("/token", data={"grant_type": "client_credentials"},
+                        headers={"Authorization": f"Basic {basic}"}).get_json()["access_token"]
+    r = client.get("/api/v1/users", headers={"Authorization": f"Bearer {token}"})
+    assert r.status_code in (401, 403) and r.get_json()["error"] in {"invalid_token",
+                                                                     "insufficient_scope"}
+
+
+def test_rate_limit_answers_429_json(app, client):
+    auth = bearer(client, app)
+    app.config["ADMIN_API_RATE_LIMIT"] = "3 per minute"
+    statuses = [client.get("/api/v1/roles", headers=auth).status_code for _ in range(4)]
+    assert statuses == [200, 200, 200, 429]
+    body = client.get("/api/v1/roles", headers=auth).get_json()
+    assert body["error"] == "rate_limited" and body["message"]
+
+
+def test_last_login_filters(app, client):
+    import uuid
+    from datetime import UTC, datetime
+
+    from idp.extensions import db
+    from idp.models.accounts import User
+
+    auth = bearer(client, app)
+    old, new = make_person(app, "olda"), make_person(app, "newt")
+    with app.app_context():
+        db.session.get(User, uuid.UUID(old)).last_login_at = datetime(2024, 1, 1, tzinfo=UTC)
+        db.session.get(User, uuid.UUID(new)).last_login_at = datetime(2026, 1, 1, tzinfo=UTC)
+        db.session.commit()
+    before = client.get("/api/v1/users?last_login_before=2025-01-01T00:00:00Z", headers=auth)
+    after = client.get("/api/v1/users?last_login_after=2025-01-01T00:00:00Z", headers=auth)
+    assert [u["id"] for u in before.get_json()["items"]] == [old]
+    assert [u["id"] for u in after.get_json()["items"]] == [new]
+
+
+def test_create_with_password_obeys_the_tenant_policy(app, client):
+    auth = bearer(client, app)
+    weak = client.post("/api/v1/users", json={"email": "weak@example.com", "password": "abc"},
+                       headers=auth)
+    assert weak.status_code == 422 and weak.get_json()["field"] == "password"
+    strong = client.post("/api/v1/users", json={"email": "strong@example.com",
+                                                 "password": "Quartz-Harbor-Lamp-77!"},
+                         headers=auth)
+    assert strong.status_code == 201

@@ -1,0 +1,128 @@
+"""The admin console, through the Flask test client (the browser test drives Chromium)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from tests.factories import csrf_from
+from tests.integration.admin_support import browser_login, make_person
+
+
+@pytest.fixture
+def client(app):
+    """A client that keeps no request context, so admin and person clients can alternate."""
+    return app.test_client()
+
+
+def _admin(app, client):
+    make_person(app, "root", roles=["superadmin"])
+    browser_login(client, "root")
+
+
+def test_pages_render_for_an_admin(app, client):
+    _admin(app, client)
+    uid = make_person(app, "uma", name="Uma Thurman-Lee", department="Film")
+    for path in ["/admin/users", f"/admin/users/{uid}", "/admin/audit", "/admin/roles",
+                 "/admin/groups", "/admin/tenants", "/admin/clients", "/admin/keys",
+                 "/admin/import", f"/admin/users/{uid}/disable", f"/admin/users/{uid}/erase",
+                 "/admin/audit?type=auth.login&since=2020-01-01&user=uma",
+                 "/admin/audit?before=2999-01-01T00:00:00%2B00:00|999999", "/admin/audit?before=x"]:
+        response = client.get(path)
+        assert response.status_code == 200, (path, response.get_data(as_text=True)[:500])
+    listing = client.get("/admin/users?q=thurman").get_data(as_text=True)
+    assert "Uma Thurman-Lee" in listing and "root" not in re.findall(r'data-user="(\w+)"', listing)
+
+
+def test_disable_via_confirmation_then_badge(app, client):
+    _admin(app, client)
+    uid = make_person(app, "dora")
+    confirm = client.get(f"/admin/users/{uid}/disable").get_data(as_text=True)
+    done = client.post(f"/admin/users/{uid}/disable", data={"csrf_token": csrf_from(confirm)})
+    assert done.status_code == 302
+    page = client.get(f"/admin/users/{uid}").get_data(as_text=True)
+    assert 'data-badge="disabled"' in page
+    # Without the CSRF token nothing happens.
+    assert client.post(f"/admin/users/{uid}/enable").status_code == 400
+    # Erasure needs the username typed.
+    erase = client.get(f"/admin/users/{uid}/erase").get_data(as_text=True)
+    wrong = client.post(f"/admin/users/{uid}/erase", data={"csrf_token": csrf_from(erase),
+                                                           "confirm_username": "nope"})
+    assert wrong.status_code == 422
+
+
+def test_non_admin_gets_403_and_anonymous_goes_to_login(app, client):
+    assert client.get("/admin/users").status_code == 302
+    make_person(app, "mel")
+    browser_login(client, "mel")
+    assert client.get("/admin/users").status_code == 403
+
+
+def test_csv_upload_dry_run_and_report(app, client):
+    _admin(app, client)
+    page = client.get("/admin/import").get_data(as_text=True)
+    data = b"email,name\nnew1@example.com,New One\nbroken,\n"
+    response = client.post("/admin/import", data={
+        "csrf_token": csrf_from(page), "dry_run": "1",
+        "file": (io.BytesIO(data), "people.csv")}, content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "Dry run: 1 created" in html and "error" in html
+    response = client.post("/admin/import", data={
+        "csrf_token": csrf_from(page), "file": (io.BytesIO(data), "people.csv")},
+        content_type="multipart/form-data")
+    assert "1 created" in response.get_data(as_text=True)
+    assert "new1@example.com" in client.get("/admin/users?q=new1").get_data(as_text=True)
+
+
+def test_password_expired_badge(app, client):
+    import uuid
+
+    from idp.extensions import db
+    from idp.models.accounts import User
+
+    _admin(app, client)
+    uid = make_person(app, "pwold")
+    with app.app_context():
+        db.session.get(User, uuid.UUID(uid)).must_change_password = True
+        db.session.commit()
+    assert 'data-badge="password-expired"' in client.get(f"/admin/users/{uid}").get_data(
+        as_text=True)
+
+
+def test_console_forms_roles_groups_tenants_keys_clients(app, client):
+    from tests.factories import make_client
+
+    _admin(app, client)
+    uid = make_person(app, "gus")
+
+    def post(path, **data):
+        token = csrf_from(client.get(path).get_data(as_text=True))
+        return client.post(path, data={"csrf_token": token, **data})
+
+    assert post("/admin/roles", name="viewers", permissions=["users:read"]).status_code == 302
+    assert "viewers" in client.get("/admin/roles").get_data(as_text=True)
+    assert post("/admin/groups", name="ops").status_code == 302
+    groups = client.get("/api/v1/groups").get_json()["items"]
+    gid = groups[0]["id"]
+    token = csrf_from(client.get("/admin/groups").get_data(as_text=True))
+    assert client.post(f"/admin/groups/{gid}/members", data={"csrf_token": token,
+                                                             "user": "gus"}).status_code == 302
+    assert client.post(f"/admin/groups/{gid}/roles", data={"csrf_token": token,
+                                                           "role": "viewers"}).status_code == 302
+    assert client.get(f"/api/v1/users/{uid}").get_json()["roles"] == ["viewers"]
+    assert post("/admin/tenants", slug="initech", name="Initech").status_code == 302
+    assert "initech" in client.get("/admin/tenants").get_data(as_text=True)
+    before = client.get("/jwks.json").get_json()["keys"]
+    token = csrf_from(client.get("/admin/keys").get_data(as_text=True))
+    assert client.post("/admin/keys/rotate", data={"csrf_token": token}).status_code == 302
+    assert client.get("/jwks.json").get_json()["keys"] != before
+    cid, _ = make_client(app)
+    page = client.get(f"/admin/clients/{cid}").get_data(as_text=True)
+    rotated = client.post(f"/admin/clients/{cid}/rotate", data={"csrf_token": csrf_from(page),
+                                                                "grace": "60"})
+    assert rotated.status_code == 200 and "shown only now" in rotated.get_data(as_text=True)
+    revoked = client.post(f"/admin/clients/{cid}/revoke", data={"csrf_token": csrf_from(page)})
+    assert revoked.status_code == 302
+    assert client.get(f"/api/v1/clients/{cid}").get_json()["revoked_at"]
