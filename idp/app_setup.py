@@ -34,6 +34,8 @@ def _flask_settings(app: Flask, config: Config, keyring: Keyring) -> None:
         RATELIMIT_KEY_PREFIX=config.redis_prefix,
         RATELIMIT_IN_MEMORY_FALLBACK_ENABLED=True,
         RATELIMIT_SWALLOW_ERRORS=False,
+        # A sliding window: "5 per 15 minutes" never allows 10 across a window edge.
+        RATELIMIT_STRATEGY="moving-window",
         MAX_CONTENT_LENGTH=1024 * 1024,
         TESTING=config.testing,
     )
@@ -65,13 +67,62 @@ def configure_app(app: Flask, config: Config) -> None:
     services.mailer = Mailer(config.smtp_url, config.mail_from)
     http.install(app)
     _register_blueprints(app)
+    _install_fast_paths(app, services)
+    _install_operations(app, config)  # last: its WSGI wrappers see every request
+
+
+def _install_fast_paths(app: Flask, services: Services) -> None:
+    """Discovery and JWKS from memory, ahead of Flask (counted in the request metrics)."""
+    from idp.fast_paths import FastPaths
+    from idp.metrics import REQUESTS
+    from idp.oauth.discovery import metadata_json
+
+    endpoints = {"/jwks.json": "oauth.jwks"}
+
+    def count(path: str, status: int) -> None:
+        REQUESTS.labels(endpoints.get(path, "oauth.discovery"), "GET", str(status)).inc()
+
+    app.wsgi_app = FastPaths(app.wsgi_app, services, metadata_json(services.config), count)
+
+
+def _install_operations(app: Flask, config: Config) -> None:
+    """Metrics, the JSON request log, 503 on database outages, and proxy headers."""
+    from idp import logging_setup, metrics, ops
+
+    metrics.install(app)
+    ops.install(app)
+    if config.trusted_proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # The scheme and host the client used, from our own proxies only. X-Forwarded-For
+        # stays with http.client_ip(), which applies the same hop count.
+        hops = config.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=0, x_proto=hops, x_host=hops, x_port=hops)
+    logging_setup.install(app, config.trusted_proxies)
 
 
 def _register_blueprints(app: Flask) -> None:
     from idp.oauth.views import bp as oauth_bp
     from idp.ops import bp as ops_bp
+    from idp.web.mfa_views import bp as mfa_bp
     from idp.web.views import bp as web_bp
 
     app.register_blueprint(oauth_bp)
     app.register_blueprint(web_bp)
+    _register_account_pages(app)
+    app.register_blueprint(mfa_bp)
     app.register_blueprint(ops_bp)
+    from idp.admin import register as register_admin
+
+    register_admin(app)  # /api/v1, /api/openapi.json, /admin (issue 5)
+
+
+def _register_account_pages(app: Flask) -> None:
+    """Account, self-service pages and the 429 answer (issue 4)."""
+    from idp.web import rate_limits
+    from idp.web.account_views import bp as account_bp
+    from idp.web.self_service_views import bp as self_service_bp
+
+    app.register_blueprint(account_bp)
+    app.register_blueprint(self_service_bp)
+    rate_limits.install(app)

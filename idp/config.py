@@ -49,6 +49,14 @@ class Config:
     mail_from: str = "idp@localhost"
     bootstrap_admin_email: str = "admin@localhost"
     bootstrap_admin_password: str | None = None
+    # Account security (issue 4): defaults; each tenant may override in Tenant.settings.
+    password_policy: str = "default"  # "default" (composition rules) or "nist" (SP 800-63B)
+    password_min_length: int = 8
+    password_history: int = 5
+    password_max_age_admin_days: int = 90  # admin roles; 0 = passwords never expire
+    password_reset_ttl: int = 1800
+    registration_mode: str = "open"  # "open", "invite" or "off"
+    self_service_rate_limit: str = "10 per hour"  # /password/forgot and /register, per IP
     log_level: str = "INFO"
     testing: bool = False
     extra: dict = field(default_factory=dict)
@@ -72,6 +80,7 @@ _POSITIVE = {
     "port", "workers", "session_idle_timeout", "session_absolute_timeout",
     "max_sessions_per_user", "lockout_threshold", "lockout_window", "access_token_ttl",
     "refresh_token_ttl", "id_token_ttl", "authorization_code_ttl",
+    "password_min_length", "password_reset_ttl",
 }
 
 
@@ -93,6 +102,20 @@ def _parse(name: str, raw: str):
     return raw
 
 
+def _validate_account_settings(config: Config) -> None:
+    if config.password_policy not in {"default", "nist"}:
+        raise ConfigError("IDP_PASSWORD_POLICY must be 'default' or 'nist', "
+                          f"got {config.password_policy!r}")
+    if config.registration_mode not in {"open", "invite", "off"}:
+        raise ConfigError("IDP_REGISTRATION_MODE must be 'open', 'invite' or 'off', "
+                          f"got {config.registration_mode!r}")
+    if not _RATE_LIMIT.match(config.self_service_rate_limit):
+        raise ConfigError("IDP_SELF_SERVICE_RATE_LIMIT must look like '10 per hour', "
+                          f"got {config.self_service_rate_limit!r}")
+    if not 1 <= config.password_min_length <= 64:
+        raise ConfigError("IDP_PASSWORD_MIN_LENGTH must be between 1 and 64")
+
+
 def _validate(config: Config) -> Config:
     parts = urlsplit(config.issuer)
     if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query or parts.fragment:
@@ -103,6 +126,7 @@ def _validate(config: Config) -> Config:
         raise ConfigError(
             f"IDP_LOGIN_RATE_LIMIT must look like '5 per 15 minutes', got {config.login_rate_limit!r}"
         )
+    _validate_account_settings(config)
     if config.session_idle_timeout > config.session_absolute_timeout:
         raise ConfigError("IDP_SESSION_IDLE_TIMEOUT must not exceed IDP_SESSION_ABSOLUTE_TIMEOUT")
     if "://" not in config.database_url:

@@ -1,16 +1,32 @@
-"""Operations endpoints: liveness, readiness, Prometheus metrics."""
+"""Operations endpoints (liveness, readiness, Prometheus metrics) and the 503 mapping.
+
+Readiness: the database is a hard dependency (no database, no logins) so /readyz
+answers 503 without it. Redis is a soft dependency: rate limits fall back to per-process
+in-memory counting and lockout lives in the database, so an unreachable Redis is
+reported (`status: "degraded"`, `checks.redis: "unreachable"`) with 200. Failing
+readiness on Redis would take every instance out of the load balancer at once and turn
+a degraded provider into an outage. `/readyz?strict=1` also fails on Redis, for
+operators who prefer that.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+import logging
+import threading
+
+from flask import Blueprint, Flask, Response, jsonify, render_template, request
 from sqlalchemy import text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from idp.extensions import db
 from idp.http import settings
 
 bp = Blueprint("ops", __name__)
+log = logging.getLogger("idp.ops")
+REDIS_TIMEOUT = 0.5
+_redis_clients: dict = {}
+_redis_lock = threading.Lock()
 
 
 @bp.get("/healthz")
@@ -20,30 +36,99 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    checks = {"database": "ok"}
+    checks = {"database": _database_status()}
+    if settings().redis_url:
+        checks["redis"] = _redis_status(settings().redis_url)
+    strict = request.args.get("strict") in {"1", "true"}
+    hard = checks if strict else {"database": checks["database"]}
+    ready = all(v == "ok" for v in hard.values())
+    status = "ready" if all(v == "ok" for v in checks.values()) else (
+        "degraded" if ready else "unavailable")
+    response = jsonify(status=status, checks=checks)
+    response.status_code = 200 if ready else 503
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _database_status() -> str:
     try:
         db.session.execute(text("SELECT 1"))
         db.session.rollback()
+        return "ok"
     except SQLAlchemyError:
-        db.session.rollback()
-        checks["database"] = "unreachable"
-    if settings().redis_url:
-        checks["redis"] = _redis_status(settings().redis_url)
-    ready = all(v == "ok" for v in checks.values())
-    return jsonify(status="ready" if ready else "degraded", checks=checks), 200 if ready else 503
+        _safe_rollback()
+        return "unreachable"
+
+
+def _redis_client(url: str):
+    import redis
+
+    with _redis_lock:
+        client = _redis_clients.get(url)
+        if client is None:
+            client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT,
+                                          socket_connect_timeout=REDIS_TIMEOUT)
+            _redis_clients[url] = client
+        return client
 
 
 def _redis_status(url: str) -> str:
     import redis
 
     try:
-        client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        client.ping()
+        _redis_client(url).ping()
         return "ok"
-    except redis.RedisError:
+    except (redis.RedisError, OSError):
         return "unreachable"
 
 
 @bp.get("/metrics")
 def metrics():
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    from idp.metrics import render_metrics
+    from idp.models.base import utcnow
+
+    try:
+        body, content_type = render_metrics(db.session, settings().session_idle_timeout, utcnow())
+    finally:
+        db.session.rollback()
+    return Response(body, content_type=content_type)
+
+
+# --- the database is down -------------------------------------------------------------
+
+def _safe_rollback() -> None:
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.invalidate()
+
+
+def _database_unavailable(exc: Exception):
+    """503 instead of a stack trace when the database refuses, stalls or times out."""
+    from idp.http import wants_json
+    from idp.metrics import note_database_unavailable
+
+    _safe_rollback()
+    note_database_unavailable()
+    # The driver's first line only: the full text can carry SQL parameters.
+    detail = str(getattr(exc, "orig", exc)).splitlines()[0][:200] if str(exc) else ""
+    log.warning("database unavailable", extra={"error": type(getattr(exc, "orig", exc)).__name__,
+                                              "detail": detail})
+    message = "The service is temporarily unavailable; please retry shortly."
+    if wants_json():
+        response = jsonify(error="service_unavailable", message=message)
+        response.status_code = 503
+    else:
+        response = Response(render_template("error.html", title="Temporarily unavailable",
+                                            message=message), status=503, mimetype="text/html")
+    response.headers["Retry-After"] = "5"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def install(app: Flask) -> None:
+    """Map database connectivity failures to 503."""
+    # Connectivity, stalls and timeouts only: an IntegrityError is a bug, not an outage.
+    app.register_error_handler(OperationalError, _database_unavailable)
+    app.register_error_handler(InterfaceError, _database_unavailable)
+    app.register_error_handler(PoolTimeoutError, _database_unavailable)

@@ -1,11 +1,17 @@
 """`idp serve`: gunicorn with settings suited to an identity provider.
 
 gthread workers keep connections alive (relying parties and load balancers reuse them);
-graceful_timeout lets in-flight requests finish on SIGTERM; no preload, so every worker
-opens its own database pool.
+graceful_timeout lets in-flight requests finish on SIGTERM, and SIGHUP replaces the
+workers one generation at a time without dropping a request; no preload, so every
+worker opens its own database pool. Each setting is explained in docs/deployment.md.
 """
 
 from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
 
 from gunicorn.app.base import BaseApplication
 
@@ -22,9 +28,14 @@ def gunicorn_options(config: Config) -> dict:
         "timeout": 30,
         "graceful_timeout": 20,
         "max_requests": 0,
+        # Unused, and one fixed path per user would be shared by every instance on a host.
+        "control_socket_disable": True,
+        # Our own JSON request line replaces gunicorn's access log (idp/logging_setup.py).
         "accesslog": None,
         "errorlog": "-",
-        "loglevel": "warning",
+        "loglevel": "info",
+        "logconfig_dict": _json_logconfig(config.log_level),
+        "child_exit": _child_exit,
         "forwarded_allow_ips": "*" if config.trusted_proxies else "127.0.0.1",
         "proxy_allow_ips": "127.0.0.1",
         "worker_exit": _flush_usage_on_exit,
@@ -39,6 +50,45 @@ def _flush_usage_on_exit(server, worker) -> None:
 
     with app.app_context():
         flush_usage(db.session, app.extensions["idp"].server.usage)
+
+
+def _json_logconfig(level: str) -> dict:
+    return {
+        "version": 1, "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "idp.logging_setup.JsonFormatter"}},
+        "filters": {"redact": {"()": "idp.logging_setup.RedactingFilter"}},
+        "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "json",
+                                "filters": ["redact"], "stream": "ext://sys.stderr"}},
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        "loggers": {"gunicorn.error": {"level": "INFO", "handlers": [], "propagate": True},
+                    # Its lines carry the query string (codes, tokens): never written.
+                    "gunicorn.access": {"level": "CRITICAL", "handlers": [],
+                                        "propagate": False}},
+    }
+
+
+def _child_exit(server, worker) -> None:
+    # A dead worker's live gauges must not linger in the multiprocess metrics.
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def prepare_metrics_dir() -> str:
+    """A fresh PROMETHEUS_MULTIPROC_DIR, set before any metric exists, so /metrics
+    aggregates every worker. An operator-provided directory is emptied and reused."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if path:
+        shutil.rmtree(path, ignore_errors=True)
+        os.makedirs(path, exist_ok=True)
+    else:
+        path = tempfile.mkdtemp(prefix="idp-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        master = os.getpid()
+        # Removed when the master exits (workers exit through the same atexit hooks).
+        atexit.register(lambda: os.getpid() == master and shutil.rmtree(path, ignore_errors=True))
+    return path
 
 
 class IdpGunicorn(BaseApplication):

@@ -42,10 +42,21 @@ def db_upgrade(app):
 # --- serve -----------------------------------------------------------------------------
 
 @main.command()
-@with_app
-def serve(app):
+def serve():
     """Run the production server (gunicorn) with IDP_WORKERS workers."""
+    from idp.server_runner import prepare_metrics_dir
+
+    # Before the app (and any Prometheus metric) exists, so workers share their samples.
+    prepare_metrics_dir()
+    _serve()
+
+
+@with_app
+def _serve(app):
+    from idp.logging_setup import configure_logging
     from idp.server_runner import run_gunicorn
+
+    configure_logging(app.extensions["idp"].config.log_level)
 
     config = app.extensions["idp"].config
     if config.database_url.startswith("sqlite"):
@@ -59,7 +70,18 @@ def serve(app):
             click.echo(f"Bootstrap admin created: {result.admin_email}")
             click.echo(f"One-time password (shown only now): {result.admin_password}")
     click.echo(f"idp listening on http://{config.host}:{config.port} (issuer {config.issuer})")
+    _quiesce_master(app)
     run_gunicorn(config)
+
+
+def _quiesce_master(app) -> None:
+    # Nothing may hold a database connection across gunicorn's fork: workers open their own.
+    from idp.events.publisher import stop_background_publisher
+    from idp.extensions import db as database
+
+    stop_background_publisher(app)
+    database.session.remove()
+    database.engine.dispose()
 
 
 
@@ -69,7 +91,20 @@ if __name__ == "__main__":
 
 
 def _register_commands() -> None:
-    from idp.cli import clients, keys, users  # noqa: F401 - registers the commands
+    # Importing a module registers its commands: clients, keys, users; backup; users_admin
+    # (disable/enable/unlock/sessions); mfa (`idp users mfa`); audit, events, users_bulk
+    # (issue 5: `idp audit verify`, `idp events publish`, `idp users import|export`).
+    from idp.cli import (  # noqa: F401
+        audit,
+        backup,
+        clients,
+        events,
+        keys,
+        mfa,
+        users,
+        users_admin,
+        users_bulk,
+    )
 
 
 _register_commands()

@@ -1,9 +1,12 @@
 """Every table, imported here so metadata (and Alembic) sees them all."""
 
+from idp.models.account_tokens import AccountToken
 from idp.models.accounts import PasswordCredential, PasswordHistory, User
 from idp.models.audit import AuditChainHead, AuditEvent
 from idp.models.base import Base, utcnow
+from idp.models.groups import Group, GroupMember, GroupRole
 from idp.models.keys import SigningKey
+from idp.models.mfa import BackupCode, TotpCredential, UsedWebAuthnChallenge, WebAuthnCredential
 from idp.models.oauth import (
     AccessToken,
     AuthorizationCode,
@@ -16,14 +19,18 @@ from idp.models.oauth import (
     TokenGrant,
     UsedAssertion,
 )
+from idp.models.outbox import OutboxEvent
 from idp.models.rbac import Role, RoleAssignment
 from idp.models.sessions import UserSession
 from idp.models.tenancy import DEFAULT_TENANT_SLUG, Tenant
 
 __all__ = [
+    "AccountToken",
     "AccessToken", "AuditChainHead", "AuditEvent", "AuthorizationCode", "Base", "Client",
-    "ClientSecret", "ClientUsageDay", "Consent", "DEFAULT_TENANT_SLUG", "PasswordCredential",
+    "ClientSecret", "ClientUsageDay", "Consent", "DEFAULT_TENANT_SLUG", "Group", "GroupMember",
+    "GroupRole", "OutboxEvent", "PasswordCredential",
     "PasswordHistory",
     "RefreshToken", "RevokedToken", "Role", "RoleAssignment", "SigningKey", "Tenant",
     "TokenGrant", "UsedAssertion", "User", "UserSession", "utcnow",
+    "BackupCode", "TotpCredential", "UsedWebAuthnChallenge", "WebAuthnCredential",
 ]

@@ -18,6 +18,9 @@ class AuditEvent(Base):
         Index("ix_audit_events_actor_at", "actor_id", "at"),
         Index("ix_audit_events_type_at", "type", "at"),
         Index("ix_audit_events_tenant_at", "tenant_id", "at"),
+        Index("ix_audit_events_ip_at", "ip", "at"),
+        Index("ix_audit_events_outcome_at", "outcome", "at"),
+        Index("ix_audit_events_username", "username"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -35,6 +38,11 @@ class AuditEvent(Base):
     user_agent: Mapped[str | None] = mapped_column(String(512))
     request_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Personal fields (username, ip, user_agent, details) enter the chain through a salted
+    # digest, so GDPR pseudonymisation can rewrite them (and drop the salt) without
+    # breaking the chain; while the salt exists the digest proves them untouched.
+    pii_salt: Mapped[str | None] = mapped_column(String(32))
+    pii_digest: Mapped[str] = mapped_column(String(64), default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

@@ -31,6 +31,8 @@ class Client(Base, ClientMixin):
     jwks_uri: Mapped[str | None] = mapped_column(String(500))
     id_token_signed_response_alg: Mapped[str] = mapped_column(String(10), default="RS256")
     access_token_alg: Mapped[str] = mapped_column(String(10), default="RS256")
+    # OIDC Dynamic Registration 2: acr values requested when the request names none.
+    default_acr_values: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

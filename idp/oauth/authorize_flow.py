@@ -1,6 +1,6 @@
 """What an authorization request needs next: login, consent, or the code.
 
-OpenID Connect Core 3.1.2.1: prompt (none/login/consent), max_age, id_token_hint;
+OpenID Connect Core 3.1.2.1: prompt (none/login/consent), max_age, id_token_hint, acr_values;
 a pending request that has been through a fresh login or consent is not sent back
 there again.
 """
@@ -12,6 +12,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from authlib.oauth2.rfc6749 import scope_to_list
+
+from idp.mfa.acr import required_level, satisfies
 
 
 class Step(StrEnum):
@@ -32,7 +34,7 @@ def _prompts(params: dict) -> set[str]:
 
 
 def needs_login(params: dict, session, hint_sub: str | None, fresh_since: float | None,
-                now: datetime) -> bool:
+                now: datetime, default_acr_values: list[str] | None = None) -> bool:
     """True when the person must (re-)authenticate before a code is issued."""
     if session is None:
         return True
@@ -46,6 +48,11 @@ def needs_login(params: dict, session, hint_sub: str | None, fresh_since: float 
         age = (now - session.auth_time).total_seconds()
         if age > int(max_age):
             return True
+    # acr_values (or the client's default): a weaker session steps up. A fresh login is
+    # not sent back again; its acr tells the client what was reached.
+    level = required_level(params.get("acr_values"), default_acr_values)
+    if level and not fresh and not satisfies(session.acr, level):
+        return True
     return False
 
 

@@ -14,9 +14,10 @@ SCOPE_CLAIMS = {
     "address": ["address"],
     "phone": ["phone_number", "phone_number_verified"],
 }
-SUPPORTED_SCOPES = ["openid", *SCOPE_CLAIMS, "offline_access"]
+ROLES_SCOPE = "roles"  # asks for the `roles` claim: the person's role names in their tenant
+SUPPORTED_SCOPES = ["openid", *SCOPE_CLAIMS, ROLES_SCOPE, "offline_access"]
 SUPPORTED_CLAIMS = sorted({"sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr",
-                           "amr", "azp", "at_hash", "sid"}
+                           "amr", "azp", "at_hash", "sid", "roles", "tenant"}
                           | {c for claims in SCOPE_CLAIMS.values() for c in claims})
 
 
@@ -30,9 +31,19 @@ def _claim_value(user: User, claim: str):
     return getattr(user, claim, None)
 
 
+def _role_names(user: User) -> list[str]:
+    from sqlalchemy.orm import object_session
+
+    from idp.accounts.roles import user_role_names
+
+    return user_role_names(object_session(user), user)
+
+
 def user_claims(user: User, scope: str) -> dict:
     """`sub` plus every claim the granted scopes release that has a value."""
     result: dict = {"sub": str(user.id)}
+    if ROLES_SCOPE in (scope_to_list(scope) or []):
+        result["roles"] = _role_names(user)
     for name in scope_to_list(scope) or []:
         for claim in SCOPE_CLAIMS.get(name, []):
             value = _claim_value(user, claim)
@@ -49,5 +60,9 @@ def id_token_claims(user: User, scope: str) -> dict:
 
 
 def token_identity_claims(user: User, scope: str) -> dict:
-    """RFC 9068 2.2.3.1 identity claims for access tokens: tenant only (no PII in tokens)."""
-    return {"tenant": str(user.tenant_id)}
+    """RFC 9068 2.2.3.1 identity claims for access tokens: tenant, and roles when asked for
+    (scope `roles`, RFC 9068 2.2.3.1 `roles`); no personal data in tokens."""
+    claims: dict = {"tenant": str(user.tenant_id)}
+    if ROLES_SCOPE in (scope_to_list(scope) or []):
+        claims["roles"] = _role_names(user)
+    return claims

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from idp.config import Config
+from idp.mfa.acr import ACR_VALUES_SUPPORTED
 from idp.oauth.claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from idp.oauth.grants import CLIENT_AUTH_METHODS
 from idp.oauth.signing_keys import SUPPORTED_ALGS
@@ -41,6 +42,7 @@ def provider_metadata(config: Config) -> dict:
         "request_uri_parameter_supported": False,
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": True,
+        "acr_values_supported": ACR_VALUES_SUPPORTED,
     }
 
 

@@ -95,6 +95,11 @@ class IdpAuthorizationServer(AuthorizationServer):
         if include_refresh_token and client.check_grant_type("refresh_token"):
             token["refresh_token"] = create_refresh_token(
                 db.session, grant, scope, cfg.refresh_token_ttl, self.now())
+        # In the same transaction as the token row: no token without its audit event.
+        record(db.session, self.ctx(), EventType.TOKEN_ISSUED, subject_id=user.id,
+               tenant_id=user.tenant_id, client_id=client.id,
+               details={"jti": issued.jti, "grant_id": str(grant.id),
+                        "refresh_token": "refresh_token" in token})
         db.session.flush()
         return token
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
-from idp.extensions import csrf, db, limiter
+from idp.extensions import csrf, db
 from idp.http import (
     clear_session_cookie,
     current_session,
@@ -21,6 +21,7 @@ from idp.oauth.discovery import metadata_json
 from idp.oauth.responses import error_to_client, to_client
 from idp.oauth.token_service import AuthorizedUser
 from idp.sessions.service import revoke_session
+from idp.web.rate_limits import token_limit
 
 bp = Blueprint("oauth", __name__)
 
@@ -118,7 +119,7 @@ def _next_step(server, grant, params, session, user, hint_sub, entry, rid):
     client = grant.request.client
     fresh_since = entry["created"] if entry else None
     login_needed = authorize_flow.needs_login(params, session, hint_sub, fresh_since,
-                                              g.request_context.now)
+                                              g.request_context.now, client.default_acr_values)
     consent_needed = False
     if not login_needed:
         granted = consented_scopes(db.session, user.id, client.id)
@@ -178,7 +179,7 @@ def _commit_and_flush_usage(response):
 
 @bp.post("/token")
 @csrf.exempt
-@limiter.limit("30 per minute", deduct_when=lambda r: r.status_code == 401)
+@token_limit()
 @no_store
 def token():
     response = services().server.create_token_response()

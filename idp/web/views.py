@@ -7,26 +7,25 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from idp.accounts.authentication import LoginStatus, check_password_login
 from idp.accounts.consents import grant_consent
 from idp.accounts.tenants import ensure_default_tenant
-from idp.extensions import db, limiter
-from idp.http import current_session, services, settings
+from idp.audit import EventType
+from idp.extensions import db
+from idp.http import current_session, services
 from idp.models.accounts import User
 from idp.models.oauth import Client
 from idp.oauth import pending
 from idp.oauth.claims import SCOPE_CLAIMS
 from idp.web import login_steps
 from idp.web.forms import ConsentForm, LoginForm
+from idp.web.mail_dispatch import send_lock_notice
+from idp.web.rate_limits import failed_attempts_limit, login_limit
 
 bp = Blueprint("web", __name__)
 
 GENERIC_FAILURE = "Incorrect username or password."
 
 
-def _login_limit() -> str:
-    return settings().login_rate_limit
-
-
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"], deduct_when=lambda r: r.status_code == 401)
+@failed_attempts_limit(login_limit, event=EventType.LOGIN)
 def login():
     form = LoginForm()
     rid = request.values.get("rid") or None
@@ -47,6 +46,8 @@ def login():
                                   form.password.data, services().lockout_policy)
     if result.status != LoginStatus.AUTHENTICATED:
         db.session.commit()
+        if result.locked_now:
+            send_lock_notice(result.user)
         form.password.data = ""
         return render_template("web/login.html", form=form, error=GENERIC_FAILURE,
                                client=_pending_client(entry)), 401
@@ -105,13 +106,5 @@ def _deny(params: dict, rid: str):
 
 @bp.get("/")
 def home():
-    return redirect(url_for("web.account"))
+    return redirect(url_for("account.profile"))
 
-
-@bp.get("/account")
-def account():
-    session = current_session()
-    if session is None:
-        return redirect(url_for("web.login", expired=1 if g.get("session_expired") else None))
-    user = db.session.get(User, session.user_id)
-    return render_template("account/profile.html", user=user, session=session)

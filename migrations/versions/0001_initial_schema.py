@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 21:24:09.889275
+Create Date: 2026-11-22 22:06:45.527861
 
 """
 from alembic import op
@@ -37,6 +37,8 @@ def upgrade():
     sa.Column('user_agent', sa.String(length=512), nullable=True),
     sa.Column('request_id', sa.String(length=64), nullable=True),
     sa.Column('details', sa.JSON(), nullable=False),
+    sa.Column('pii_salt', sa.String(length=32), nullable=True),
+    sa.Column('pii_digest', sa.String(length=64), nullable=False),
     sa.Column('prev_hash', sa.String(length=64), nullable=False),
     sa.Column('hash', sa.String(length=64), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_audit_events'))
@@ -44,9 +46,26 @@ def upgrade():
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.create_index('ix_audit_events_actor_at', ['actor_id', 'at'], unique=False)
         batch_op.create_index(batch_op.f('ix_audit_events_at'), ['at'], unique=False)
+        batch_op.create_index('ix_audit_events_ip_at', ['ip', 'at'], unique=False)
+        batch_op.create_index('ix_audit_events_outcome_at', ['outcome', 'at'], unique=False)
         batch_op.create_index('ix_audit_events_subject_at', ['subject_id', 'at'], unique=False)
         batch_op.create_index('ix_audit_events_tenant_at', ['tenant_id', 'at'], unique=False)
         batch_op.create_index('ix_audit_events_type_at', ['type', 'at'], unique=False)
+        batch_op.create_index('ix_audit_events_username', ['username'], unique=False)
+
+    op.create_table('outbox_events',
+    sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
+    sa.Column('name', sa.String(length=64), nullable=False),
+    sa.Column('at', sa.DateTime(), nullable=False),
+    sa.Column('tenant_id', sa.Uuid(), nullable=True),
+    sa.Column('subject_id', sa.Uuid(), nullable=True),
+    sa.Column('audit_event_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
+    sa.Column('payload', sa.JSON(), nullable=False),
+    sa.Column('published_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox_events'))
+    )
+    with op.batch_alter_table('outbox_events', schema=None) as batch_op:
+        batch_op.create_index('ix_outbox_events_unpublished', ['published_at', 'id'], unique=False)
 
     op.create_table('revoked_tokens',
     sa.Column('jti', sa.String(length=64), nullable=False),
@@ -92,6 +111,16 @@ def upgrade():
     with op.batch_alter_table('used_assertions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_used_assertions_expires_at'), ['expires_at'], unique=False)
 
+    op.create_table('used_webauthn_challenges',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('digest', sa.String(length=64), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_used_webauthn_challenges')),
+    sa.UniqueConstraint('digest', name=op.f('uq_used_webauthn_challenges_digest'))
+    )
+    with op.batch_alter_table('used_webauthn_challenges', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_used_webauthn_challenges_expires_at'), ['expires_at'], unique=False)
+
     op.create_table('clients',
     sa.Column('id', sa.String(length=64), nullable=False),
     sa.Column('tenant_id', sa.Uuid(), nullable=False),
@@ -109,6 +138,7 @@ def upgrade():
     sa.Column('jwks_uri', sa.String(length=500), nullable=True),
     sa.Column('id_token_signed_response_alg', sa.String(length=10), nullable=False),
     sa.Column('access_token_alg', sa.String(length=10), nullable=False),
+    sa.Column('default_acr_values', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.Column('expires_at', sa.DateTime(), nullable=True),
     sa.Column('revoked_at', sa.DateTime(), nullable=True),
@@ -119,6 +149,19 @@ def upgrade():
     )
     with op.batch_alter_table('clients', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_clients_tenant_id'), ['tenant_id'], unique=False)
+
+    op.create_table('groups',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('description', sa.String(length=300), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_groups_tenant_id_tenants')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_groups')),
+    sa.UniqueConstraint('tenant_id', 'name', name=op.f('uq_groups_tenant_id_name'))
+    )
+    with op.batch_alter_table('groups', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_groups_tenant_id'), ['tenant_id'], unique=False)
 
     op.create_table('roles',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -177,6 +220,36 @@ def upgrade():
         batch_op.create_index('uq_users_tenant_email', ['tenant_id', 'email_normalized'], unique=True)
         batch_op.create_index('uq_users_tenant_username', ['tenant_id', 'username_normalized'], unique=True)
 
+    op.create_table('account_tokens',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('purpose', sa.String(length=32), nullable=False),
+    sa.Column('tenant_id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=True),
+    sa.Column('email', sa.String(length=320), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_account_tokens_tenant_id_tenants')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_account_tokens_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_account_tokens')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_account_tokens_token_hash'))
+    )
+    with op.batch_alter_table('account_tokens', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_account_tokens_user_id'), ['user_id'], unique=False)
+
+    op.create_table('backup_codes',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('code_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_backup_codes_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_backup_codes'))
+    )
+    with op.batch_alter_table('backup_codes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_backup_codes_user_id'), ['user_id'], unique=False)
+
     op.create_table('client_secrets',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('client_id', sa.String(length=64), nullable=False),
@@ -212,6 +285,24 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_consents')),
     sa.UniqueConstraint('user_id', 'client_id', name=op.f('uq_consents_user_id_client_id'))
     )
+    op.create_table('group_members',
+    sa.Column('group_id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_group_members_group_id_groups'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_group_members_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('group_id', 'user_id', name=op.f('pk_group_members'))
+    )
+    with op.batch_alter_table('group_members', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_group_members_user_id'), ['user_id'], unique=False)
+
+    op.create_table('group_roles',
+    sa.Column('group_id', sa.Uuid(), nullable=False),
+    sa.Column('role_id', sa.Uuid(), nullable=False),
+    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_group_roles_group_id_groups'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['role_id'], ['roles.id'], name=op.f('fk_group_roles_role_id_roles'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('group_id', 'role_id', name=op.f('pk_group_roles'))
+    )
     op.create_table('password_credentials',
     sa.Column('user_id', sa.Uuid(), nullable=False),
     sa.Column('hash', sa.Text(), nullable=False),
@@ -245,6 +336,20 @@ def upgrade():
     with op.batch_alter_table('role_assignments', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_role_assignments_user_id'), ['user_id'], unique=False)
 
+    op.create_table('totp_credentials',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('secret_encrypted', sa.LargeBinary(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('confirmed_at', sa.DateTime(), nullable=True),
+    sa.Column('last_used_step', sa.Integer(), nullable=True),
+    sa.Column('last_used_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_totp_credentials_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_totp_credentials'))
+    )
+    with op.batch_alter_table('totp_credentials', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_totp_credentials_user_id'), ['user_id'], unique=False)
+
     op.create_table('user_sessions',
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
@@ -267,6 +372,26 @@ def upgrade():
     )
     with op.batch_alter_table('user_sessions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_user_sessions_user_id'), ['user_id'], unique=False)
+
+    op.create_table('webauthn_credentials',
+    sa.Column('id', sa.Uuid(), nullable=False),
+    sa.Column('user_id', sa.Uuid(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('credential_id', sa.LargeBinary(), nullable=False),
+    sa.Column('public_key', sa.LargeBinary(), nullable=False),
+    sa.Column('sign_count', sa.Integer(), nullable=False),
+    sa.Column('transports', sa.JSON(), nullable=False),
+    sa.Column('aaguid', sa.String(length=36), nullable=True),
+    sa.Column('discoverable', sa.Boolean(), nullable=False),
+    sa.Column('backed_up', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('last_used_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_webauthn_credentials_user_id_users'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webauthn_credentials')),
+    sa.UniqueConstraint('credential_id', name=op.f('uq_webauthn_credentials_credential_id'))
+    )
+    with op.batch_alter_table('webauthn_credentials', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webauthn_credentials_user_id'), ['user_id'], unique=False)
 
     op.create_table('token_grants',
     sa.Column('id', sa.Uuid(), nullable=False),
@@ -370,10 +495,18 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_token_grants_session_id'))
 
     op.drop_table('token_grants')
+    with op.batch_alter_table('webauthn_credentials', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webauthn_credentials_user_id'))
+
+    op.drop_table('webauthn_credentials')
     with op.batch_alter_table('user_sessions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_user_sessions_user_id'))
 
     op.drop_table('user_sessions')
+    with op.batch_alter_table('totp_credentials', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_totp_credentials_user_id'))
+
+    op.drop_table('totp_credentials')
     with op.batch_alter_table('role_assignments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_role_assignments_user_id'))
 
@@ -383,12 +516,25 @@ def downgrade():
 
     op.drop_table('password_history')
     op.drop_table('password_credentials')
+    op.drop_table('group_roles')
+    with op.batch_alter_table('group_members', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_group_members_user_id'))
+
+    op.drop_table('group_members')
     op.drop_table('consents')
     op.drop_table('client_usage_days')
     with op.batch_alter_table('client_secrets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_client_secrets_client_id'))
 
     op.drop_table('client_secrets')
+    with op.batch_alter_table('backup_codes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_backup_codes_user_id'))
+
+    op.drop_table('backup_codes')
+    with op.batch_alter_table('account_tokens', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_account_tokens_user_id'))
+
+    op.drop_table('account_tokens')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index('uq_users_tenant_username')
         batch_op.drop_index('uq_users_tenant_email')
@@ -396,10 +542,18 @@ def downgrade():
 
     op.drop_table('users')
     op.drop_table('roles')
+    with op.batch_alter_table('groups', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_groups_tenant_id'))
+
+    op.drop_table('groups')
     with op.batch_alter_table('clients', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_clients_tenant_id'))
 
     op.drop_table('clients')
+    with op.batch_alter_table('used_webauthn_challenges', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_used_webauthn_challenges_expires_at'))
+
+    op.drop_table('used_webauthn_challenges')
     with op.batch_alter_table('used_assertions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_used_assertions_expires_at'))
 
@@ -414,10 +568,17 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_revoked_tokens_expires_at'))
 
     op.drop_table('revoked_tokens')
+    with op.batch_alter_table('outbox_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_outbox_events_unpublished')
+
+    op.drop_table('outbox_events')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
+        batch_op.drop_index('ix_audit_events_username')
         batch_op.drop_index('ix_audit_events_type_at')
         batch_op.drop_index('ix_audit_events_tenant_at')
         batch_op.drop_index('ix_audit_events_subject_at')
+        batch_op.drop_index('ix_audit_events_outcome_at')
+        batch_op.drop_index('ix_audit_events_ip_at')
         batch_op.drop_index(batch_op.f('ix_audit_events_at'))
         batch_op.drop_index('ix_audit_events_actor_at')
 
