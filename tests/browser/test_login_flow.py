@@ -80,14 +80,14 @@ def test_login_consent_remembered_consent_account_and_logout(idp_server, page, s
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     expect(page.locator("p.lead")).to_contain_text(server["client_name"])
     expect(page.get_by_label("Username or email")).to_be_focused()
-    _assert_styled_button(page.get_by_role("button", name="Sign in"), "Sign in")
+    _assert_styled_button(page.get_by_role("button", name="Sign in", exact=True), "Sign in")
     _assert_fits(page, "login")
     shot(page, "01-login")
 
     # 2. A wrong password: the generic error, nothing revealed about which part was wrong.
     page.get_by_label("Username or email").fill(server["username"])
     page.get_by_label("Password").fill("not-the-password")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     alert = page.get_by_role("alert")
     expect(alert).to_have_text("Incorrect username or password.")
     expect(page.get_by_label("Password")).to_have_value("")
@@ -97,7 +97,7 @@ def test_login_consent_remembered_consent_account_and_logout(idp_server, page, s
 
     # 3. The right password leads to the consent page (not a first-party client).
     page.get_by_label("Password").fill(server["password"])
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign in", exact=True).click()
     expect(page.get_by_role("heading", name=f"Allow {server['client_name']}?")).to_be_visible()
     scopes = page.locator("ul.scopes li")
     expect(scopes).to_have_text(["Confirm who you are", "See your profile (name, username, picture)",
@@ -170,7 +170,7 @@ def test_pages_fit_a_phone_screen(idp_server, browser, shot):
         page.goto(_authorize_url(idp_server, "m1", "m1", challenge))
         expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
         _assert_fits(page, "login (phone)")
-        box = page.get_by_role("button", name="Sign in").bounding_box()
+        box = page.get_by_role("button", name="Sign in", exact=True).bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
         shot(page, "07-login-phone")
     finally:
