@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
 
 
 def engine_options(url: str) -> dict:
@@ -48,3 +49,20 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+@event.listens_for(Session, "after_flush")
+def _note_flush(session, flush_context):
+    session.info["wrote"] = True
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_write(state):
+    if state.is_update or state.is_delete or state.is_insert:
+        state.session.info["wrote"] = True
+
+
+def commit_if_written(session) -> None:
+    """Commit when this request wrote anything; a read-only request skips the round trip."""
+    if session.info.pop("wrote", False) or session.new or session.dirty or session.deleted:
+        session.commit()

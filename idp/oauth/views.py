@@ -5,6 +5,7 @@ from __future__ import annotations
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
+from idp.database import commit_if_written
 from idp.extensions import csrf, db
 from idp.http import (
     clear_session_cookie,
@@ -168,7 +169,7 @@ def authorize_resume():
 # --- token, introspection, revocation ----------------------------------------------
 
 def _commit_and_flush_usage(response):
-    db.session.commit()
+    commit_if_written(db.session)
     usage = services().server.usage
     if usage.due():
         from idp.oauth.usage_store import flush_usage

@@ -15,12 +15,17 @@ Use these decorators on any view (the MFA page too):
 from __future__ import annotations
 
 import logging
+import time
+from functools import wraps
 
 from flask import Flask, current_app, g, render_template, request
+from limits import parse as parse_limit
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
 
 from idp.audit import EventType, Outcome, record
 from idp.extensions import db, limiter
-from idp.http import client_ip, oauth_json_error, settings, wants_json
+from idp.http import client_ip, oauth_json_error, services, settings, wants_json
 from idp.request_context import RequestContext
 
 log = logging.getLogger("idp.rate_limits")
@@ -57,9 +62,86 @@ def request_limit(limit_value, *, event: EventType):
 
 
 def token_limit():
-    """/token: per IP, counting failed client authentication (401) only."""
-    return limiter.limit(TOKEN_FAILURE_LIMIT, deduct_when=_failed,
-                         on_breach=_auditor(EventType.CLIENT_AUTH_FAILED))
+    """/token: per IP, counting failed client authentication (401) only.
+
+    The token endpoint is the hot path, so successful requests do not touch the limiter
+    at all: a failure is counted (in Redis when configured, shared by every worker), and
+    an IP that used up its allowance is remembered in this process until its window
+    resets, so its next requests get 429 without being evaluated.
+    """
+    item = parse_limit(TOKEN_FAILURE_LIMIT)
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            ip = client_ip()
+            blocked = _blocked_ips()
+            entry = blocked.get(ip)
+            if entry is not None and entry[0] > time.time():
+                # Audited once per blocked window: a flood of refused requests must not
+                # turn into a flood of database writes.
+                first = not entry[1]
+                entry[1] = True
+                return _token_refused(int(entry[0] - time.time()) + 1, audit=first)
+            response = view(*args, **kwargs)
+            if response.status_code == 401 and not _count_token_failure(item, ip):
+                if len(blocked) > 10_000:
+                    now = time.time()
+                    for key in [k for k, (until, _) in blocked.items() if until <= now]:
+                        blocked.pop(key, None)
+                blocked[ip] = [_window_reset(item, ip), False]
+            return response
+
+        return limiter.exempt(wrapper)
+
+    return decorator
+
+
+def _blocked_ips() -> dict[str, list]:
+    """IPs over their /token allowance, with when it resets (per app and process)."""
+    return services().extra.setdefault("token_blocked_ips", {})
+
+
+def _strategies():
+    # The shared store first; this process's own counter if the store fails (bounded
+    # fallback: limiting never stops, it only stops being shared).
+    extra = services().extra
+    local = extra.get("token_local_limiter")
+    if local is None:
+        local = extra["token_local_limiter"] = MovingWindowRateLimiter(MemoryStorage())
+    return (limiter.limiter, local)
+
+
+def _count_token_failure(item, ip: str) -> bool:
+    """Count one failure; False once the allowance is used up."""
+    for strategy in _strategies():
+        try:
+            strategy.hit(item, "token-failures", ip)
+            return strategy.test(item, "token-failures", ip)
+        except Exception:  # noqa: BLE001 - any storage error: use the next strategy
+            log.warning("rate-limit store failed; counting /token failures in process")
+    return True
+
+
+def _window_reset(item, ip: str) -> float:
+    for strategy in _strategies():
+        try:
+            return float(strategy.get_window_stats(item, "token-failures", ip).reset_time)
+        except Exception:  # noqa: BLE001 - any storage error: use the next strategy
+            log.warning("rate-limit store failed reading the /token window")
+    return time.time() + 60
+
+
+def _token_refused(retry: int, *, audit: bool):
+    if audit:
+        record(db.session, _context(), EventType.CLIENT_AUTH_FAILED,
+               outcome=Outcome.RATE_LIMITED, client_id=_attempted_client_id(),
+               details={"path": request.path, "limit": TOKEN_FAILURE_LIMIT})
+        db.session.commit()
+    response = oauth_json_error(429, "temporarily_unavailable",
+                                f"Too many attempts. Try again in {retry} seconds.")
+    response.headers["Retry-After"] = str(retry)
+    return response
 
 
 def _context() -> RequestContext:
@@ -98,7 +180,6 @@ def _retry_after() -> int:
     current = limiter.current_limit
     if current is None:
         return 60
-    import time
 
     return max(1, int(current.reset_at - time.time()))
 
