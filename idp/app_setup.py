@@ -60,6 +60,7 @@ def configure_app(app: Flask, config: Config) -> None:
     app.extensions["idp"] = services
     with app.app_context():
         engine = db.engine
+    services.engine = engine
     services.keys = KeyCache(keyring, lambda: Session(engine))
     services.server = build_server(app, config, keyring, services.keys)
     from idp.mail import Mailer
@@ -72,16 +73,21 @@ def configure_app(app: Flask, config: Config) -> None:
 
 
 def _install_fast_paths(app: Flask, services: Services) -> None:
-    """Discovery and JWKS from memory, ahead of Flask (counted in the request metrics)."""
+    """Discovery and JWKS from memory, successful client-credentials token requests and
+    introspection of active client tokens, ahead of Flask (counted in the request metrics)."""
     from idp.fast_paths import FastPaths
     from idp.metrics import REQUESTS
     from idp.oauth.discovery import metadata_json
+    from idp.oauth.introspection_fast_path import IntrospectionFastPath
+    from idp.oauth.token_fast_path import ClientCredentialsFastPath
 
     endpoints = {"/jwks.json": "oauth.jwks"}
 
     def count(path: str, status: int) -> None:
         REQUESTS.labels(endpoints.get(path, "oauth.discovery"), "GET", str(status)).inc()
 
+    app.wsgi_app = ClientCredentialsFastPath(app.wsgi_app, services)
+    app.wsgi_app = IntrospectionFastPath(app.wsgi_app, services)
     app.wsgi_app = FastPaths(app.wsgi_app, services, metadata_json(services.config), count)
 
 

@@ -43,8 +43,7 @@ class FastPaths:
             body, etag = snap.jwks_json, snap.etag
         else:
             body, etag = self.metadata, None
-        request_id = _request_id(environ)
-        headers = [*_COMMON, ("X-Request-ID", request_id)]
+        headers = [*_COMMON, ("X-Request-ID", request_id(environ))]
         if etag:
             headers.append(("ETag", etag))
             if etag in environ.get("HTTP_IF_NONE_MATCH", ""):
@@ -60,7 +59,7 @@ class FastPaths:
         return [body]
 
 
-def _request_id(environ) -> str:
+def request_id(environ) -> str:
     given = environ.get("HTTP_X_REQUEST_ID", "")
     if given and len(given) <= 64 and all(c.isalnum() or c in "-_." for c in given):
         return given

@@ -27,11 +27,15 @@ def services():
 
 def client_ip() -> str:
     """The client address: X-Forwarded-For is believed only for IDP_TRUSTED_PROXIES hops."""
-    hops = settings().trusted_proxies
-    remote = request.remote_addr or "0.0.0.0"  # noqa: S104 - a placeholder, not a bind
+    return environ_client_ip(request.environ, settings().trusted_proxies)
+
+
+def environ_client_ip(environ, hops: int) -> str:
+    """client_ip() from a WSGI environ (for middleware that runs before Flask)."""
+    remote = environ.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 - a placeholder, not a bind
     if hops <= 0:
         return remote
-    forwarded = [p.strip() for p in request.headers.get("X-Forwarded-For", "").split(",")
+    forwarded = [p.strip() for p in environ.get("HTTP_X_FORWARDED_FOR", "").split(",")
                  if p.strip()]
     chain = forwarded + [remote]
     # The last `hops` entries were added by our proxies; the one before is the client.

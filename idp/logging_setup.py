@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 
 from flask import Flask, request
 
+from idp.http import environ_client_ip
+
 REDACTED = "[redacted]"
 _SECRET_PATTERNS = [
     re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+"),
@@ -109,17 +111,6 @@ def configure_logging(level: str = "INFO", stream=None) -> None:
 
 # --- the request line ---------------------------------------------------------------------
 
-def forwarded_client_ip(environ, hops: int) -> str:
-    """The client address as http.client_ip() computes it, from the WSGI environ."""
-    remote = environ.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 - a placeholder, not a bind
-    if hops <= 0:
-        return remote
-    forwarded = [p.strip() for p in environ.get("HTTP_X_FORWARDED_FOR", "").split(",")
-                 if p.strip()]
-    chain = forwarded + [remote]
-    return chain[-(hops + 1)] if len(chain) > hops else chain[0]
-
-
 class RequestLog:
     """WSGI middleware: one `idp.request` line per request, whoever answered it.
 
@@ -152,7 +143,7 @@ class RequestLog:
             "path": environ.get("idp.log_path") or environ.get("PATH_INFO", ""),
             "status": seen.get("status", 500),
             "duration_ms": seen.get("ms"),
-            "client_ip": forwarded_client_ip(environ, self.hops),
+            "client_ip": environ_client_ip(environ, self.hops),
         })
 
 

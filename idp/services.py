@@ -18,6 +18,7 @@ class Services:
     keys: Any = None          # idp.oauth.signing_keys.KeyCache
     server: Any = None        # idp.oauth.server.IdpAuthorizationServer
     mailer: Any = None        # idp.mail.Mailer
+    engine: Any = None        # the SQLAlchemy engine (for the WSGI fast paths)
     extra: dict = field(default_factory=dict)
 
     @property

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from joserfc import jwt
 from joserfc.errors import JoseError
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from idp.models.accounts import User
@@ -61,6 +61,14 @@ def _key_for(keys: KeyCache, obj):
     return key
 
 
+# One query: the client's revocation and expiry, and whether the jti was revoked. Built
+# once with bound parameters (building a select per request cost as much as running it).
+CLIENT_TOKEN_STATE = select(
+    Client.revoked_at, Client.expires_at,
+    select(RevokedToken.jti).where(RevokedToken.jti == bindparam("jti")).exists(),
+).where(Client.id == bindparam("client_id"))
+
+
 def check_access_token(db: Session, keys: KeyCache, issuer: str, value: str,
                        clients=None) -> ValidAccessToken | None:
     """The token's claims, client and user if it is active right now, else None."""
@@ -77,12 +85,8 @@ def check_token_state(db: Session, claims: dict, clients=None) -> ValidAccessTok
     client_id, jti = claims.get("client_id"), claims.get("jti")
     if not isinstance(client_id, str) or not isinstance(jti, str):
         return None
-    revoked = select(RevokedToken.jti).where(RevokedToken.jti == jti).exists()
-    state = db.execute(
-        select(Client.revoked_at, Client.expires_at, revoked).where(Client.id == client_id)
-    ).first()
-    now = utcnow()
-    if state is None or state[0] is not None or state[2] or (state[1] and state[1] <= now):
+    state = db.execute(CLIENT_TOKEN_STATE, {"client_id": client_id, "jti": jti}).first()
+    if not client_token_live(state):
         return None
     client = clients.get(client_id) if clients is not None else db.get(Client, client_id)
     if client is None:
@@ -90,6 +94,13 @@ def check_token_state(db: Session, claims: dict, clients=None) -> ValidAccessTok
     if claims.get("sub") == client_id:
         return ValidAccessToken(claims, client, None)
     return _user_token_state(db, claims, client)
+
+
+def client_token_live(state) -> bool:
+    """A row of CLIENT_TOKEN_STATE: the client is usable and the jti not revoked."""
+    if state is None or state[0] is not None or state[2]:
+        return False
+    return not (state[1] and state[1] <= utcnow())
 
 
 def _user_token_state(db: Session, claims: dict, client: Client) -> ValidAccessToken | None:

@@ -18,23 +18,31 @@ from joserfc.jwk import KeySet
 from sqlalchemy.exc import IntegrityError
 
 from idp.extensions import db
-from idp.models.oauth import UsedAssertion
+from idp.models.oauth import Client, UsedAssertion
 from idp.oauth.client_secrets import match_client_secret
 from idp.oauth.jwks_fetch import JWKSFetchError
 
 MAX_ASSERTION_LIFETIME = 300
 
 
+def authenticate_secret(server, client_id: str, secret: str, now) -> Client | None:
+    """The usable client whose live secret this is (usage noted), else None."""
+    client = server.query_client(client_id)
+    if client is None:
+        return None
+    row = match_client_secret(server.keyring.client_secret_key, client, secret, now)
+    if row is None:
+        return None
+    server.usage.note_secret_use(client.id, row.id)
+    return client
+
+
 def _secret_method(server, client_id, secret, status):
     if not client_id or not secret:
         return None
-    client = server.query_client(client_id)
+    client = authenticate_secret(server, client_id, secret, server.now())
     if client is None:
         raise InvalidClientError(status_code=status, description="Client authentication failed.")
-    row = match_client_secret(server.keyring.client_secret_key, client, secret, server.now())
-    if row is None:
-        raise InvalidClientError(status_code=status, description="Client authentication failed.")
-    server.usage.note_secret_use(client.id, row.id)
     return client
 
 

@@ -57,6 +57,17 @@ def _find_token(server, value: str, hint: str | None) -> _Found | None:
     return _Found("refresh_token", row.grant.client_id, refresh=row, active=active)
 
 
+def access_token_introspection(claims: dict, user) -> dict:
+    """RFC 7662 answer for an active access token of ours (user None: a client's token)."""
+    keep = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "tenant",
+            "roles", "auth_time", "acr")
+    payload = {k: claims[k] for k in keep if k in claims}
+    payload.update(active=True, token_type="Bearer")
+    if user is not None:
+        payload["username"] = user.username
+    return payload
+
+
 class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
 
@@ -77,14 +88,7 @@ class Introspection(IntrospectionEndpoint):
             return {"active": True, "token_type": "refresh_token", "client_id": token.client_id,
                     "scope": row.scope, "sub": str(row.grant.user_id),
                     "exp": int(row.expires_at.timestamp()), "iat": int(row.created_at.timestamp())}
-        claims = token.claims
-        keep = ("scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "tenant",
-                "roles", "auth_time", "acr")
-        payload = {k: claims[k] for k in keep if k in claims}
-        payload.update(active=True, token_type="Bearer")
-        if token.access.user is not None:
-            payload["username"] = token.access.user.username
-        return payload
+        return access_token_introspection(token.claims, token.access.user)
 
 
 class Revocation(RevocationEndpoint):

@@ -90,15 +90,15 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     def validate_token_request(self):
         super().validate_token_request()
-        requested = self.request.payload.scope
-        if requested and not set(requested.split()) <= set(self.request.client.scopes):
+        if not token_service.client_may_request(self.request.client, self.request.payload.scope):
             raise InvalidScopeError("The requested scope exceeds what this client may ask for.")
         self.request.audience = token_service.resolve_audience(self.request,
                                                               self.server.config.issuer)
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
                        include_refresh_token=False):
-        return self.server.issue_client_token(self.request.client, scope, self.request.audience)
+        return self.server.issue_client_token(self.request.client, scope, self.request.audience,
+                                              self.server.ctx().ip)
 
     def save_token(self, token):
         """Client-credentials tokens are stateless JWTs; usage is counted in memory."""

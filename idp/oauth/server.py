@@ -114,7 +114,8 @@ class IdpAuthorizationServer(AuthorizationServer):
             claims=claims.id_token_claims(subject.user, token.get("scope", "")),
         )
 
-    def issue_client_token(self, client: Client, scope: str | None, audience) -> dict:
+    def issue_client_token(self, client: Client, scope: str | None, audience,
+                           ip: str | None) -> dict:
         """Client credentials: a stateless JWT whose subject is the client itself."""
         scope = scope or " ".join(client.scopes)
         extra = {"tenant": str(client.tenant_id)}
@@ -123,7 +124,7 @@ class IdpAuthorizationServer(AuthorizationServer):
         issued = self.signer.access_token(
             client_id=client.id, subject=client.id, audience=audience, scope=scope,
             ttl=self.config.access_token_ttl, alg=client.access_token_alg, extra=extra)
-        self.usage.note_token(client.id, self.ctx().ip)
+        self.usage.note_token(client.id, ip)
         return {"access_token": issued.token, "token_type": "Bearer",
                 "expires_in": issued.expires_in, "scope": scope}
 

@@ -198,16 +198,27 @@ def revoke_grant(db: Session, grant_id: uuid.UUID, ctx: RequestContext, *, reaso
 ADMIN_SCOPE = "idp:admin"
 
 
+def client_may_request(client, scope: str | None) -> bool:
+    """Client credentials: every requested scope is one the client is allowed."""
+    return not scope or set(scope.split()) <= set(client.scopes)
+
+
 def resolve_audience(request, issuer: str) -> str | list[str]:
-    """RFC 8707 `resource` values, each allowed for the client.
+    """RFC 8707 `resource` values of an Authlib request, each allowed for the client."""
+    return token_audience(request.client, request.payload.datalist.get("resource", []),
+                          request.payload.scope, issuer)
+
+
+def token_audience(client, resources: list[str], scope: str | None,
+                   issuer: str) -> str | list[str]:
+    """The `aud` of a client-credentials token; InvalidTargetError for a resource the
+    client may not ask for.
 
     Default: our own admin API (the issuer) for `idp:admin`, the client's single allowed
     audience, or else the client itself.
     """
-    client = request.client
-    resources = request.payload.datalist.get("resource", [])
     if not resources:
-        if ADMIN_SCOPE in (request.payload.scope or "").split():
+        if ADMIN_SCOPE in (scope or "").split():
             return issuer
         return client.audiences[0] if len(client.audiences) == 1 else client.id
     for resource in resources:
