@@ -2,7 +2,8 @@
 # bench/run.sh - machine-auth performance benchmark of `idp serve` against a signing-only
 # "ceiling" app under the same gunicorn settings. Loopback only, every load run bounded.
 #
-#   bench/run.sh                       # defaults: wrk -t2 -c8 -d10s --latency
+#   bench/run.sh                       # defaults: wrk -t2 -c8 -d10s --latency, 3 rounds
+#   ROUNDS=1 bench/run.sh              # one round (quicker, noisier)
 #   DURATION=5s WARMUP=1s bench/run.sh
 #   KEEP=1 bench/run.sh                # keep the temp dir (logs, raw wrk output)
 #   REV=HEAD bench/run.sh              # benchmark a clean `git archive` of a revision
@@ -16,6 +17,7 @@ CONNS="${CONNS:-8}"
 DURATION="${DURATION:-10s}"
 WARMUP="${WARMUP:-2s}"
 KEEP="${KEEP:-0}"
+ROUNDS="${ROUNDS:-3}"
 
 command -v wrk >/dev/null || { echo "wrk not found: apt-get install -y wrk" >&2; exit 2; }
 command -v curl >/dev/null || { echo "curl not found" >&2; exit 2; }
@@ -140,40 +142,64 @@ active="$(curl -s -u "$RS_ID:$RS_SECRET" -d "token=$ACCESS_TOKEN" "$BASE/introsp
 [[ "$active" == True ]] || { echo "introspection sanity check failed" >&2; exit 1; }
 
 echo "# provider on $BASE (gunicorn master pid $IDP_PID)"
-BENCH_BASIC="$RS_BASIC" run_wrk token_rs256 "$BASE/token" "$HERE/token.lua"
-BENCH_BASIC="$ES_BASIC" run_wrk token_es256 "$BASE/token" "$HERE/token.lua"
-BENCH_BASIC="$RS_BASIC" BENCH_TOKEN="$ACCESS_TOKEN" run_wrk introspect "$BASE/introspect" "$HERE/introspect.lua"
-run_wrk discovery "$BASE/.well-known/openid-configuration"
-run_wrk jwks "$BASE/jwks.json"
-read -r RSS_KB NWORKERS < <(rss_children_kb "$IDP_PID")
-MASTER_KB="$(awk '/^VmRSS:/ {print $2}' "/proc/$IDP_PID/status")"
-echo "  workers RSS: $((RSS_KB / 1024)) MB in $NWORKERS workers (master $((MASTER_KB / 1024)) MB, not counted)"
-stop_pid "$IDP_PID"; IDP_PID=""
 
 # --- the ceiling -------------------------------------------------------------------
+# Started beside the provider (each idles while the other is loaded), so every round
+# measures both back to back: a noisy neighbour then skews ours and theirs alike.
 CPORT="$(free_port)"
-export IDP_PORT="$CPORT"
-export IDP_ISSUER="http://127.0.0.1:$CPORT"
-python3 "$HERE/ceiling_app.py" >"$WORK/ceiling.log" 2>&1 &
+IDP_PORT="$CPORT" IDP_ISSUER="http://127.0.0.1:$CPORT" \
+  python3 "$HERE/ceiling_app.py" >"$WORK/ceiling.log" 2>&1 &
 CEIL_PID=$!
 wait_healthy "http://127.0.0.1:$CPORT/healthz" "$CEIL_PID" "$WORK/ceiling.log"
 echo "# ceiling app on http://127.0.0.1:$CPORT (pid $CEIL_PID)"
-run_wrk ceiling_rs256 "http://127.0.0.1:$CPORT/token/RS256" "$HERE/token.lua"
-run_wrk ceiling_es256 "http://127.0.0.1:$CPORT/token/ES256" "$HERE/token.lua"
+CEIL="http://127.0.0.1:$CPORT"
+
+for round in $(seq 1 "$ROUNDS"); do
+  echo "# round $round of $ROUNDS"
+  BENCH_BASIC="$RS_BASIC" run_wrk "token_rs256#$round" "$BASE/token" "$HERE/token.lua"
+  run_wrk "ceiling_rs256#$round" "$CEIL/token/RS256" "$HERE/token.lua"
+  BENCH_BASIC="$ES_BASIC" run_wrk "token_es256#$round" "$BASE/token" "$HERE/token.lua"
+  run_wrk "ceiling_es256#$round" "$CEIL/token/ES256" "$HERE/token.lua"
+  BENCH_BASIC="$RS_BASIC" BENCH_TOKEN="$ACCESS_TOKEN" \
+    run_wrk "introspect#$round" "$BASE/introspect" "$HERE/introspect.lua"
+  run_wrk "discovery#$round" "$BASE/.well-known/openid-configuration"
+  run_wrk "jwks#$round" "$BASE/jwks.json"
+done
+read -r RSS_KB NWORKERS < <(rss_children_kb "$IDP_PID")
+MASTER_KB="$(awk '/^VmRSS:/ {print $2}' "/proc/$IDP_PID/status")"
+echo "  workers RSS: $((RSS_KB / 1024)) MB in $NWORKERS workers (master $((MASTER_KB / 1024)) MB, not counted)"
 read -r CEIL_RSS_KB _ < <(rss_children_kb "$CEIL_PID")
+stop_pid "$IDP_PID"; IDP_PID=""
 stop_pid "$CEIL_PID"; CEIL_PID=""
+
+# --- the median round -----------------------------------------------------------------
+median_round() { # name -> the round whose req/s is the median
+  local r
+  for r in $(seq 1 "$ROUNDS"); do echo "${RPS[$1#$r]} $r"; done | sort -n | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2) {print $2}'
+}
+for name in token_rs256 token_es256 ceiling_rs256 ceiling_es256 introspect discovery jwks; do
+  r="$(median_round "$name")"
+  RPS[$name]="${RPS[$name#$r]}"; P50[$name]="${P50[$name#$r]}"
+  P99[$name]="${P99[$name#$r]}"; ERRS[$name]="${ERRS[$name#$r]}"
+done
+median_ratio() { # ours theirs -> median over rounds of ours/theirs (same round)
+  local r
+  for r in $(seq 1 "$ROUNDS"); do
+    awk -v a="${RPS[$1#$r]}" -v b="${RPS[$2#$r]}" 'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print 0 }'
+  done | sort -n | awk -v n="$ROUNDS" 'NR == int((n + 1) / 2)'
+}
 
 # --- summary -----------------------------------------------------------------------
 verdict() { [[ "$1" == 1 ]] && echo PASS || echo FAIL; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 >= b + 0) ? 1 : 0 }'; }
 le() { awk -v a="$1" -v b="$2" 'BEGIN { print (a + 0 <= b + 0) ? 1 : 0 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "?" }'; }
 
-R_RS="$(ratio "${RPS[token_rs256]}" "${RPS[ceiling_rs256]}")"
-R_ES="$(ratio "${RPS[token_es256]}" "${RPS[ceiling_es256]}")"
+R_RS="$(median_ratio token_rs256 ceiling_rs256)"
+R_ES="$(median_ratio token_es256 ceiling_es256)"
 RSS_MB="$(awk -v k="$RSS_KB" 'BEGIN { printf "%.0f", k / 1024 }')"
 
 echo
+echo "# median of $ROUNDS rounds per row; ratio = median of the per-round ours/ceiling ratios"
 printf '%-24s %9s %9s %9s %8s  %-34s %s\n' "endpoint" "req/s" "p50 ms" "p99 ms" "non-2xx" "target" "result"
 row() { printf '%-24s %9s %9s %9s %8s  %-34s %s\n' "$@"; }
 row "token RS256" "${RPS[token_rs256]}" "${P50[token_rs256]}" "${P99[token_rs256]}" "${ERRS[token_rs256]}" \

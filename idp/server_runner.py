@@ -14,6 +14,7 @@ import shutil
 import tempfile
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger as GunicornLogger
 
 from idp.config import Config
 
@@ -32,6 +33,7 @@ def gunicorn_options(config: Config) -> dict:
         "control_socket_disable": True,
         # Our own JSON request line replaces gunicorn's access log (idp/logging_setup.py).
         "accesslog": None,
+        "logger_class": NoAccessLogger,
         "errorlog": "-",
         "loglevel": "info",
         "logconfig_dict": _json_logconfig(config.log_level),
@@ -40,6 +42,17 @@ def gunicorn_options(config: Config) -> dict:
         "proxy_allow_ips": "127.0.0.1",
         "worker_exit": _flush_usage_on_exit,
     }
+
+
+class NoAccessLogger(GunicornLogger):
+    """gunicorn's logger without the access log, which our JSON request line replaces.
+
+    With a logging config set, gunicorn builds every request's access-log fields even
+    though nothing writes them (a tenth of a token request's time under load).
+    """
+
+    def access(self, resp, req, environ, request_time):
+        return
 
 
 def _flush_usage_on_exit(server, worker) -> None:
