@@ -69,14 +69,31 @@ to_ms() {
 }
 
 declare -A RPS P50 P99 ERRS
-# run_wrk NAME URL [LUA]  (a warm-up run first, discarded)
+# CPU ticks (user + system) of each worker of a gunicorn master, space-separated.
+worker_ticks() {
+  local p
+  for p in $(pgrep -P "$1" | sort -n); do awk '{printf "%d ", $14 + $15}' "/proc/$p/stat"; done
+}
+# How the run's CPU split between the workers, e.g. "52/48": gunicorn workers accept
+# connections first come, first served, so wrk's 8 keep-alive connections sometimes all
+# land on one worker and the run measures one core, not two. Shown so such a run is seen.
+worker_split() {
+  awk -v a="$1" -v b="$2" 'BEGIN { n = split(a, x, " "); split(b, y, " "); t = 0
+    for (i = 1; i <= n; i++) { d[i] = y[i] - x[i]; t += d[i] }
+    out = ""; for (i = 1; i <= n; i++) out = out (i > 1 ? "/" : "") (t > 0 ? int(100 * d[i] / t + 0.5) : 0)
+    print out }'
+}
+
+# run_wrk NAME URL [LUA] [MASTER_PID]  (a warm-up run first, discarded)
 run_wrk() {
-  local name="$1" url="$2" lua="${3:-}"
+  local name="$1" url="$2" lua="${3:-}" master="${4:-}"
   local args=(-t"$THREADS" -c"$CONNS" --latency)
   [[ -n "$lua" ]] && args+=(-s "$lua")
   wrk "${args[@]}" -d"$WARMUP" "$url" >"$WORK/wrk-$name-warmup.txt" 2>&1 || true
-  local out="$WORK/wrk-$name.txt"
+  local out="$WORK/wrk-$name.txt" before="" split=""
+  [[ -n "$master" ]] && before="$(worker_ticks "$master")"
   wrk "${args[@]}" -d"$DURATION" "$url" >"$out" 2>&1
+  [[ -n "$master" ]] && split="workers $(worker_split "$before" "$(worker_ticks "$master")")%"
   RPS[$name]="$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' "$out")"
   P50[$name]="$(to_ms "$(awk '$1=="50%" {print $2}' "$out")")"
   P99[$name]="$(to_ms "$(awk '$1=="99%" {print $2}' "$out")")"
@@ -84,8 +101,8 @@ run_wrk() {
   errs="$(awk '/Non-2xx or 3xx responses:/ {print $NF}' "$out")"
   sock="$(awk '/Socket errors:/ {print $0}' "$out")"
   ERRS[$name]="${errs:-0}"
-  printf '  %-22s %8s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s %s\n' "$name" "${RPS[$name]}" \
-    "${P50[$name]}" "${P99[$name]}" "${ERRS[$name]}" "$sock"
+  printf '  %-22s %8s req/s  p50 %7s ms  p99 %7s ms  non-2xx %s  %s %s\n' "$name" "${RPS[$name]}" \
+    "${P50[$name]}" "${P99[$name]}" "${ERRS[$name]}" "$split" "$sock"
 }
 
 rss_children_kb() { # sum of VmRSS of the direct children (gunicorn workers) of a PID
@@ -156,14 +173,14 @@ CEIL="http://127.0.0.1:$CPORT"
 
 for round in $(seq 1 "$ROUNDS"); do
   echo "# round $round of $ROUNDS"
-  BENCH_BASIC="$RS_BASIC" run_wrk "token_rs256#$round" "$BASE/token" "$HERE/token.lua"
-  run_wrk "ceiling_rs256#$round" "$CEIL/token/RS256" "$HERE/token.lua"
-  BENCH_BASIC="$ES_BASIC" run_wrk "token_es256#$round" "$BASE/token" "$HERE/token.lua"
-  run_wrk "ceiling_es256#$round" "$CEIL/token/ES256" "$HERE/token.lua"
+  BENCH_BASIC="$RS_BASIC" run_wrk "token_rs256#$round" "$BASE/token" "$HERE/token.lua" "$IDP_PID"
+  run_wrk "ceiling_rs256#$round" "$CEIL/token/RS256" "$HERE/token.lua" "$CEIL_PID"
+  BENCH_BASIC="$ES_BASIC" run_wrk "token_es256#$round" "$BASE/token" "$HERE/token.lua" "$IDP_PID"
+  run_wrk "ceiling_es256#$round" "$CEIL/token/ES256" "$HERE/token.lua" "$CEIL_PID"
   BENCH_BASIC="$RS_BASIC" BENCH_TOKEN="$ACCESS_TOKEN" \
-    run_wrk "introspect#$round" "$BASE/introspect" "$HERE/introspect.lua"
-  run_wrk "discovery#$round" "$BASE/.well-known/openid-configuration"
-  run_wrk "jwks#$round" "$BASE/jwks.json"
+    run_wrk "introspect#$round" "$BASE/introspect" "$HERE/introspect.lua" "$IDP_PID"
+  run_wrk "discovery#$round" "$BASE/.well-known/openid-configuration" "" "$IDP_PID"
+  run_wrk "jwks#$round" "$BASE/jwks.json" "" "$IDP_PID"
 done
 read -r RSS_KB NWORKERS < <(rss_children_kb "$IDP_PID")
 MASTER_KB="$(awk '/^VmRSS:/ {print $2}' "/proc/$IDP_PID/status")"
