@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from idp.config import Config
 from idp.database import engine_options, prepare_sqlite_path
-from idp.extensions import csrf, db, limiter, migrate
+from idp.extensions import csrf, db, limiter
 from idp.keyring import Keyring
 from idp.services import Services
 
@@ -53,7 +53,6 @@ def configure_app(app: Flask, config: Config) -> None:
     keyring = Keyring.from_dir(config.keys_dir)
     _flask_settings(app, config, keyring)
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     csrf.init_app(app)
     limiter.init_app(app)
     services = Services(config=config, keyring=keyring)
@@ -132,3 +131,16 @@ def _register_account_pages(app: Flask) -> None:
     app.register_blueprint(account_bp)
     app.register_blueprint(self_service_bp)
     rate_limits.install(app)
+
+
+def enable_migrations(app: Flask):
+    """Flask-Migrate (Alembic) on this app, for `idp db upgrade` and `flask db ...`.
+
+    Not part of create_app: Alembic and its templates are a tenth of a worker's memory
+    and a serving worker never migrates.
+    """
+    from flask_migrate import Migrate
+
+    if "migrate" not in app.extensions:
+        Migrate(app, db, directory=str(MIGRATIONS_DIR))
+    return app.extensions["migrate"]

@@ -28,7 +28,6 @@ import time
 from collections.abc import Callable, Iterable
 from functools import wraps
 
-import requests
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
@@ -60,10 +59,15 @@ class RemoteJWKS:
     """The issuer's keys, fetched over HTTP (timeouts, no redirects) and cached."""
 
     def __init__(self, issuer: str, jwks_uri: str | None = None, cache_seconds: float = 300,
-                 min_refetch_interval: float = 30, session: requests.Session | None = None):
+                 min_refetch_interval: float = 30, session=None):
+        # requests is imported here, not at module level: our own admin API uses this
+        # module with in-process keys and never fetches.
+        import requests
+
         self.issuer, self._jwks_uri = issuer.rstrip("/"), jwks_uri
         self.cache_seconds, self.min_refetch_interval = cache_seconds, min_refetch_interval
         self._http = session or requests.Session()
+        self._fetch_errors = (requests.RequestException, ValueError, KeyError)
         self._keys: KeySet | None = None
         self._fetched_at = 0.0
         self._lock = threading.Lock()
@@ -89,7 +93,7 @@ class RemoteJWKS:
                     not known and age > self.min_refetch_interval):
                 try:
                     self._refresh()
-                except (requests.RequestException, ValueError, KeyError):
+                except self._fetch_errors:
                     if self._keys is None:
                         raise _invalid("The issuer's keys are unavailable.") from None
             for key in self._keys.keys:

@@ -8,13 +8,14 @@ from flask_migrate import upgrade
 from sqlalchemy import create_engine, inspect
 
 from idp import create_app
+from idp.app_setup import enable_migrations
 from idp.models import Base
 
 
 def test_upgrade_to_head_matches_models(tmp_path, database_url, pg_database):
     app = create_app({"database_url": database_url, "keys_dir": str(tmp_path / "keys")})
     with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
+        upgrade(directory=enable_migrations(app).directory)
         from idp.extensions import db
 
         with db.engine.connect() as conn:
@@ -27,6 +28,8 @@ def test_upgrade_to_head_matches_models(tmp_path, database_url, pg_database):
                 conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
         db.engine.dispose()
     assert diff == []
+    assert "migrate" not in create_app({"database_url": database_url,
+                                        "keys_dir": str(tmp_path / "keys")}).extensions
     assert {"users", "clients", "signing_keys", "audit_events", "refresh_tokens"} <= tables
 
 

@@ -20,10 +20,11 @@ def run_upgrade(app) -> None:
     """Apply migrations to head, then the idempotent first-start setup."""
     from flask_migrate import upgrade
 
+    from idp.app_setup import enable_migrations
     from idp.bootstrap import bootstrap
     from idp.extensions import db as database
 
-    upgrade(directory=app.extensions["migrate"].directory)
+    upgrade(directory=enable_migrations(app).directory)
     result = bootstrap(database.session, app.extensions["idp"].config,
                        app.extensions["idp"].keyring)
     if result.admin_password:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 
-import requests
 from joserfc.jwk import KeySet
 
 CACHE_SECONDS = 300
@@ -19,8 +18,8 @@ class JWKSFetchError(Exception):
 
 
 class JWKSFetcher:
-    def __init__(self, session: requests.Session | None = None):
-        self._http = session or requests.Session()
+    def __init__(self, session=None):
+        self._http = session  # a requests.Session, made on first use (requests loads lazily)
         self._cache: dict[str, tuple[float, KeySet]] = {}
         self._lock = threading.Lock()
 
@@ -40,6 +39,10 @@ class JWKSFetcher:
         return keys
 
     def _fetch(self, uri: str) -> KeySet:
+        import requests
+
+        if self._http is None:
+            self._http = requests.Session()
         try:
             # No redirects at all: a redirect could point the fetch at another host.
             response = self._http.get(uri, timeout=TIMEOUT, allow_redirects=False, stream=True)
