@@ -7,6 +7,7 @@ expired), its user (disabled) or one by one (RFC 7009).
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass
 
@@ -39,6 +40,23 @@ def decode_access_token(keys: KeyCache, issuer: str, value: str) -> dict | None:
     """Verified claims of a well-formed, unexpired JWT access token of ours, or None."""
     if not isinstance(value, str) or value.count(".") != 2 or len(value) > 8192:
         return None
+    digest = hashlib.sha256(f"{issuer} {value}".encode()).digest()
+    seen = _VERIFIED.get(digest)
+    if seen is None or keys.verification_key(seen[0]) is None:
+        seen = _verify(keys, issuer, value)
+        if seen is None:
+            return None
+        _VERIFIED.put(digest, seen)
+    claims = seen[1]
+    now = time.time()
+    if claims["exp"] + LEEWAY < now or claims.get("iat", 0) - LEEWAY > now:
+        return None
+    return dict(claims)
+
+
+def _verify(keys: KeyCache, issuer: str, value: str) -> tuple[str, dict] | None:
+    """(kid, claims) after checking the signature (published key, allowed algorithm),
+    `typ`, `iss` and that `exp` is an integer."""
     try:
         token = jwt.decode(value, lambda obj: _key_for(keys, obj), algorithms=ALLOWED_ALGS)
     except (JoseError, ValueError, TypeError, KeyError):
@@ -46,12 +64,36 @@ def decode_access_token(keys: KeyCache, issuer: str, value: str) -> dict | None:
     if token.header.get("typ", "").lower() not in {"at+jwt", "application/at+jwt"}:
         return None
     claims = token.claims
-    now = time.time()
     if claims.get("iss") != issuer or not isinstance(claims.get("exp"), int):
         return None
-    if claims["exp"] + LEEWAY < now or claims.get("iat", 0) - LEEWAY > now:
-        return None
-    return claims
+    return token.header["kid"], claims
+
+
+class _VerifiedTokens:
+    """Claims of recently verified access tokens, per process, by SHA-256 of issuer and token.
+
+    Resource servers introspect (or call UserInfo with) the same token many times while
+    it lives, and the signature check was the largest part of each answer. Only what
+    the signature proves is remembered: the lifetime is checked on every use, an entry
+    counts only while its key is still published, and revocation state is never cached
+    (callers read it from the database every time).
+    """
+
+    def __init__(self, size: int = 4096):
+        self._size = size
+        self._entries: dict[bytes, tuple[str, dict]] = {}
+
+    def get(self, digest: bytes) -> tuple[str, dict] | None:
+        """(kid, claims) of a token verified before, or None."""
+        return self._entries.get(digest)
+
+    def put(self, digest: bytes, verified: tuple[str, dict]) -> None:
+        if len(self._entries) >= self._size:
+            self._entries.clear()  # bounded; a burst of new tokens just re-verifies
+        self._entries[digest] = verified
+
+
+_VERIFIED = _VerifiedTokens()
 
 
 def _key_for(keys: KeyCache, obj):
