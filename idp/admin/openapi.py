@@ -77,10 +77,16 @@ SCHEMAS = {
                "properties": {"client_id": S, "name": S, "tenant_id": S,
                               "client_secret": N, "last_used_at": N, "last_used_ip": N,
                               "usage": {"type": "array"}, "secrets": {"type": "array"}}},
-    "ClientWrite": {"type": "object", "properties": {
+    "ClientWrite": {"type": "object", "additionalProperties": False, "properties": {
         "name": S, "grant_types": {"type": "array", "items": S},
-        "redirect_uris": {"type": "array", "items": S}, "scopes": {"type": "array", "items": S},
-        "roles": {"type": "array", "items": S}, "public": B, "first_party": B}},
+        "redirect_uris": {"type": "array", "items": S},
+        "post_logout_redirect_uris": {"type": "array", "items": S},
+        "scopes": {"type": "array", "items": S}, "audiences": {"type": "array", "items": S},
+        "roles": {"type": "array", "items": S}, "public": B, "first_party": B,
+        "auth_method": S, "jwks_uri": S, "tenant": S,
+        "token_alg": {"type": "string", "enum": ["RS256", "ES256"]},
+        "expires_in": {"type": "integer", "minimum": 1, "maximum": 315360000,
+                       "description": "Seconds until the client stops working."}}},
     "Export": {"type": "object", "required": ["profile", "roles", "audit_events"]},
 }
 for _name in ("User", "AuditEvent", "Role", "Group", "Tenant", "Client", "Session"):

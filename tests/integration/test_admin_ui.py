@@ -126,3 +126,40 @@ def test_console_forms_roles_groups_tenants_keys_clients(app, client):
     revoked = client.post(f"/admin/clients/{cid}/revoke", data={"csrf_token": csrf_from(page)})
     assert revoked.status_code == 302
     assert client.get(f"/api/v1/clients/{cid}").get_json()["revoked_at"]
+
+
+def test_service_client_created_in_the_console_works_and_is_deleted(app, client):
+    from tests.oauth_flow import basic
+
+    _admin(app, client)
+    page = client.get("/admin/clients").get_data(as_text=True)
+    assert "New service client" in page
+    made = client.post("/admin/clients", data={
+        "csrf_token": csrf_from(page), "name": "billing", "scopes": "invoices:read",
+        "audiences": "https://api.example.com", "expires_days": "30", "token_alg": "ES256"})
+    html = made.get_data(as_text=True)
+    assert made.status_code == 200 and "shown only now" in html
+    secret = re.search(r"(idp_sk_[A-Za-z0-9_-]+)", html).group(1)
+    cid = client.get("/api/v1/clients").get_json()["items"][-1]["client_id"]
+    shown = client.get(f"/api/v1/clients/{cid}").get_json()
+    assert shown["name"] == "billing" and shown["audiences"] == ["https://api.example.com"]
+    assert shown["expires_at"] and shown["grant_types"] == ["client_credentials"]
+    token = client.post("/token", data={"grant_type": "client_credentials",
+                                        "scope": "invoices:read"}, headers=basic(cid, secret))
+    assert token.status_code == 200
+    assert secret not in client.get(f"/admin/clients/{cid}").get_data(as_text=True)
+    bad = client.post("/admin/clients", data={"csrf_token": csrf_from(page), "name": "x",
+                                              "expires_days": "soon"})
+    assert bad.status_code == 422 and "whole number of days" in bad.get_data(as_text=True)
+    detail = client.get(f"/admin/clients/{cid}").get_data(as_text=True)
+    deleted = client.post(f"/admin/clients/{cid}/delete", data={"csrf_token": csrf_from(detail)})
+    assert deleted.status_code == 302
+    assert client.get(f"/api/v1/clients/{cid}").status_code == 404
+
+
+def test_helpdesk_cannot_create_clients_in_the_console(app, client):
+    make_person(app, "hal", roles=["helpdesk"])
+    browser_login(client, "hal")
+    page = client.get("/account").get_data(as_text=True)  # any page with a form
+    refused = client.post("/admin/clients", data={"csrf_token": csrf_from(page), "name": "x"})
+    assert refused.status_code == 403

@@ -84,3 +84,28 @@ def test_cli_lists_shows_expires_and_deletes_clients(tmp_path):
     assert [c["client_id"] for c in listed] == [created["client_id"]]
     idp.cli("clients", "delete", created["client_id"], "--yes")
     assert json.loads(idp.cli("clients", "list", "--json")) == []
+
+
+def test_admin_api_registers_a_service_client_with_expiry_audience_and_algorithm(app, client):
+    from joserfc import jwt as jose_jwt
+    from joserfc.jwk import KeySet
+
+    from tests.integration.admin_support import bearer
+
+    auth = bearer(client, app)
+    made = client.post("/api/v1/clients", headers=auth, json={
+        "name": "billing", "scopes": ["invoices:read"], "audiences": ["https://api.example.com"],
+        "expires_in": 3600, "token_alg": "ES256"})
+    assert made.status_code == 201, made.get_data(as_text=True)
+    body = made.get_json()
+    assert body["expires_at"] and body["audiences"] == ["https://api.example.com"]
+    token = client.post("/token", data={"grant_type": "client_credentials"},
+                        headers=basic(body["client_id"], body["client_secret"])).get_json()
+    keys = KeySet.import_key_set(client.get("/jwks.json").get_json())
+    decoded = jose_jwt.decode(token["access_token"], keys)
+    assert decoded.header["alg"] == "ES256" and decoded.claims["aud"] == "https://api.example.com"
+    for bad in ({"expires_in": 0}, {"expires_in": True}, {"expires_in": "3600"},
+                {"token_alg": "HS256"}):
+        refused = client.post("/api/v1/clients", headers=auth, json={"name": "x", **bad})
+        assert refused.status_code == 422, (bad, refused.get_data(as_text=True))
+        assert refused.get_json()["error"]

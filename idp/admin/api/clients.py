@@ -24,7 +24,8 @@ from idp.oauth.clients import (
 LIST_FIELDS = {"name": str, "grant_types": list, "redirect_uris": list,
                "post_logout_redirect_uris": list, "scopes": list, "public": bool,
                "first_party": bool, "auth_method": str, "jwks_uri": str, "roles": list,
-               "audiences": list}
+               "audiences": list, "token_alg": str, "expires_in": int}
+MAX_EXPIRY = 10 * 365 * 86400
 
 
 def load_client(client_id: str) -> Client:
@@ -53,8 +54,9 @@ def _spec(data: dict) -> ClientSpec:
     for key, kind in LIST_FIELDS.items():
         value = data.get(key)
         if value is not None and (not isinstance(value, kind) or (
-                kind is list and not all(isinstance(v, str) for v in value))):
-            raise ValidationFailed(f"{key} has the wrong type.", field=key)
+                kind is list and not all(isinstance(v, str) for v in value))
+                or (kind is int and (isinstance(value, bool) or not 0 < value <= MAX_EXPIRY))):
+            raise ValidationFailed(f"{key} has the wrong type or is out of range.", field=key)
     grants = data.get("grant_types") or (["authorization_code", "refresh_token"]
                                          if data.get("redirect_uris") else ["client_credentials"])
     return ClientSpec(name=data.get("name") or "", grant_types=grants,
@@ -63,15 +65,21 @@ def _spec(data: dict) -> ClientSpec:
                       scopes=data.get("scopes") or [], public=bool(data.get("public")),
                       first_party=bool(data.get("first_party")),
                       auth_method=data.get("auth_method"), jwks_uri=data.get("jwks_uri"),
-                      roles=data.get("roles") or [], audiences=data.get("audiences") or [])
+                      roles=data.get("roles") or [], audiences=data.get("audiences") or [],
+                      token_alg=data.get("token_alg") or "RS256",
+                      expires_in=data.get("expires_in"))
 
 
 @bp.post("/clients")
 @require("clients:write")
 def create_client_route():
+    return register_client(body()), 201
+
+
+def register_client(data: dict) -> dict:
+    """Register a client for the calling admin (API and console); its secret, shown once."""
     from idp.accounts.access import named_roles
 
-    data = body()
     spec = _spec(data)
     caller = resolve_caller()
     tenant = query_tenant(db.session, str(caller.tenant_id))
@@ -84,7 +92,7 @@ def create_client_route():
         raise Forbidden("A client cannot get rights you do not hold.")
     client, secret = create_client(db.session, admin_context(), services().keyring, tenant, spec)
     db.session.commit()
-    return {**describe_client(client), "client_secret": secret}, 201
+    return {**describe_client(client), "client_secret": secret}
 
 
 @bp.get("/clients/<client_id>")

@@ -103,7 +103,29 @@ def create_tenant():
 @bp.get("/clients")
 @require("clients:write", "audit:read", any_of=True)
 def clients():
-    return page("admin/clients.html", clients=clients_api.list_clients()["items"])
+    return page("admin/clients.html", clients=clients_api.list_clients()["items"],
+                roles=[r["name"] for r in roles_api.list_roles()["items"]])
+
+
+@bp.post("/clients")
+@require("clients:write")
+def create_service_client():
+    """A client-credentials service client (the product's API key); secret shown once."""
+    days = request.form.get("expires_days", "").strip()
+    if days and not days.isdigit():
+        raise ValidationFailed("Expiry must be a whole number of days.", field="expires_days")
+    data = {"name": request.form.get("name", "").strip(),
+            "grant_types": ["client_credentials"],
+            "scopes": request.form.get("scopes", "").split(),
+            "audiences": request.form.get("audiences", "").split(),
+            "roles": request.form.getlist("roles"),
+            "token_alg": request.form.get("token_alg") or "RS256"}
+    if days:
+        data["expires_in"] = int(days) * 86400
+    made = clients_api.register_client(data)
+    return page("admin/client_detail.html",
+                client=clients_api.get_client(made["client_id"]),
+                secret=made["client_secret"])
 
 
 @bp.get("/clients/<client_id>")
@@ -111,6 +133,18 @@ def clients():
 def client_detail(client_id):
     return page("admin/client_detail.html", client=clients_api.get_client(client_id),
                 secret=None)
+
+
+@bp.post("/clients/<client_id>/delete")
+@require("clients:write")
+def delete_service_client(client_id):
+    from idp.oauth.clients import delete_client
+
+    client = clients_api.load_client(client_id)
+    name = client.name
+    delete_client(db.session, admin_context(), client)
+    db.session.commit()
+    return done(f"Client {name} was deleted.", "admin_ui.clients")
 
 
 @bp.post("/clients/<client_id>/rotate")
