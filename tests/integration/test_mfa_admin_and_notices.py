@@ -186,3 +186,33 @@ def test_adding_and_removing_a_factor_sends_mail(smtp_inbox, app, client):
     assert [m[0] for m in smtp_inbox.messages] == [["alice@example.com"], ["alice@example.com"]]
     assert "Subject: A sign-in method was added to your account" in smtp_inbox.messages[0][1]
     assert "Authenticator app was removed" in smtp_inbox.messages[1][1]
+
+
+def test_admin_api_reset_sends_the_notice(smtp_inbox, app, client):
+    from tests.integration.admin_support import bearer
+
+    alice = _person(app, "alice")
+    enrol_totp(app, alice)
+    auth = bearer(client, app, roles=("helpdesk",))
+    response = client.post(f"/api/v1/users/{alice}/mfa/reset", json={"reason": "lost phone"},
+                           headers=auth)
+    assert response.status_code == 200 and response.get_json()["removed"]["totp"] == 1
+    _wait_for(smtp_inbox, 1)
+    assert smtp_inbox.messages[0][0] == ["alice@example.com"]
+    assert "Subject: Your two-step verification was reset" in smtp_inbox.messages[0][1]
+
+
+def test_admin_console_reset_sends_the_notice(smtp_inbox, app, client):
+    from tests.factories import csrf_from
+    from tests.integration.admin_support import browser_login, make_person
+
+    alice = _person(app, "alice")
+    enrol_totp(app, alice)
+    make_person(app, "hal", roles=["helpdesk"])
+    browser_login(client, "hal")
+    page = client.get(f"/admin/users/{alice}/reset-mfa").get_data(as_text=True)  # confirmation
+    response = client.post(f"/admin/users/{alice}/reset-mfa",
+                           data={"csrf_token": csrf_from(page), "reason": "lost phone"})
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    _wait_for(smtp_inbox, 1)
+    assert "Subject: Your two-step verification was reset" in smtp_inbox.messages[0][1]

@@ -329,6 +329,8 @@ def revoke_user_role(user_id, role_name):
 @bp.post("/users/<user_id>/mfa/reset")
 @require("mfa:reset")
 def reset_mfa_route(user_id):
+    from idp.http import services
+    from idp.mfa.notices import notify_factor_change
     from idp.mfa.reset import reset_mfa
 
     user = load_user(user_id)
@@ -339,4 +341,5 @@ def reset_mfa_route(user_id):
     # Permission was checked above (roles of a person or of a service client).
     result = reset_mfa(db.session, admin_context(), None, user, reason)
     db.session.commit()
+    notify_factor_change(services().mailer, user, "reset")  # after the commit, as the CLI
     return {"removed": result.__dict__}

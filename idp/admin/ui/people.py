@@ -134,9 +134,12 @@ def run_action(user_id, action):
         revoke_user_sessions(db.session, ctx, user.id, reason="admin")
         admin_ops.revoke_user_grants(db.session, ctx, user.id, "admin")
     elif action == "reset-mfa":
+        from idp.mfa.notices import notify_factor_change
         from idp.mfa.reset import reset_mfa
 
         reset_mfa(db.session, ctx, None, user, request.form.get("reason", ""))
+        db.session.commit()
+        notify_factor_change(services().mailer, user, "reset")  # after the commit
     elif action == "delete":
         admin_ops.delete_user(db.session, ctx, user)
         db.session.commit()
