@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import uuid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -69,6 +70,7 @@ def update_role(db: Session, ctx: RequestContext, role: Role, data: dict) -> Rol
     if "permissions" in data:
         role.permissions = _check_permissions(data["permissions"])
     db.flush()
+    _actor_keeps_role_admin(db, ctx)
     record(db, ctx, EventType.ROLE_UPDATED, tenant_id=role.tenant_id,
            details={"role": role.name, "before": before, "after": role.permissions})
     return role
@@ -80,6 +82,7 @@ def delete_role(db: Session, ctx: RequestContext, role: Role) -> None:
     record(db, ctx, EventType.ROLE_DELETED, tenant_id=role.tenant_id, details={"role": role.name})
     db.delete(role)
     db.flush()
+    _actor_keeps_role_admin(db, ctx)
 
 
 def create_group(db: Session, ctx: RequestContext, tenant: Tenant, data: dict) -> Group:
@@ -99,6 +102,7 @@ def delete_group(db: Session, ctx: RequestContext, group: Group) -> None:
            details={"group": group.name})
     db.delete(group)
     db.flush()
+    _actor_keeps_role_admin(db, ctx)
 
 
 def add_member(db: Session, ctx: RequestContext, group: Group, user: User) -> bool:
@@ -125,8 +129,7 @@ def remove_member(db: Session, ctx: RequestContext, group: Group, user: User) ->
     after_access = user_access(db, user)
     ensure_not_last_admin(db, user, losing=(set(before) - set(after_access.roles))
                           & {"superadmin", "tenant_admin"})
-    if ctx.actor_id == str(user.id) and "roles:write" not in after_access.permissions:
-        raise Conflict("You cannot remove your own administration rights.", code="self_action")
+    _actor_keeps_role_admin(db, ctx)
     record(db, ctx, EventType.GROUP_MEMBER_REMOVED, subject_id=user.id,
            tenant_id=group.tenant_id, details={"group": group.name, "before": before,
                                                "after": sorted(after_access.roles)})
@@ -143,6 +146,19 @@ def set_group_role(db: Session, ctx: RequestContext, group: Group, role: Role, h
     else:
         db.delete(row)
     db.flush()
+    _actor_keeps_role_admin(db, ctx)
     record(db, ctx, EventType.GROUP_ROLE_ASSIGNED if held else EventType.GROUP_ROLE_REVOKED,
            tenant_id=group.tenant_id, details={"group": group.name, "role": role.name})
     return True
+
+
+def _actor_keeps_role_admin(db: Session, ctx: RequestContext) -> None:
+    """No self-lockout: after a change to roles or groups, the acting person still holds
+    `roles:write` (else the change is refused and rolled back with the request)."""
+    try:
+        actor_id = uuid.UUID(ctx.actor_id or "")
+    except ValueError:
+        return  # the operator's CLI ("system") or a service client
+    actor = db.get(User, actor_id)
+    if actor is not None and "roles:write" not in user_access(db, actor).permissions:
+        raise Conflict("You cannot remove your own administration rights.", code="self_action")

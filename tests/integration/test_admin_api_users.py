@@ -212,3 +212,45 @@ def test_create_with_password_obeys_the_tenant_policy(app, client):
                                                  "password": "Quartz-Harbor-Lamp-77!"},
                          headers=auth)
     assert strong.status_code == 201
+
+
+def test_no_self_lockout_through_custom_roles_and_groups(app, client):
+    """A person whose roles:write comes from a custom role held through a group cannot
+    take it from themselves by editing or deleting the role or the group."""
+    from sqlalchemy import select
+
+    from idp.accounts import groups as group_ops
+    from idp.accounts.tenants import query_tenant
+    from idp.extensions import db
+    from idp.models.accounts import User
+    from idp.request_context import system_context
+    from tests.integration.admin_support import browser_login
+
+    make_person(app, "rita")
+    with app.app_context():
+        tenant = query_tenant(db.session, None)
+        role = group_ops.create_role(db.session, system_context(), tenant, {
+            "name": "role-admins", "permissions": ["roles:write", "users:read"]})
+        group = group_ops.create_group(db.session, system_context(), tenant, {"name": "admins"})
+        group_ops.set_group_role(db.session, system_context(), group, role, True)
+        rita = db.session.execute(select(User).where(User.username == "rita")).scalar_one()
+        group_ops.add_member(db.session, system_context(), group, rita)
+        db.session.commit()
+        role_id, group_id, rita_id = str(role.id), str(group.id), str(rita.id)
+    headers = {"X-CSRFToken": browser_login(client, "rita")}
+
+    def refused(response):
+        assert response.status_code == 409, response.get_data(as_text=True)
+        assert response.get_json()["error"] == "self_action"
+
+    refused(client.patch(f"/api/v1/roles/{role_id}", json={"permissions": ["users:read"]},
+                         headers=headers))
+    refused(client.delete(f"/api/v1/roles/{role_id}", headers=headers))
+    refused(client.delete(f"/api/v1/groups/{group_id}/roles/role-admins", headers=headers))
+    refused(client.delete(f"/api/v1/groups/{group_id}", headers=headers))
+    refused(client.delete(f"/api/v1/groups/{group_id}/members/{rita_id}", headers=headers))
+    assert client.get(f"/api/v1/roles/{role_id}").get_json()["permissions"] == [
+        "roles:write", "users:read"]
+    kept = client.patch(f"/api/v1/roles/{role_id}", json={"permissions": ["roles:write"]},
+                        headers=headers)
+    assert kept.status_code == 200 and kept.get_json()["permissions"] == ["roles:write"]
