@@ -118,6 +118,8 @@ OPERATIONS = {
     ("/users/{user_id}/disable", "post"): ("Disable", "users:disable", None, 200, "User", []),
     ("/users/{user_id}/enable", "post"): ("Enable", "users:disable", None, 200, "User", []),
     ("/users/{user_id}/unlock", "post"): ("Unlock", "users:unlock", None, 200, "User", []),
+    ("/users/{user_id}/require-password-change", "post"): (
+        "Require a new password at the next sign-in", "users:write", None, 200, "User", []),
     ("/users/{user_id}/erase", "post"): ("GDPR erasure (irreversible)", "users:erase",
                                          "Confirm", 200, "User", []),
     ("/users/{user_id}/export", "get"): ("GDPR export", "users:export", None, 200, "Export", []),

@@ -254,3 +254,30 @@ def test_no_self_lockout_through_custom_roles_and_groups(app, client):
     kept = client.patch(f"/api/v1/roles/{role_id}", json={"permissions": ["roles:write"]},
                         headers=headers)
     assert kept.status_code == 200 and kept.get_json()["permissions"] == ["roles:write"]
+
+
+def test_require_password_change_from_api_and_console(app, client):
+    from tests.factories import csrf_from
+    from tests.integration.admin_support import browser_login
+
+    pat = make_person(app, "pat")
+    sam = make_person(app, "sam")
+    auth = bearer(client, app, roles=("tenant_admin",))
+    response = client.post(f"/api/v1/users/{pat}/require-password-change", headers=auth)
+    assert response.status_code == 200 and response.get_json()["password_expired"] is True
+    events = client.get(f"/api/v1/audit?user={pat}&type=user.password.change_required",
+                        headers=auth).get_json()["items"]
+    assert len(events) == 1
+    helpdesk = bearer(client, app, roles=("helpdesk",))
+    assert client.post(f"/api/v1/users/{sam}/require-password-change",
+                       headers=helpdesk).status_code == 403
+
+    console = app.test_client()
+    make_person(app, "boss", roles=["tenant_admin"])
+    browser_login(console, "boss")
+    page = console.get(f"/admin/users/{sam}/require-password-change").get_data(as_text=True)
+    assert "Require a new password" in page
+    done = console.post(f"/admin/users/{sam}/require-password-change",
+                        data={"csrf_token": csrf_from(page)})
+    assert done.status_code == 302
+    assert client.get(f"/api/v1/users/{sam}", headers=auth).get_json()["password_expired"]

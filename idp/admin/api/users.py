@@ -216,6 +216,15 @@ def unlock_user_route(user_id):
     return _act(user_id, admin_ops.unlock_user)
 
 
+@bp.post("/users/<user_id>/require-password-change")
+@require("users:write")
+def require_password_change_route(user_id):
+    """At their next sign-in the person must choose a new password before anything else."""
+    from idp.accounts.password_changes import require_password_change
+
+    return _act(user_id, require_password_change)
+
+
 @bp.post("/users/<user_id>/erase")
 @require("users:erase")
 def erase_user_route(user_id):

@@ -30,6 +30,9 @@ ACTIONS = {
     "enable": ("users:disable", "Enable this account", "They can sign in again.", "Enable"),
     "unlock": ("users:unlock", "Unlock this account",
                "The lock after failed sign-ins is lifted and the counter reset.", "Unlock"),
+    "require-password-change": ("users:write", "Require a new password",
+                                "At their next sign-in they must choose a new password "
+                                "before anything else.", "Require a new password"),
     "revoke-sessions": ("sessions:revoke", "Sign them out everywhere",
                         "Every browser session and token family ends now.", "Revoke sessions"),
     "reset-mfa": ("mfa:reset", "Reset two-step verification",
@@ -130,6 +133,10 @@ def run_action(user_id, action):
         admin_ops.enable_user(db.session, ctx, user)
     elif action == "unlock":
         admin_ops.unlock_user(db.session, ctx, user)
+    elif action == "require-password-change":
+        from idp.accounts.password_changes import require_password_change
+
+        require_password_change(db.session, ctx, user)
     elif action == "revoke-sessions":
         revoke_user_sessions(db.session, ctx, user.id, reason="admin")
         admin_ops.revoke_user_grants(db.session, ctx, user.id, "admin")
