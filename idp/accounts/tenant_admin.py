@@ -21,11 +21,32 @@ def _name(value) -> str:
     return value.strip()
 
 
+def _plain(value) -> bool:
+    return value is None or isinstance(value, str | int | float | bool)
+
+
+def _setting(value) -> bool:
+    """A plain value, a list of them (`mfa_required_roles`), or an object of those
+    (`password_policy`, `session`): what the tenant-level policies read."""
+    if isinstance(value, list):
+        return len(value) <= 100 and all(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return len(value) <= 100 and all(
+            isinstance(k, str) and (_plain(v) or (isinstance(v, list) and _setting(v)))
+            for k, v in value.items())
+    return _plain(value)
+
+
 def _settings(value) -> dict:
     if not isinstance(value, dict) or len(value) > 100 or not all(
-            isinstance(k, str) and (v is None or isinstance(v, str | int | float | bool))
-            for k, v in value.items()):
-        raise ValidationFailed("settings must be an object of plain values.", field="settings")
+            isinstance(k, str) and _setting(v) for k, v in value.items()):
+        raise ValidationFailed("settings must be an object of plain values, lists of them, "
+                               "or objects of those (password_policy, session).",
+                               field="settings")
+    if isinstance(value.get("password_policy"), dict):
+        from idp.accounts.password_policy import validate_policy_settings
+
+        validate_policy_settings(value["password_policy"])
     return value
 
 

@@ -163,3 +163,54 @@ def test_helpdesk_cannot_create_clients_in_the_console(app, client):
     page = client.get("/account").get_data(as_text=True)  # any page with a form
     refused = client.post("/admin/clients", data={"csrf_token": csrf_from(page), "name": "x"})
     assert refused.status_code == 403
+
+
+def test_console_edits_roles_group_members_and_tenants(app, client):
+    import json
+
+    from tests.integration.admin_support import make_person
+
+    _admin(app, client)
+    gus = make_person(app, "gus")
+
+    def post(page_path, action, **data):
+        token = csrf_from(client.get(page_path).get_data(as_text=True))
+        return client.post(action, data={"csrf_token": token, **data})
+
+    assert post("/admin/roles", "/admin/roles", name="viewers",
+                permissions=["users:read"]).status_code == 302
+    role = next(r for r in client.get("/api/v1/roles").get_json()["items"] if r["name"] == "viewers")
+    assert post("/admin/roles", f"/admin/roles/{role['id']}",
+                permissions=["users:read", "audit:read"]).status_code == 302
+    assert client.get(f"/api/v1/roles/{role['id']}").get_json()["permissions"] == [
+        "audit:read", "users:read"]
+    builtin = next(r for r in client.get("/api/v1/roles").get_json()["items"] if r["builtin"])
+    assert post("/admin/roles", f"/admin/roles/{builtin['id']}",
+                permissions=["users:read"]).status_code == 403
+
+    assert post("/admin/groups", "/admin/groups", name="ops").status_code == 302
+    gid = client.get("/api/v1/groups").get_json()["items"][0]["id"]
+    assert post("/admin/groups", f"/admin/groups/{gid}/members", user="gus").status_code == 302
+    assert "gus" in client.get("/admin/groups").get_data(as_text=True)
+    assert post("/admin/groups", f"/admin/groups/{gid}/members/{gus}/remove").status_code == 302
+    assert client.get(f"/api/v1/groups/{gid}").get_json()["members"] == []
+
+    tenant = client.get("/api/v1/tenants").get_json()["items"][0]
+    policy = {"password_policy": {"min_length": 20}, "mfa_required_roles": ["tenant_admin"]}
+    assert post("/admin/tenants", f"/admin/tenants/{tenant['id']}", name="Default Co",
+                settings=json.dumps(policy)).status_code == 302
+    shown = client.get(f"/api/v1/tenants/{tenant['id']}").get_json()
+    assert shown["name"] == "Default Co" and shown["settings"]["password_policy"] == {"min_length": 20}
+    weak = client.post("/api/v1/users", json={"email": "new@example.com",
+                                              "password": "Sh0rt!Passw0rd"},
+                       headers={"X-CSRFToken": _csrf(client)})
+    assert weak.status_code == 422 and "20" in weak.get_json()["message"]
+    bad = post("/admin/tenants", f"/admin/tenants/{tenant['id']}", name="X", settings="{oops")
+    assert bad.status_code == 422 and "JSON object" in bad.get_data(as_text=True)
+    unknown = post("/admin/tenants", f"/admin/tenants/{tenant['id']}", name="X",
+                   settings='{"password_policy": {"min_lenght": 3}}')
+    assert unknown.status_code == 422 and "min_lenght" in unknown.get_data(as_text=True)
+
+
+def _csrf(client) -> str:
+    return csrf_from(client.get("/admin/roles").get_data(as_text=True))

@@ -71,15 +71,19 @@ def get_role(role_id):
 @bp.patch("/roles/<role_id>")
 @require("roles:write")
 def update_role_route(role_id):
+    return role_json(edit_role(role_id, body()))
+
+
+def edit_role(role_id: str, data: dict) -> Role:
+    """Change a custom role (API and console); never to rights the caller lacks."""
     role = _writable(load_role(role_id))
-    data = body()
     perms = data.get("permissions")
     if isinstance(perms, list) and not (set(map(str, perms)) & set(PERMISSIONS)) <= set(
             resolve_caller().access.permissions):
         raise Forbidden("A custom role cannot carry rights you do not hold.")
     group_ops.update_role(db.session, admin_context(), role, data)
     db.session.commit()
-    return role_json(role)
+    return role
 
 
 @bp.delete("/roles/<role_id>")

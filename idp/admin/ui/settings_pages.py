@@ -42,11 +42,41 @@ def create_role():
     return done(f"Role {role.name} was created.", "admin_ui.roles")
 
 
+@bp.post("/roles/<role_id>")
+@require("roles:write")
+def edit_role(role_id):
+    role = roles_api.edit_role(role_id, {"permissions": request.form.getlist("permissions")})
+    return done(f"Role {role.name} was changed.", "admin_ui.roles")
+
+
 @bp.get("/groups")
 @require("users:read")
 def groups():
-    return page("admin/groups.html", groups=roles_api.list_groups()["items"],
+    from idp.models.accounts import User
+
+    items = roles_api.list_groups()["items"]
+    ids = {m for g in items for m in g["members"]}
+    names = dict(db.session.execute(select(User.id, User.username).where(
+        User.id.in_([_uuid(i) for i in ids]))).all()) if ids else {}
+    usernames = {str(k): v for k, v in names.items()}
+    return page("admin/groups.html", groups=items, usernames=usernames,
                 roles=[r["name"] for r in roles_api.list_roles()["items"]])
+
+
+def _uuid(value: str):
+    import uuid
+
+    return uuid.UUID(value)
+
+
+@bp.post("/groups/<group_id>/members/<user_id>/remove")
+@require("roles:write")
+def remove_group_member(group_id, user_id):
+    group = roles_api.load_group(group_id)
+    user = roles_api._member(group, user_id)
+    group_ops.remove_member(db.session, admin_context(), group, user)
+    db.session.commit()
+    return done(f"{user.username} left {group.name}.", "admin_ui.groups")
 
 
 @bp.post("/groups")
@@ -98,6 +128,26 @@ def create_tenant():
                                                   "name": request.form.get("name")})
     db.session.commit()
     return done(f"Tenant {tenant.slug} was created.", "admin_ui.tenants")
+
+
+@bp.post("/tenants/<tenant_id>")
+@require("tenants:write")
+def edit_tenant(tenant_id):
+    import json
+
+    from idp.accounts.tenant_admin import update_tenant
+
+    data = {"name": request.form.get("name", "")}
+    raw = request.form.get("settings", "").strip()
+    if raw:
+        try:
+            data["settings"] = json.loads(raw)
+        except ValueError:
+            raise ValidationFailed("Settings must be a JSON object, e.g. "
+                                   '{"registration": "invite"}.', field="settings") from None
+    tenant = update_tenant(db.session, admin_context(), tenants_api.load_tenant(tenant_id), data)
+    db.session.commit()
+    return done(f"Tenant {tenant.slug} was changed.", "admin_ui.tenants")
 
 
 @bp.get("/clients")
