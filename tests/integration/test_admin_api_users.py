@@ -281,3 +281,19 @@ def test_require_password_change_from_api_and_console(app, client):
                         data={"csrf_token": csrf_from(page)})
     assert done.status_code == 302
     assert client.get(f"/api/v1/users/{sam}", headers=auth).get_json()["password_expired"]
+
+
+def test_api_enforces_email_uniqueness_across_case_and_unicode_forms(app, client):
+    auth = bearer(client, app, roles=("tenant_admin",))
+    first = client.post("/api/v1/users", json={"email": "Zoe@Example.com"}, headers=auth)
+    assert first.status_code == 201
+    for other in ("zoe@example.com", "ZOE@EXAMPLE.COM", "Ｚoe@example.com"):
+        again = client.post("/api/v1/users", json={"email": other}, headers=auth)
+        assert again.status_code == 409, (other, again.get_data(as_text=True))
+        assert again.get_json()["error"] and again.get_json()["message"]
+    second = client.post("/api/v1/users", json={"email": "yan@example.com"}, headers=auth)
+    moved = client.patch(f"/api/v1/users/{second.get_json()['id']}",
+                         json={"email": "zoe@EXAMPLE.com"}, headers=auth)
+    assert moved.status_code == 409
+    bad = client.post("/api/v1/users", json={"email": "not-an-address"}, headers=auth)
+    assert bad.status_code == 422

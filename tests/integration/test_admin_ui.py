@@ -214,3 +214,23 @@ def test_console_edits_roles_group_members_and_tenants(app, client):
 
 def _csrf(client) -> str:
     return csrf_from(client.get("/admin/roles").get_data(as_text=True))
+
+
+def test_console_edits_a_profile_with_the_api_allowlist(app, client):
+    from tests.integration.admin_support import make_person
+
+    _admin(app, client)
+    gus = make_person(app, "gus", department="Sales")
+    make_person(app, "ann")
+    page = client.get(f"/admin/users/{gus}").get_data(as_text=True)
+    assert "Edit profile" in page and 'value="Sales"' in page
+    saved = client.post(f"/admin/users/{gus}/profile", data={
+        "csrf_token": csrf_from(page), "username": "gus", "email": "gus@example.com",
+        "department": "", "phone_number": "+1 555 0100", "roles": "superadmin"})
+    assert saved.status_code == 302
+    person = client.get(f"/api/v1/users/{gus}").get_json()
+    assert person["phone_number"] == "+1 555 0100" and person["department"] is None
+    assert person["roles"] == []  # not an editable field: ignored by the form
+    taken = client.post(f"/admin/users/{gus}/profile", data={
+        "csrf_token": csrf_from(page), "email": "ANN@Example.com"})
+    assert taken.status_code == 409 and "already taken" in taken.get_data(as_text=True)

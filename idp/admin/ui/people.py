@@ -99,6 +99,7 @@ def user_detail(user_id):
 
     events, _ = query_events(db.session, AuditFilter(user=user.id), limit=15)
     return page("admin/user_detail.html", person=user_json(db.session, user),
+                profile_fields=PROFILE_FORM,
                 sessions=[session_json(s) for s in sessions], actions=ACTIONS,
                 events=[serialise_event(e) for e in events], roles=_role_names())
 
@@ -184,6 +185,25 @@ def remove_role(user_id, role_name):
     db.session.commit()
     return done(f"{role.name} was taken from {user.username}.", "admin_ui.user_detail",
                 user_id=user_id)
+
+
+PROFILE_FORM = ("name", "given_name", "family_name", "phone_number", "department", "manager",
+                "location", "locale", "zoneinfo")
+
+
+@bp.post("/users/<user_id>/profile")
+@require("users:write")
+def edit_profile(user_id):
+    """The same allowlisted PATCH as the API; an emptied field is cleared."""
+    user = load_user(user_id)
+    data = {k: (request.form.get(k) or "").strip() or None for k in PROFILE_FORM
+            if k in request.form}
+    for key in ("username", "email"):
+        if (request.form.get(key) or "").strip():
+            data[key] = request.form[key].strip()
+    admin_ops.update_user(db.session, admin_context(), user, data)
+    db.session.commit()
+    return done(f"{user.username}'s profile was saved.", "admin_ui.user_detail", user_id=user_id)
 
 
 @bp.get("/users/<user_id>/export.json")
