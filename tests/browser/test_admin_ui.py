@@ -114,3 +114,22 @@ def test_find_unlock_disable_and_filter_audit(idp_server, browser, context, page
         "rows => rows.map(r => r.dataset.type)")
     assert {"user.disabled", "user.unlocked", "user.created"} <= set(types)
     shot(page, "admin-05-audit-all")
+
+    # A service client (API key) from the console: the secret is shown once, then works.
+    page.goto(f"{issuer}/admin/clients")
+    page.fill("#client-name", "billing")
+    page.fill("#client-scopes", "invoices:read")
+    page.fill("#client-audiences", "https://api.example.com")
+    page.fill("#client-expiry", "90")
+    page.click("button:has-text('Create client')")
+    secret = page.inner_text("code.secret")
+    assert secret.startswith("idp_sk_")
+    shot(page, "admin-06-client-created")
+    client_id = page.inner_text("dl.fields dd code")
+    import requests
+
+    token = requests.post(f"{issuer}/token", data={"grant_type": "client_credentials"},
+                          auth=(client_id, secret), timeout=10)
+    assert token.status_code == 200 and token.json()["token_type"] == "Bearer"
+    page.goto(f"{issuer}/admin/clients/{client_id}")
+    assert "billing" in page.inner_text("h1") and secret not in page.content()
