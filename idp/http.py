@@ -160,10 +160,12 @@ def current_session():
     return session
 
 
-def set_session_cookie(response, token: str) -> None:
-    """The opaque session cookie: HttpOnly, SameSite=Lax, Secure under https."""
+def set_session_cookie(response, token: str, lifetime: int | None = None) -> None:
+    """The opaque session cookie: HttpOnly, SameSite=Lax, Secure under https; it lives as
+    long as the session may (`lifetime`: the tenant's absolute timeout, if it sets one)."""
     cfg = settings()
-    response.set_cookie(SESSION_COOKIE, token, max_age=cfg.session_absolute_timeout,
+    max_age = lifetime if lifetime is not None else cfg.session_absolute_timeout
+    response.set_cookie(SESSION_COOKIE, token, max_age=max_age,
                         httponly=True, secure=cfg.issuer_is_https, samesite="Lax", path="/")
 
 

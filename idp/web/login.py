@@ -25,5 +25,6 @@ def complete_login(user, amr: list[str], rid: str | None, acr: str | None = None
     db.session.commit()
     target = url_for("oauth.authorize_resume", rid=rid) if rid else url_for("account.profile")
     response = redirect(target)
-    set_session_cookie(response, token)
+    set_session_cookie(response, token,
+                       int((session.expires_at - ctx.now).total_seconds()))
     return response

@@ -120,3 +120,19 @@ def test_timeouts_and_limit_are_settable_per_tenant(app, limits):
     assert (rows[0].expires_at - rows[0].created_at).total_seconds() == 2
     time.sleep(1.1)  # the tenant's idle timeout
     assert second.get("/account").headers["Location"] == "/login?expired=1"
+
+
+def test_session_cookie_lives_as_long_as_the_tenants_absolute_timeout(app):
+    """A tenant may allow longer sessions than the default; the cookie must not end first."""
+    from idp.accounts.tenants import ensure_default_tenant
+
+    with app.app_context():
+        tenant = ensure_default_tenant(db.session)
+        tenant.settings = {**(tenant.settings or {}), "session": {"absolute_timeout": 86400}}
+        db.session.commit()
+    browser = app.test_client()
+    make_user(app)
+    response = sign_in(browser)
+    cookie = next(v for k, v in response.headers.items()
+                  if k == "Set-Cookie" and v.startswith("idp_session="))
+    assert "Max-Age=86400" in cookie
