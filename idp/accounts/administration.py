@@ -167,6 +167,21 @@ def ensure_not_self(actor_id: str | None, user: User, what: str) -> None:
         raise Conflict(f"You cannot {what} your own account.", code="self_action")
 
 
+def ensure_actor_keeps_role_admin(db: Session, ctx: RequestContext) -> None:
+    """No self-lockout: call after a flushed change to roles, groups or assignments; the
+    acting person must still hold `roles:write` (else Conflict, rolled back with the request).
+
+    Checked on the effective result rather than on what the change names, because the right
+    can reach the actor directly, through any group, or through a custom role."""
+    try:
+        actor_id = uuid.UUID(ctx.actor_id or "")
+    except ValueError:
+        return  # the operator's CLI ("system") or a service client: nobody to lock out
+    actor = db.get(User, actor_id)
+    if actor is not None and "roles:write" not in user_access(db, actor).permissions:
+        raise Conflict("You cannot remove your own administration rights.", code="self_action")
+
+
 def disable_user(db: Session, ctx: RequestContext, user: User) -> None:
     """No more logins; every session and token family ends now."""
     ensure_not_self(ctx.actor_id, user, "disable")
@@ -228,8 +243,7 @@ def revoke_role(db: Session, ctx: RequestContext, user: User, role: Role) -> boo
         db.delete(row)
     db.flush()
     after = sorted(user_access(db, user).roles)
-    if ctx.actor_id == str(user.id) and "roles:write" not in user_access(db, user).permissions:
-        raise Conflict("You cannot remove your own administration rights.", code="self_action")
+    ensure_actor_keeps_role_admin(db, ctx)
     record(db, ctx, EventType.ROLE_REVOKED, subject_id=user.id, tenant_id=user.tenant_id,
            details={"role": role.name, "before": before, "after": after})
     return True

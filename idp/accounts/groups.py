@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-import uuid
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.accounts.access import user_access
+from idp.accounts.administration import ensure_actor_keeps_role_admin, ensure_not_last_admin
 from idp.accounts.roles import BUILTIN_ROLES, PERMISSIONS
 from idp.audit import EventType, record
 from idp.errors import Conflict, ValidationFailed
@@ -70,7 +70,7 @@ def update_role(db: Session, ctx: RequestContext, role: Role, data: dict) -> Rol
     if "permissions" in data:
         role.permissions = _check_permissions(data["permissions"])
     db.flush()
-    _actor_keeps_role_admin(db, ctx)
+    ensure_actor_keeps_role_admin(db, ctx)
     record(db, ctx, EventType.ROLE_UPDATED, tenant_id=role.tenant_id,
            details={"role": role.name, "before": before, "after": role.permissions})
     return role
@@ -82,7 +82,7 @@ def delete_role(db: Session, ctx: RequestContext, role: Role) -> None:
     record(db, ctx, EventType.ROLE_DELETED, tenant_id=role.tenant_id, details={"role": role.name})
     db.delete(role)
     db.flush()
-    _actor_keeps_role_admin(db, ctx)
+    ensure_actor_keeps_role_admin(db, ctx)
 
 
 def create_group(db: Session, ctx: RequestContext, tenant: Tenant, data: dict) -> Group:
@@ -102,7 +102,7 @@ def delete_group(db: Session, ctx: RequestContext, group: Group) -> None:
            details={"group": group.name})
     db.delete(group)
     db.flush()
-    _actor_keeps_role_admin(db, ctx)
+    ensure_actor_keeps_role_admin(db, ctx)
 
 
 def add_member(db: Session, ctx: RequestContext, group: Group, user: User) -> bool:
@@ -121,15 +121,13 @@ def remove_member(db: Session, ctx: RequestContext, group: Group, user: User) ->
     row = db.get(GroupMember, (group.id, user.id))
     if row is None:
         return False
-    from idp.accounts.administration import ensure_not_last_admin
-
     before = sorted(user_access(db, user).roles)
     db.delete(row)
     db.flush()
     after_access = user_access(db, user)
     ensure_not_last_admin(db, user, losing=(set(before) - set(after_access.roles))
                           & {"superadmin", "tenant_admin"})
-    _actor_keeps_role_admin(db, ctx)
+    ensure_actor_keeps_role_admin(db, ctx)
     record(db, ctx, EventType.GROUP_MEMBER_REMOVED, subject_id=user.id,
            tenant_id=group.tenant_id, details={"group": group.name, "before": before,
                                                "after": sorted(after_access.roles)})
@@ -146,19 +144,7 @@ def set_group_role(db: Session, ctx: RequestContext, group: Group, role: Role, h
     else:
         db.delete(row)
     db.flush()
-    _actor_keeps_role_admin(db, ctx)
+    ensure_actor_keeps_role_admin(db, ctx)
     record(db, ctx, EventType.GROUP_ROLE_ASSIGNED if held else EventType.GROUP_ROLE_REVOKED,
            tenant_id=group.tenant_id, details={"group": group.name, "role": role.name})
     return True
-
-
-def _actor_keeps_role_admin(db: Session, ctx: RequestContext) -> None:
-    """No self-lockout: after a change to roles or groups, the acting person still holds
-    `roles:write` (else the change is refused and rolled back with the request)."""
-    try:
-        actor_id = uuid.UUID(ctx.actor_id or "")
-    except ValueError:
-        return  # the operator's CLI ("system") or a service client
-    actor = db.get(User, actor_id)
-    if actor is not None and "roles:write" not in user_access(db, actor).permissions:
-        raise Conflict("You cannot remove your own administration rights.", code="self_action")

@@ -256,6 +256,137 @@ def test_no_self_lockout_through_custom_roles_and_groups(app, client):
     assert kept.status_code == 200 and kept.get_json()["permissions"] == ["roles:write"]
 
 
+def _custom_role(app, name: str, permissions: list[str], holder: str) -> str:
+    """A custom role of the default tenant, assigned directly to `holder`; returns its id."""
+    from sqlalchemy import select
+
+    from idp.accounts import groups as group_ops
+    from idp.accounts.roles import assign_role
+    from idp.accounts.tenants import query_tenant
+    from idp.extensions import db
+    from idp.models.accounts import User
+    from idp.request_context import system_context
+
+    with app.app_context():
+        tenant = query_tenant(db.session, None)
+        role = group_ops.create_role(db.session, system_context(), tenant,
+                                     {"name": name, "permissions": permissions})
+        user = db.session.execute(select(User).where(User.username == holder)).scalar_one()
+        assign_role(db.session, system_context(), user, name, tenant)
+        db.session.commit()
+        return str(role.id)
+
+
+def _self_lockout_events(app) -> list:
+    from sqlalchemy import select
+
+    from idp.audit import EventType
+    from idp.extensions import db
+    from idp.models.audit import AuditEvent
+
+    kinds = [EventType.ROLE_UPDATED, EventType.ROLE_DELETED, EventType.ROLE_REVOKED]
+    with app.app_context():
+        return db.session.execute(select(AuditEvent.type).where(
+            AuditEvent.type.in_([k.value for k in kinds]))).scalars().all()
+
+
+def test_no_self_lockout_through_a_directly_held_custom_role(app, client):
+    """Editing, deleting or unassigning one's own custom role so that roles:write goes is
+    refused (409 self_action), and nothing changes or is audited."""
+    from tests.integration.admin_support import browser_login
+
+    rita_id = make_person(app, "rita")
+    role_id = _custom_role(app, "role-admins", ["roles:write", "users:read"], "rita")
+    headers = {"X-CSRFToken": browser_login(client, "rita")}
+
+    def refused(response):
+        assert response.status_code == 409, response.get_data(as_text=True)
+        assert set(response.get_json()) >= {"error", "message"}
+        assert response.get_json()["error"] == "self_action"
+
+    refused(client.patch(f"/api/v1/roles/{role_id}", json={"permissions": ["users:read"]},
+                         headers=headers))
+    refused(client.patch(f"/api/v1/roles/{role_id}", json={"permissions": []}, headers=headers))
+    refused(client.delete(f"/api/v1/roles/{role_id}", headers=headers))
+    refused(client.delete(f"/api/v1/users/{rita_id}/roles/role-admins", headers=headers))
+    # There is no PUT on roles, so no second way round the rule.
+    assert client.put(f"/api/v1/roles/{role_id}", json={"permissions": []},
+                      headers=headers).status_code == 405
+    role = client.get(f"/api/v1/roles/{role_id}").get_json()
+    assert role["permissions"] == ["roles:write", "users:read"]
+    me = client.get(f"/api/v1/users/{rita_id}").get_json()
+    assert "role-admins" in me["roles"]
+    assert _self_lockout_events(app) == []
+
+
+def test_role_changes_that_leave_the_actor_roles_write_are_allowed(app, client):
+    """The rule looks at the acting person's effective rights only: someone else's role may
+    lose roles:write, and one's own direct role may go while a group still grants it."""
+    from sqlalchemy import select
+
+    from idp.accounts import groups as group_ops
+    from idp.accounts.roles import query_role
+    from idp.accounts.tenants import query_tenant
+    from idp.extensions import db
+    from idp.models.accounts import User
+    from idp.request_context import system_context
+    from tests.integration.admin_support import browser_login
+
+    rita_id = make_person(app, "rita")
+    bob_id = make_person(app, "bob")
+    mine = _custom_role(app, "role-admins", ["roles:write", "users:read"], "rita")
+    theirs = _custom_role(app, "editors", ["roles:write", "users:read"], "bob")
+    headers = {"X-CSRFToken": browser_login(client, "rita")}
+
+    other = client.patch(f"/api/v1/roles/{theirs}", json={"permissions": ["users:read"]},
+                         headers=headers)
+    assert other.status_code == 200 and other.get_json()["permissions"] == ["users:read"]
+    assert client.delete(f"/api/v1/users/{bob_id}/roles/editors",
+                         headers=headers).status_code == 204
+    with app.app_context():  # roles:write now also reaches rita through a group
+        tenant = query_tenant(db.session, None)
+        group = group_ops.create_group(db.session, system_context(), tenant, {"name": "ops"})
+        group_ops.set_group_role(db.session, system_context(), group,
+                                 query_role(db.session, "role-admins", tenant), True)
+        rita = db.session.execute(select(User).where(User.username == "rita")).scalar_one()
+        group_ops.add_member(db.session, system_context(), group, rita)
+        db.session.commit()
+    own_direct = client.delete(f"/api/v1/users/{rita_id}/roles/role-admins", headers=headers)
+    assert own_direct.status_code == 204, own_direct.get_data(as_text=True)
+    assert client.get(f"/api/v1/roles/{mine}").get_json()["permissions"] == [
+        "roles:write", "users:read"]
+
+
+def test_builtin_roles_cannot_be_edited_or_deleted(app, client):
+    """Built-in roles (superadmin among them) are immutable, in the API and in the service."""
+    from sqlalchemy import select
+
+    from idp.accounts import groups as group_ops
+    from idp.errors import Conflict
+    from idp.extensions import db
+    from idp.models.rbac import Role
+    from idp.request_context import system_context
+
+    auth = bearer(client, app)
+    roles = client.get("/api/v1/roles", headers=auth).get_json()["items"]
+    superadmin = next(r for r in roles if r["builtin"] and r["name"] == "superadmin")
+    edited = client.patch(f"/api/v1/roles/{superadmin['id']}", json={"permissions": []},
+                          headers=auth)
+    assert edited.status_code == 403 and set(edited.get_json()) >= {"error", "message"}
+    assert client.delete(f"/api/v1/roles/{superadmin['id']}", headers=auth).status_code == 403
+    with app.app_context():
+        role = db.session.execute(select(Role).where(
+            Role.name == "superadmin", Role.builtin.is_(True))).scalar_one()
+        with pytest.raises(Conflict):
+            group_ops.update_role(db.session, system_context(), role, {"permissions": []})
+        with pytest.raises(Conflict):
+            group_ops.delete_role(db.session, system_context(), role)
+        db.session.rollback()
+    after = client.get(f"/api/v1/roles/{superadmin['id']}", headers=auth).get_json()
+    assert after["permissions"] == superadmin["permissions"] and "roles:write" in after[
+        "permissions"]
+
+
 def test_require_password_change_from_api_and_console(app, client):
     from tests.factories import csrf_from
     from tests.integration.admin_support import browser_login
