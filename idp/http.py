@@ -86,7 +86,8 @@ def _handle_http_exception(exc: HTTPException):
     return render_template("error.html", title=exc.name, message=exc.description), status
 
 
-def _handle_domain_error(exc: DomainError):
+def domain_error_response(exc: DomainError):
+    """A domain error as JSON (API callers) or the error page."""
     if wants_json():
         extra = {"field": exc.field} if exc.field else {}
         return json_error(exc.status, exc.code, exc.message, **extra)
@@ -127,7 +128,7 @@ def install(app: Flask) -> None:
 
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, _handle_http_exception)
-    app.register_error_handler(DomainError, _handle_domain_error)
+    app.register_error_handler(DomainError, domain_error_response)
 
     @app.context_processor
     def _template_globals():
@@ -185,3 +186,11 @@ def no_store(view):
         return response
 
     return wrapper
+
+
+def json_attachment(document, filename: str):
+    """A JSON document the browser saves as `filename` (exports)."""
+    response = current_app.response_class(current_app.json.dumps(document),
+                                          mimetype="application/json")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response

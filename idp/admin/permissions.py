@@ -9,45 +9,39 @@ union over the caller's roles in their tenant, including roles inherited from gr
 from __future__ import annotations
 
 import dataclasses
-import uuid
-from dataclasses import dataclass
 from functools import wraps
 
 from flask import g, request
 
-from idp.accounts.access import Access, client_access, user_access
-from idp.errors import Forbidden, NotFound, Unauthorized
+from idp.accounts.access import client_access, user_access
+from idp.admin import authorization
+from idp.admin.authorization import Caller, Denied
+from idp.errors import Forbidden, Unauthorized
 from idp.extensions import db
 from idp.http import current_session, services, settings
+from idp.mfa.acr import SECOND_FACTORS
 from idp.models.accounts import User
 from idp.request_context import RequestContext
 from idp.resource import TokenError, bearer_token
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+__all__ = ["Caller", "Denied", "admin_context", "require", "resolve_caller"]
 
 
-@dataclass(frozen=True)
-class Caller:
-    tenant_id: uuid.UUID
-    access: Access
-    user: User | None = None
-    client_id: str | None = None
+class SecondFactorRequired(Forbidden):
+    """An admin session (or person's token) whose sign-in had no second factor."""
 
-    @property
-    def actor_id(self) -> str:
-        """How audit events name this caller."""
-        return str(self.user.id) if self.user else f"client:{self.client_id}"
+    code = "mfa_required"
 
-    @property
-    def tenant_scope(self) -> uuid.UUID | None:
-        """None for superadmins (every tenant), else the caller's own tenant."""
-        return None if self.access.all_tenants else self.tenant_id
 
-    def can(self, permission: str) -> bool:
-        return permission in self.access.permissions
-
-    def sees_tenant(self, tenant_id: uuid.UUID | None) -> bool:
-        return self.access.all_tenants or tenant_id == self.tenant_id
+def _ensure_second_factor(caller: Caller, amr) -> Caller:
+    """ASVS 10.3.4 / 7.5.1: rights that change other people need a login with MFA; checked
+    on every request, so a role granted to an old password-only session gives nothing."""
+    if caller.changes_others and not SECOND_FACTORS & set(amr or []):
+        raise SecondFactorRequired(
+            "Administration needs a sign-in with a second factor. Set one up under "
+            "/account/mfa, then sign out and in again.")
+    return caller
 
 
 class BearerRefused(Unauthorized):
@@ -67,7 +61,9 @@ def _from_token(token: str) -> Caller:
     except TokenError as exc:
         raise BearerRefused(exc) from None
     if valid.user is not None:  # a person's token: their own roles decide
-        return Caller(valid.user.tenant_id, user_access(db.session, valid.user), user=valid.user)
+        caller = Caller(valid.user.tenant_id, user_access(db.session, valid.user),
+                        user=valid.user)
+        return _ensure_second_factor(caller, valid.claims.get("amr"))
     client = valid.client
     return Caller(client.tenant_id, client_access(db.session, list(client.roles or []),
                                                   client.tenant_id), client_id=client.id)
@@ -87,7 +83,8 @@ def _from_session(check_csrf: bool) -> Caller:
             validate_csrf(request.headers.get("X-CSRFToken") or request.form.get("csrf_token"))
         except (CSRFError, ValueError) as exc:
             raise Forbidden(f"CSRF check failed: {exc}", code="csrf_failed") from None
-    return Caller(user.tenant_id, user_access(db.session, user), user=user)
+    caller = Caller(user.tenant_id, user_access(db.session, user), user=user)
+    return _ensure_second_factor(caller, session.amr)
 
 
 def resolve_caller(check_csrf: bool = True) -> Caller:
@@ -103,7 +100,7 @@ def resolve_caller(check_csrf: bool = True) -> Caller:
 
 
 def require(*permissions: str, any_of: bool = False):
-    """View decorator: 401 without a caller, 403 without the permission(s)."""
+    """View decorator: 401 without a caller, 403 (audited) without the permission(s)."""
 
     def decorator(view):
         @wraps(view)
@@ -111,7 +108,9 @@ def require(*permissions: str, any_of: bool = False):
             caller = resolve_caller()
             held = [p for p in permissions if caller.can(p)]
             if (any_of and not held) or (not any_of and len(held) != len(permissions)):
-                raise Forbidden(f"This needs the permission {' or '.join(permissions)}.")
+                missing = next(p for p in permissions if not caller.can(p))
+                raise Denied(f"This needs the permission {' or '.join(permissions)}.",
+                             permission=missing)
             return view(*args, **kwargs)
 
         return wrapper
@@ -124,9 +123,29 @@ def admin_context() -> RequestContext:
     return dataclasses.replace(g.request_context, actor_id=resolve_caller().actor_id)
 
 
-def in_scope(row, caller: Caller | None = None):
-    """`row` if the caller may see its tenant; NotFound (never Forbidden) otherwise."""
-    caller = caller or resolve_caller()
-    if row is None or not caller.sees_tenant(getattr(row, "tenant_id", None)):
-        raise NotFound("Not found.")
-    return row
+def audit_denial(exc: Denied) -> None:
+    """Write `authz.denied` in a transaction of its own: whatever the request had begun is
+    rolled back (nothing of a refused action is applied), the refusal itself is kept."""
+    db.session.rollback()
+    caller = request.environ.get("idp.admin_caller")
+    ctx = g.request_context if caller is None else dataclasses.replace(
+        g.request_context, actor_id=caller.actor_id)
+    authorization.record_denial(db.session, ctx, caller, exc)
+    db.session.commit()
+
+
+def load_user(user_id, permission: str = "users:read") -> User:
+    """The person, if the caller may act on them with `permission` (404 / 403 otherwise)."""
+    return authorization.load_user(db.session, resolve_caller(), user_id, permission)
+
+
+def load_client(client_id: str, permission: str = "clients:write"):
+    return authorization.load_client(db.session, resolve_caller(), client_id, permission)
+
+
+def load_group(group_id: str, permission: str = "users:read"):
+    return authorization.load_group(db.session, resolve_caller(), group_id, permission)
+
+
+def load_role(role_id: str, permission: str = "users:read"):
+    return authorization.load_role(db.session, resolve_caller(), role_id, permission)

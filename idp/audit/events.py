@@ -60,6 +60,7 @@ class EventType(StrEnum):
     CLIENT_DELETED = "client.deleted"
     KEY_CREATED = "key.created"
     KEY_ROTATED = "key.rotated"
+    AUTHZ_DENIED = "authz.denied"
 
 
 class Outcome(StrEnum):

@@ -26,7 +26,7 @@ def users_mfa_reset(app, user, reason):
     from idp.mfa.reset import reset_mfa
 
     person = query_user(database.session, user)
-    result = reset_mfa(database.session, system_context(), None, person, reason)
+    result = reset_mfa(database.session, system_context(), person, reason)
     database.session.commit()
     notify_factor_change(app.extensions["idp"].mailer, person, "reset")
     click.echo(f"MFA reset for {person.username}: removed {result.totp} authenticator app(s), "

@@ -67,13 +67,35 @@ def no_admin_mfa(app, tenant: str | None = None) -> None:
         db.session.commit()
 
 
-def browser_login(client, username: str, password: str = PASSWORD):
-    """Sign in through /login; returns the CSRF token usable in X-CSRFToken."""
-    no_admin_mfa(client.application)
-    page = client.get("/login")
-    token = csrf_from(page.get_data(as_text=True))
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": token})
+def browser_login(client, username: str, password: str = PASSWORD, *, second_factor=True):
+    """Sign in through /login (with a second factor, as admin rights need: an authenticator
+    app is set up on first use, then one backup code per sign-in); returns the CSRF token
+    usable in X-CSRFToken. `second_factor=False`: a password-only session."""
+    from tests.mfa_flow import password_step, submit_code
+
+    codes = _backup_codes(client.application, username) if second_factor else None
+    if not second_factor:
+        no_admin_mfa(client.application)
+    response = password_step(client, username, password)
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:300]
-    return token
+    if codes is not None:
+        assert "/login/mfa" in response.headers["Location"], response.headers["Location"]
+        response = submit_code(client, codes.pop())
+        assert response.status_code in (302, 303), response.get_data(as_text=True)[:300]
+    page = client.get("/account")
+    return csrf_from(page.get_data(as_text=True))
+
+
+def _backup_codes(app, username: str) -> list[str]:
+    """The person's unused backup codes, kept on the app; TOTP + codes made on first use."""
+    from idp.accounts.users import query_user
+    from tests.mfa_flow import enrol_totp, make_backup_codes
+
+    store = app.config.setdefault("TEST_BACKUP_CODES", {})
+    if username not in store:
+        with app.app_context():
+            user_id = str(query_user(db.session, username).id)
+        enrol_totp(app, user_id)
+        store[username] = make_backup_codes(app, user_id)
+    return store[username]
 

@@ -50,7 +50,7 @@ def _populate(app, client):
 
         person.post("/login", data={"username": EMAIL.upper(), "password": "wrong-password",
                                     "csrf_token": csrf_from(page)})
-        browser_login(person, EMAIL, PASSWORD)
+        browser_login(person, EMAIL, PASSWORD, second_factor=False)
     with app.test_client() as rp_browser:  # an OAuth authorization: token family + refresh
         from tests.factories import make_client
         from tests.oauth_flow import exchange, get_code

@@ -40,7 +40,13 @@ def body() -> dict:
 
 def _register() -> None:
     from idp.admin.api import audit, clients, roles, tenants, users  # noqa: F401 - groups in roles
-    from idp.admin.permissions import BearerRefused
+    from idp.admin.permissions import BearerRefused, Denied, audit_denial
+    from idp.http import domain_error_response
+
+    @bp.errorhandler(Denied)
+    def _denied(exc: Denied):
+        audit_denial(exc)
+        return domain_error_response(exc)
 
     @bp.errorhandler(BearerRefused)
     def _refused(exc: BearerRefused):

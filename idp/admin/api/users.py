@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
-from sqlalchemy import and_, func, or_, select
+from flask import request
+from sqlalchemy import and_, or_, select
 
 from idp.accounts import administration as admin_ops
-from idp.accounts.access import users_with_role
-from idp.accounts.roles import assign_role, query_role
+from idp.accounts.roles import assign_role
 from idp.accounts.tenants import query_tenant
 from idp.accounts.users import create_user
+from idp.admin import operations as ops
 from idp.admin.api import body, bp
 from idp.admin.api.paging import (
     BadRequest,
@@ -21,68 +21,17 @@ from idp.admin.api.paging import (
     no_content,
     page,
 )
-from idp.admin.permissions import admin_context, in_scope, require, resolve_caller
+from idp.admin.authorization import visible_users
+from idp.admin.permissions import admin_context, load_user, require, resolve_caller
 from idp.admin.schemas import session_json, user_json
-from idp.errors import Forbidden, NotFound, ValidationFailed
+from idp.errors import NotFound, ValidationFailed
 from idp.extensions import db
 from idp.models.accounts import User
 from idp.models.base import utcnow
-from idp.models.groups import Group, GroupMember
 from idp.models.sessions import UserSession
 from idp.sessions.service import revoke_session, revoke_user_sessions
 
-STATUSES = {"active", "disabled", "locked", "erased"}
 CREATE_FIELDS = {"email", "username", "password", "tenant", *admin_ops.EDITABLE_FIELDS}
-
-
-def load_user(user_id: str) -> User:
-    """The person if the caller may see their tenant; 404 otherwise (also for bad ids)."""
-    try:
-        user = db.session.get(User, arg_uuid("id", user_id))
-    except ValidationFailed:
-        raise NotFound("Not found.") from None
-    return in_scope(user)
-
-
-def _status_clause(status: str):
-    now = utcnow()
-    locked = and_(User.locked_at.is_not(None),
-                  or_(User.locked_until.is_(None), User.locked_until > now))
-    return {"erased": User.erased_at.is_not(None),
-            "disabled": and_(User.is_active.is_(False), User.erased_at.is_(None)),
-            "locked": and_(User.is_active.is_(True), locked),
-            "active": and_(User.is_active.is_(True), ~locked)}[status]
-
-
-def _filters(stmt, scope):
-    args = request.args
-    if args.get("q"):
-        term = f"%{args['q'].casefold()[:100]}%"
-        stmt = stmt.where(or_(User.username_normalized.like(term),
-                              User.email_normalized.like(term),
-                              func.lower(User.name).like(term),
-                              func.lower(User.family_name).like(term)))
-    if args.get("status"):
-        if args["status"] not in STATUSES:
-            raise ValidationFailed(f"status must be one of {sorted(STATUSES)}.", field="status")
-        stmt = stmt.where(_status_clause(args["status"]))
-    if args.get("role"):
-        stmt = stmt.where(User.id.in_(users_with_role((args["role"],), scope)))
-    if args.get("group"):
-        group = args["group"]
-        match = Group.name == group
-        try:
-            match = or_(match, Group.id == arg_uuid("group", group))
-        except ValidationFailed:
-            pass
-        stmt = stmt.where(User.id.in_(select(GroupMember.user_id).join(
-            Group, Group.id == GroupMember.group_id).where(match)))
-    before, after = arg_datetime("last_login_before"), arg_datetime("last_login_after")
-    if before:
-        stmt = stmt.where(User.last_login_at < before)
-    if after:
-        stmt = stmt.where(User.last_login_at > after)
-    return stmt
 
 
 @bp.get("/users")
@@ -90,12 +39,11 @@ def _filters(stmt, scope):
 def list_users():
     caller = resolve_caller()
     scope = caller.tenant_scope
-    stmt = select(User)
-    if scope is not None:
-        stmt = stmt.where(User.tenant_id == scope)
-    elif request.args.get("tenant"):
+    stmt = visible_users(db.session, caller, select(User))
+    if scope is None and request.args.get("tenant"):
         stmt = stmt.where(User.tenant_id == query_tenant(db.session, request.args["tenant"]).id)
-    stmt = _filters(stmt, scope)
+    stmt = ops.filter_people(stmt, request.args, scope, before=arg_datetime(
+        "last_login_before"), after=arg_datetime("last_login_after"))
     cursor = decode_cursor(request.args.get("cursor"))
     if cursor:
         try:
@@ -131,7 +79,7 @@ def create_user_route():
     if data.get("tenant"):
         if not isinstance(data["tenant"], str):
             raise ValidationFailed("tenant must be a slug or id.", field="tenant")
-        tenant = in_scope(query_tenant(db.session, data["tenant"]), caller) \
+        tenant = query_tenant(db.session, data["tenant"]) \
             if caller.access.all_tenants else _own_tenant_only(data["tenant"], tenant)
     for key in ("email", "username", "password"):
         if data.get(key) is not None and not isinstance(data[key], str):
@@ -170,7 +118,7 @@ def get_user(user_id):
 @bp.route("/users/<user_id>", methods=["PUT", "PATCH"])
 @require("users:write")
 def update_user_route(user_id):
-    user = load_user(user_id)
+    user = load_user(user_id, "users:write")
     data = body()
     if request.method == "PUT":
         missing = [k for k in ("username", "email") if k not in data]
@@ -186,13 +134,13 @@ def update_user_route(user_id):
 @bp.delete("/users/<user_id>")
 @require("users:write")
 def delete_user_route(user_id):
-    admin_ops.delete_user(db.session, admin_context(), load_user(user_id))
+    admin_ops.delete_user(db.session, admin_context(), load_user(user_id, "users:write"))
     db.session.commit()
     return no_content()
 
 
-def _act(user_id, action):
-    user = load_user(user_id)
+def _act(user_id, action, permission: str):
+    user = load_user(user_id, permission)
     action(db.session, admin_context(), user)
     db.session.commit()
     return user_json(db.session, user)
@@ -201,19 +149,19 @@ def _act(user_id, action):
 @bp.post("/users/<user_id>/disable")
 @require("users:disable")
 def disable_user_route(user_id):
-    return _act(user_id, admin_ops.disable_user)
+    return _act(user_id, admin_ops.disable_user, "users:disable")
 
 
 @bp.post("/users/<user_id>/enable")
 @require("users:disable")
 def enable_user_route(user_id):
-    return _act(user_id, admin_ops.enable_user)
+    return _act(user_id, admin_ops.enable_user, "users:disable")
 
 
 @bp.post("/users/<user_id>/unlock")
 @require("users:unlock")
 def unlock_user_route(user_id):
-    return _act(user_id, admin_ops.unlock_user)
+    return _act(user_id, admin_ops.unlock_user, "users:unlock")
 
 
 @bp.post("/users/<user_id>/require-password-change")
@@ -222,7 +170,7 @@ def require_password_change_route(user_id):
     """At their next sign-in the person must choose a new password before anything else."""
     from idp.accounts.password_changes import require_password_change
 
-    return _act(user_id, require_password_change)
+    return _act(user_id, require_password_change, "users:write")
 
 
 @bp.post("/users/<user_id>/erase")
@@ -231,7 +179,7 @@ def erase_user_route(user_id):
     from idp.accounts.gdpr import erase_user
     from idp.http import services
 
-    user = load_user(user_id)
+    user = load_user(user_id, "users:erase")
     data = request.get_json(silent=True)
     confirm = data.get("confirm") if isinstance(data, dict) else None
     erase_user(db.session, admin_context(), user, confirm,
@@ -243,24 +191,18 @@ def erase_user_route(user_id):
 @bp.get("/users/<user_id>/export")
 @require("users:export")
 def export_user_route(user_id):
-    from idp.accounts.export import export_user
-    from idp.audit import EventType, record
+    from idp.http import json_attachment
 
-    user = load_user(user_id)
-    document = export_user(db.session, user)
-    record(db.session, admin_context(), EventType.USER_EXPORTED, subject_id=user.id,
-           tenant_id=user.tenant_id)
+    user = load_user(user_id, "users:export")
+    document = ops.export_person(db.session, admin_context(), user)
     db.session.commit()
-    response = current_app.response_class(
-        current_app.json.dumps(document), mimetype="application/json")
-    response.headers["Content-Disposition"] = f'attachment; filename="user-{user.id}.json"'
-    return response
+    return json_attachment(document, f"user-{user.id}.json")
 
 
 @bp.get("/users/<user_id>/sessions")
 @require("users:read")
 def list_sessions(user_id):
-    user = load_user(user_id)
+    user = load_user(user_id, "users:read")
     rows = db.session.execute(select(UserSession).where(
         UserSession.user_id == user.id, UserSession.revoked_at.is_(None),
         UserSession.expires_at > utcnow()).order_by(UserSession.created_at.desc())
@@ -271,7 +213,7 @@ def list_sessions(user_id):
 @bp.delete("/users/<user_id>/sessions")
 @require("sessions:revoke")
 def revoke_sessions(user_id):
-    user = load_user(user_id)
+    user = load_user(user_id, "sessions:revoke")
     ctx = admin_context()
     count = revoke_user_sessions(db.session, ctx, user.id, reason="admin")
     admin_ops.revoke_user_grants(db.session, ctx, user.id, "admin")
@@ -282,7 +224,7 @@ def revoke_sessions(user_id):
 @bp.delete("/users/<user_id>/sessions/<session_id>")
 @require("sessions:revoke")
 def revoke_one_session(user_id, session_id):
-    user = load_user(user_id)
+    user = load_user(user_id, "sessions:revoke")
     try:
         session = db.session.get(UserSession, arg_uuid("session_id", session_id))
     except ValidationFailed:
@@ -297,28 +239,24 @@ def revoke_one_session(user_id, session_id):
 @bp.get("/users/<user_id>/roles")
 @require("users:read")
 def list_user_roles(user_id):
-    user = load_user(user_id)
+    user = load_user(user_id, "users:read")
     return {"items": user_json(db.session, user)["roles"], "next_cursor": None}
 
 
-def _grantable(role_name: str, user: User):
-    caller = resolve_caller()
-    tenant = query_tenant(db.session, str(user.tenant_id))
-    role = query_role(db.session, role_name, tenant)
-    if not set(role.permissions or []) <= set(caller.access.permissions) or (
-            role.builtin and role.name == "superadmin" and not caller.access.all_tenants):
-        raise Forbidden("You cannot grant a role with rights you do not hold.")
-    return role, tenant
+def grantable(role_name: str, user: User):
+    """The role by name in the person's tenant, if the caller may hand it out (or take it)."""
+    role = ops.grantable_role(db.session, resolve_caller(), role_name, user.tenant_id, user)
+    return role, query_tenant(db.session, str(user.tenant_id))
 
 
 @bp.post("/users/<user_id>/roles")
 @require("roles:write")
 def assign_user_role(user_id):
-    user = load_user(user_id)
+    user = load_user(user_id, "roles:write")
     name = body().get("role")
     if not isinstance(name, str) or not name:
         raise ValidationFailed("Send {\"role\": \"<name>\"}.", field="role")
-    role, tenant = _grantable(name, user)
+    role, tenant = grantable(name, user)
     created = assign_role(db.session, admin_context(), user, role.name, tenant)
     db.session.commit()
     return user_json(db.session, user), 201 if created else 200
@@ -327,8 +265,8 @@ def assign_user_role(user_id):
 @bp.delete("/users/<user_id>/roles/<role_name>")
 @require("roles:write")
 def revoke_user_role(user_id, role_name):
-    user = load_user(user_id)
-    role, _ = _grantable(role_name, user)
+    user = load_user(user_id, "roles:write")
+    role, _ = grantable(role_name, user)
     if not admin_ops.revoke_role(db.session, admin_context(), user, role):
         raise NotFound("The person does not hold that role directly.")
     db.session.commit()
@@ -342,13 +280,13 @@ def reset_mfa_route(user_id):
     from idp.mfa.notices import notify_factor_change
     from idp.mfa.reset import reset_mfa
 
-    user = load_user(user_id)
+    user = load_user(user_id, "mfa:reset")
     data = request.get_json(silent=True)
     reason = data.get("reason") if isinstance(data, dict) else None
     if not isinstance(reason, str):
         raise ValidationFailed("Send {\"reason\": \"...\"}.", field="reason")
     # Permission was checked above (roles of a person or of a service client).
-    result = reset_mfa(db.session, admin_context(), None, user, reason)
+    result = reset_mfa(db.session, admin_context(), user, reason)
     db.session.commit()
     notify_factor_change(services().mailer, user, "reset")  # after the commit, as the CLI
     return {"removed": result.__dict__}

@@ -7,7 +7,9 @@ script is needed.
 
 from flask import Blueprint, redirect, request, url_for
 
+from idp.admin.permissions import Denied, audit_denial
 from idp.errors import Unauthorized
+from idp.http import domain_error_response
 
 bp = Blueprint("admin_ui", __name__, url_prefix="/admin")
 
@@ -15,6 +17,12 @@ bp = Blueprint("admin_ui", __name__, url_prefix="/admin")
 @bp.errorhandler(Unauthorized)
 def _sign_in_first(exc):
     return redirect(url_for("web.login", next=request.path))
+
+
+@bp.errorhandler(Denied)
+def _denied(exc: Denied):
+    audit_denial(exc)
+    return domain_error_response(exc)
 
 
 @bp.get("/")

@@ -9,12 +9,13 @@ from idp.accounts import administration as admin_ops
 from idp.accounts.gdpr import erase_user
 from idp.accounts.roles import assign_role
 from idp.accounts.tenants import query_tenant
-from idp.admin.api.users import _filters, load_user  # shared list filters and 404 scoping
-from idp.admin.permissions import admin_context, require, resolve_caller
+from idp.admin import operations as ops
+from idp.admin.authorization import require_permission, visible_users
+from idp.admin.permissions import admin_context, load_user, require, resolve_caller
 from idp.admin.schemas import session_json, user_json
 from idp.admin.ui import bp
 from idp.admin.ui.common import done, page
-from idp.errors import Forbidden, ValidationFailed
+from idp.errors import ValidationFailed
 from idp.extensions import db
 from idp.http import services
 from idp.models.accounts import User
@@ -51,10 +52,8 @@ ACTIONS = {
 @require("users:read")
 def users():
     caller = resolve_caller(check_csrf=False)
-    stmt = select(User)
-    if caller.tenant_scope is not None:
-        stmt = stmt.where(User.tenant_id == caller.tenant_scope)
-    stmt = _filters(stmt, caller.tenant_scope)
+    stmt = ops.filter_people(visible_users(db.session, caller, select(User)), request.args,
+                             caller.tenant_scope)
     after = request.args.get("after")
     if after:
         last = db.session.get(User, _uuid(after))
@@ -83,9 +82,8 @@ def _uuid(value: str):
 
 
 def _role_names() -> list[str]:
-    from idp.admin.api.roles import list_roles
-
-    return [r["name"] for r in list_roles()["items"]]
+    """Roles the caller may hand out (the rank rule hides the others)."""
+    return [r.name for r in ops.list_roles(db.session, resolve_caller(check_csrf=False))]
 
 
 @bp.get("/users/<user_id>")
@@ -107,7 +105,8 @@ def user_detail(user_id):
 @bp.get("/users/<user_id>/<action>")
 def confirm_action(user_id, action):
     spec = _action(action)
-    return page("admin/confirm.html", person=user_json(db.session, load_user(user_id)),
+    person = load_user(user_id, spec[0])
+    return page("admin/confirm.html", person=user_json(db.session, person),
                 action=action, spec=spec)
 
 
@@ -117,15 +116,13 @@ def _action(action: str):
         from idp.errors import NotFound
 
         raise NotFound("No such action.")
-    if not resolve_caller(check_csrf=False).can(spec[0]):
-        raise Forbidden(f"This needs the permission {spec[0]}.")
+    require_permission(resolve_caller(check_csrf=False), spec[0])
     return spec
 
 
 @bp.post("/users/<user_id>/<action>")
 def run_action(user_id, action):
-    _action(action)
-    user = load_user(user_id)
+    user = load_user(user_id, _action(action)[0])
     ctx = admin_context()
     label = user.username
     if action == "disable":
@@ -145,7 +142,7 @@ def run_action(user_id, action):
         from idp.mfa.notices import notify_factor_change
         from idp.mfa.reset import reset_mfa
 
-        reset_mfa(db.session, ctx, None, user, request.form.get("reason", ""))
+        reset_mfa(db.session, ctx, user, request.form.get("reason", ""))
         db.session.commit()
         notify_factor_change(services().mailer, user, "reset")  # after the commit
     elif action == "delete":
@@ -165,11 +162,11 @@ def run_action(user_id, action):
 @bp.post("/users/<user_id>/roles")
 @require("roles:write")
 def add_role(user_id):
-    from idp.admin.api.users import _grantable
-
-    user = load_user(user_id)
-    role, tenant = _grantable(request.form.get("role", ""), user)
-    assign_role(db.session, admin_context(), user, role.name, tenant)
+    user = load_user(user_id, "roles:write")
+    role = ops.grantable_role(db.session, resolve_caller(), request.form.get("role", ""),
+                              user.tenant_id, user)
+    assign_role(db.session, admin_context(), user, role.name,
+                query_tenant(db.session, str(user.tenant_id)))
     db.session.commit()
     return done(f"{user.username} now holds {role.name}.", "admin_ui.user_detail", user_id=user_id)
 
@@ -177,10 +174,8 @@ def add_role(user_id):
 @bp.post("/users/<user_id>/roles/<role_name>/remove")
 @require("roles:write")
 def remove_role(user_id, role_name):
-    from idp.admin.api.users import _grantable
-
-    user = load_user(user_id)
-    role, _ = _grantable(role_name, user)
+    user = load_user(user_id, "roles:write")
+    role = ops.grantable_role(db.session, resolve_caller(), role_name, user.tenant_id, user)
     admin_ops.revoke_role(db.session, admin_context(), user, role)
     db.session.commit()
     return done(f"{role.name} was taken from {user.username}.", "admin_ui.user_detail",
@@ -195,7 +190,7 @@ PROFILE_FORM = ("name", "given_name", "family_name", "phone_number", "department
 @require("users:write")
 def edit_profile(user_id):
     """The same allowlisted PATCH as the API; an emptied field is cleared."""
-    user = load_user(user_id)
+    user = load_user(user_id, "users:write")
     data = {k: (request.form.get(k) or "").strip() or None for k in PROFILE_FORM
             if k in request.form}
     for key in ("username", "email"):
@@ -209,9 +204,12 @@ def edit_profile(user_id):
 @bp.get("/users/<user_id>/export.json")
 @require("users:export")
 def export_person(user_id):
-    from idp.admin.api.users import export_user_route
+    from idp.http import json_attachment
 
-    return export_user_route(user_id)
+    user = load_user(user_id, "users:export")
+    document = ops.export_person(db.session, admin_context(), user)
+    db.session.commit()
+    return json_attachment(document, f"user-{user.id}.json")
 
 
 @bp.post("/users")

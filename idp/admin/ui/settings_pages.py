@@ -7,15 +7,22 @@ from sqlalchemy import select
 
 from idp.accounts import groups as group_ops
 from idp.accounts.tenants import query_tenant
-from idp.admin.api import clients as clients_api
-from idp.admin.api import roles as roles_api
-from idp.admin.api import tenants as tenants_api
-from idp.admin.permissions import admin_context, require, resolve_caller
+from idp.admin import operations as ops
+from idp.admin.permissions import (
+    admin_context,
+    load_client,
+    load_group,
+    load_role,
+    require,
+    resolve_caller,
+)
+from idp.admin.schemas import group_json, role_json
 from idp.admin.ui import bp
 from idp.admin.ui.common import done, page
 from idp.errors import Forbidden, ValidationFailed
 from idp.extensions import db
 from idp.http import services
+from idp.oauth.clients import describe_client
 
 
 @bp.get("/roles")
@@ -23,21 +30,20 @@ from idp.http import services
 def roles():
     from idp.accounts.roles import PERMISSIONS
 
-    return page("admin/roles.html", roles=roles_api.list_roles()["items"],
-                permissions=PERMISSIONS)
+    return page("admin/roles.html", roles=_roles(), permissions=PERMISSIONS)
+
+
+def _roles() -> list[dict]:
+    return [role_json(r) for r in ops.list_roles(db.session, resolve_caller(check_csrf=False))]
 
 
 @bp.post("/roles")
 @require("roles:write")
 def create_role():
-    caller = resolve_caller(check_csrf=False)
-    perms = request.form.getlist("permissions")
-    if not set(perms) <= set(caller.access.permissions):
-        raise Forbidden("A custom role cannot carry rights you do not hold.")
-    role = group_ops.create_role(db.session, admin_context(),
-                                 query_tenant(db.session, str(caller.tenant_id)),
-                                 {"name": request.form.get("name"), "permissions": perms,
-                                  "description": request.form.get("description", "")})
+    role = ops.create_role(db.session, admin_context(), resolve_caller(check_csrf=False),
+                           {"name": request.form.get("name"),
+                            "permissions": request.form.getlist("permissions"),
+                            "description": request.form.get("description", "")})
     db.session.commit()
     return done(f"Role {role.name} was created.", "admin_ui.roles")
 
@@ -45,7 +51,10 @@ def create_role():
 @bp.post("/roles/<role_id>")
 @require("roles:write")
 def edit_role(role_id):
-    role = roles_api.edit_role(role_id, {"permissions": request.form.getlist("permissions")})
+    role = ops.edit_role(db.session, admin_context(), resolve_caller(),
+                         load_role(role_id, "roles:write"),
+                         {"permissions": request.form.getlist("permissions")})
+    db.session.commit()
     return done(f"Role {role.name} was changed.", "admin_ui.roles")
 
 
@@ -54,13 +63,14 @@ def edit_role(role_id):
 def groups():
     from idp.models.accounts import User
 
-    items = roles_api.list_groups()["items"]
+    caller = resolve_caller(check_csrf=False)
+    items = [group_json(db.session, g) for g in ops.list_groups(db.session, caller)]
     ids = {m for g in items for m in g["members"]}
     names = dict(db.session.execute(select(User.id, User.username).where(
         User.id.in_([_uuid(i) for i in ids]))).all()) if ids else {}
     usernames = {str(k): v for k, v in names.items()}
     return page("admin/groups.html", groups=items, usernames=usernames,
-                roles=[r["name"] for r in roles_api.list_roles()["items"]])
+                roles=[r["name"] for r in _roles()])
 
 
 def _uuid(value: str):
@@ -72,8 +82,8 @@ def _uuid(value: str):
 @bp.post("/groups/<group_id>/members/<user_id>/remove")
 @require("roles:write")
 def remove_group_member(group_id, user_id):
-    group = roles_api.load_group(group_id)
-    user = roles_api._member(group, user_id)
+    group = load_group(group_id, "roles:write")
+    user = ops.group_member(db.session, resolve_caller(), group, user_id)
     group_ops.remove_member(db.session, admin_context(), group, user)
     db.session.commit()
     return done(f"{user.username} left {group.name}.", "admin_ui.groups")
@@ -94,10 +104,8 @@ def create_group():
 @bp.post("/groups/<group_id>/members")
 @require("roles:write")
 def add_group_member(group_id):
-    from idp.accounts.users import query_user
-
-    group = roles_api.load_group(group_id)
-    user = query_user(db.session, request.form.get("user", ""), group.tenant_id)
+    group = load_group(group_id, "roles:write")
+    user = ops.member_by_name(db.session, resolve_caller(), group, request.form.get("user", ""))
     group_ops.add_member(db.session, admin_context(), group, user)
     db.session.commit()
     return done(f"{user.username} joined {group.name}.", "admin_ui.groups")
@@ -106,8 +114,9 @@ def add_group_member(group_id):
 @bp.post("/groups/<group_id>/roles")
 @require("roles:write")
 def add_group_role(group_id):
-    group = roles_api.load_group(group_id)
-    role = roles_api._grantable_role(request.form.get("role", ""), group.tenant_id)
+    group = load_group(group_id, "roles:write")
+    role = ops.grantable_role(db.session, resolve_caller(), request.form.get("role", ""),
+                              group.tenant_id, group)
     group_ops.set_group_role(db.session, admin_context(), group, role, True)
     db.session.commit()
     return done(f"{group.name} now grants {role.name}.", "admin_ui.groups")
@@ -116,7 +125,10 @@ def add_group_role(group_id):
 @bp.get("/tenants")
 @require("users:read")
 def tenants():
-    return page("admin/tenants.html", tenants=tenants_api.list_tenants()["items"])
+    from idp.admin.schemas import tenant_json
+
+    rows = ops.list_tenants(db.session, resolve_caller(check_csrf=False))
+    return page("admin/tenants.html", tenants=[tenant_json(t) for t in rows])
 
 
 @bp.post("/tenants")
@@ -145,7 +157,8 @@ def edit_tenant(tenant_id):
         except ValueError:
             raise ValidationFailed("Settings must be a JSON object, e.g. "
                                    '{"registration": "invite"}.', field="settings") from None
-    tenant = update_tenant(db.session, admin_context(), tenants_api.load_tenant(tenant_id), data)
+    tenant = ops.load_tenant(db.session, resolve_caller(), tenant_id)
+    tenant = update_tenant(db.session, admin_context(), tenant, data)
     db.session.commit()
     return done(f"Tenant {tenant.slug} was changed.", "admin_ui.tenants")
 
@@ -153,8 +166,10 @@ def edit_tenant(tenant_id):
 @bp.get("/clients")
 @require("clients:write", "audit:read", any_of=True)
 def clients():
-    return page("admin/clients.html", clients=clients_api.list_clients()["items"],
-                roles=[r["name"] for r in roles_api.list_roles()["items"]])
+    caller = resolve_caller(check_csrf=False)
+    return page("admin/clients.html",
+                clients=[describe_client(c) for c in ops.list_clients(db.session, caller)],
+                roles=[r.name for r in ops.list_roles(db.session, caller)])
 
 
 @bp.post("/clients")
@@ -172,17 +187,23 @@ def create_service_client():
             "token_alg": request.form.get("token_alg") or "RS256"}
     if days:
         data["expires_in"] = int(days) * 86400
-    made = clients_api.register_client(data)
-    return page("admin/client_detail.html",
-                client=clients_api.get_client(made["client_id"]),
-                secret=made["client_secret"])
+    client, secret = ops.register_client(db.session, admin_context(), resolve_caller(),
+                                         services().keyring, data)
+    db.session.commit()
+    return page("admin/client_detail.html", client=_described(client), secret=secret)
+
+
+def _described(client) -> dict:
+    return describe_client(client, ops.client_usage(db.session, client))
 
 
 @bp.get("/clients/<client_id>")
 @require("clients:write", "audit:read", any_of=True)
 def client_detail(client_id):
-    return page("admin/client_detail.html", client=clients_api.get_client(client_id),
-                secret=None)
+    caller = resolve_caller(check_csrf=False)
+    client = load_client(client_id, "clients:write" if caller.can("clients:write")
+                         else "audit:read")
+    return page("admin/client_detail.html", client=_described(client), secret=None)
 
 
 @bp.post("/clients/<client_id>/delete")
@@ -190,7 +211,7 @@ def client_detail(client_id):
 def delete_service_client(client_id):
     from idp.oauth.clients import delete_client
 
-    client = clients_api.load_client(client_id)
+    client = load_client(client_id)
     name = client.name
     delete_client(db.session, admin_context(), client)
     db.session.commit()
@@ -202,12 +223,11 @@ def delete_service_client(client_id):
 def rotate_client(client_id):
     from idp.oauth.clients import rotate_client_secret
 
-    client = clients_api.load_client(client_id)
+    client = load_client(client_id)
     secret = rotate_client_secret(db.session, admin_context(), services().keyring, client,
                                   request.form.get("grace", 0, type=int) or 0)
     db.session.commit()
-    return page("admin/client_detail.html", client=clients_api.get_client(client_id),
-                secret=secret)
+    return page("admin/client_detail.html", client=_described(client), secret=secret)
 
 
 @bp.post("/clients/<client_id>/revoke")
@@ -215,7 +235,7 @@ def rotate_client(client_id):
 def revoke_client(client_id):
     from idp.oauth.clients import revoke_client as revoke
 
-    revoke(db.session, admin_context(), clients_api.load_client(client_id))
+    revoke(db.session, admin_context(), load_client(client_id))
     db.session.commit()
     return done("The client was revoked.", "admin_ui.client_detail", client_id=client_id)
 
