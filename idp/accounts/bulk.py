@@ -19,8 +19,16 @@ from sqlalchemy.orm import Session
 from idp.accounts.administration import PROFILE_FIELDS, clean_profile, update_user
 from idp.accounts.normalization import normalize_identifier
 from idp.accounts.passwords import is_supported_hash
-from idp.accounts.roles import assign_role
+from idp.accounts.roles import assign_role, query_role
 from idp.accounts.users import create_user
+from idp.admin.authorization import (
+    Caller,
+    Denied,
+    authorize,
+    ensure_may_grant,
+    record_denial,
+    require_permission,
+)
 from idp.audit import EventType, record
 from idp.errors import DomainError, ValidationFailed
 from idp.models.accounts import PasswordCredential, User
@@ -74,7 +82,7 @@ def _profile(row: dict) -> dict:
     return clean_profile({k: row[k] for k in TEXT_PROFILE if row.get(k) not in (None, "")})
 
 
-def _import_row(db: Session, ctx: RequestContext, tenant: Tenant, row: dict,
+def _import_row(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant, row: dict,
                 invite: Callable[[User], None] | None) -> tuple[str, User]:
     email = (row.get("email") or "").strip()
     if not email:
@@ -86,6 +94,7 @@ def _import_row(db: Session, ctx: RequestContext, tenant: Tenant, row: dict,
         User.tenant_id == tenant.id, User.email_normalized == normalize_identifier(email))
     ).scalar_one_or_none()
     if existing is not None:
+        authorize(db, caller, existing, "users:write")  # the rank rule, as for one edit
         before = existing.updated_at
         update_user(db, ctx, existing, {k: v for k, v in row.items()
                                         if k in TEXT_PROFILE and v not in (None, "")})
@@ -101,6 +110,8 @@ def _import_row(db: Session, ctx: RequestContext, tenant: Tenant, row: dict,
             invite(user)
         action = "created"
     for role in filter(None, (r.strip() for r in (row.get("roles") or "").split(";"))):
+        require_permission(caller, "roles:write", user)
+        ensure_may_grant(caller, [query_role(db, role, tenant)], target=user)
         if assign_role(db, ctx, user, role, tenant) and action == "unchanged":
             action = "updated"
     db.flush()
@@ -108,19 +119,26 @@ def _import_row(db: Session, ctx: RequestContext, tenant: Tenant, row: dict,
 
 
 def import_users(db: Session, ctx: RequestContext, tenant: Tenant, rows: Iterable[dict], *,
-                 dry_run: bool = False, invite: Callable[[User], None] | None = None,
+                 caller: Caller | None = None, dry_run: bool = False,
+                 invite: Callable[[User], None] | None = None,
                  progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Import rows (row numbers count the header as line 1); the caller commits."""
+    """Import rows (row numbers count the header as line 1) as `caller` (the operator when
+    None): a row that would touch a person or grant a role above the caller's rank is an
+    error of that row, audited as `authz.denied`. The caller commits."""
+    caller = caller or Caller.operator()
     report = ImportReport(dry_run)
     outer = db.begin_nested()
     for number, row in enumerate(rows, start=2):
         email = (row.get("email") or "").strip()
         try:
             with db.begin_nested():
-                action, user = _import_row(db, ctx, tenant, row, None if dry_run else invite)
+                action, user = _import_row(db, ctx, caller, tenant, row,
+                                           None if dry_run else invite)
             report.rows.append(RowResult(number, email, action, user_id=str(user.id)))
         except DomainError as exc:
             report.rows.append(RowResult(number, email, "error", exc.message))
+            if isinstance(exc, Denied):
+                record_denial(db, ctx, caller, exc)
         if progress:
             progress(1)
     if dry_run:

@@ -207,3 +207,32 @@ def test_admin_rights_need_a_second_factor(app, client):
     fresh = app.test_client()
     browser_login(fresh, "pat")
     assert fresh.get("/api/v1/users").status_code == 200
+
+
+def test_csv_import_cannot_reach_above_the_importer(app, client):
+    """A CSV row is an admin action too: no role above the importer, no edit of a better."""
+    import io
+
+    from tests.factories import csrf_from
+
+    make_person(app, "lead", roles=("tenant_admin",))
+    csrf = browser_login(client, "lead")
+    data = (b"email,name,roles\n"
+            b"admin@localhost,Hijacked,\n"            # the bootstrap superadmin
+            b"fresh@example.com,Fresh,superadmin\n"  # a new superadmin
+            b"ok@example.com,Fine,helpdesk\n")
+    page = client.get("/admin/import").get_data(as_text=True)
+    response = client.post("/admin/import", data={
+        "csrf_token": csrf_from(page) or csrf, "file": (io.BytesIO(data), "people.csv")},
+        content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200 and "1 created" in html, html[:2000]
+    assert html.count("rights you do not hold") == 2
+    root = bearer(client, app)
+    people = {u["email"]: u for u in client.get("/api/v1/users?limit=200",
+                                                  headers=root).get_json()["items"]}
+    assert people["admin@localhost"]["name"] != "Hijacked"
+    assert "fresh@example.com" not in people and people["ok@example.com"]["roles"] == [
+        "helpdesk"]
+    denied = client.get("/api/v1/audit?type=authz.denied", headers=root).get_json()["items"]
+    assert len(denied) == 2

@@ -276,7 +276,8 @@ def import_users():
         raise ValidationFailed("Choose a CSV file to upload.")
     rows = read_csv(upload.read().decode("utf-8-sig", errors="replace"))
     caller = resolve_caller(check_csrf=False)
-    report = run_import(db.session, admin_context(), query_tenant(db.session, str(caller.tenant_id)),
-                        rows, dry_run=bool(request.form.get("dry_run")))
+    tenant = query_tenant(db.session, str(caller.tenant_id))
+    report = run_import(db.session, admin_context(), tenant, rows, caller=caller,
+                        dry_run=bool(request.form.get("dry_run")))
     db.session.commit()
     return page("admin/import.html", report=report)
