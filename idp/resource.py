@@ -32,7 +32,9 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
-DEFAULT_ALGORITHMS = ("RS256", "ES256")
+from idp.oauth.constants import SIGNING_ALGS
+
+DEFAULT_ALGORITHMS = SIGNING_ALGS
 
 
 class TokenError(Exception):

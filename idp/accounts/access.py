@@ -13,7 +13,6 @@ from idp.models.groups import Group, GroupMember, GroupRole
 from idp.models.rbac import Role, RoleAssignment
 
 SUPERADMIN = "superadmin"
-ADMIN_ROLES = ("superadmin", "tenant_admin")
 
 
 @dataclass(frozen=True)

@@ -14,12 +14,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from idp.accounts import lockout
-from idp.accounts.access import ADMIN_ROLES, user_access, users_with_role
+from idp.accounts.access import user_access, users_with_role
 from idp.accounts.normalization import (
     normalize_identifier,
     validate_email_address,
     validate_username,
 )
+from idp.accounts.roles import ADMIN_ROLES
 from idp.audit import EventType, record
 from idp.errors import Conflict, ValidationFailed
 from idp.models.accounts import User

@@ -21,7 +21,11 @@ from idp.accounts.normalization import normalize_identifier
 from idp.accounts.passwords import is_supported_hash
 from idp.accounts.roles import assign_role, query_role
 from idp.accounts.users import create_user
-from idp.admin.authorization import (
+from idp.audit import EventType, record
+from idp.errors import DomainError, ValidationFailed
+from idp.models.accounts import PasswordCredential, User
+from idp.models.tenancy import Tenant
+from idp.rbac.authorization import (
     Caller,
     Denied,
     authorize,
@@ -29,10 +33,6 @@ from idp.admin.authorization import (
     record_denial,
     require_permission,
 )
-from idp.audit import EventType, record
-from idp.errors import DomainError, ValidationFailed
-from idp.models.accounts import PasswordCredential, User
-from idp.models.tenancy import Tenant
 from idp.request_context import RequestContext
 
 IMPORT_COLUMNS = ["email", "username", "password_hash", "roles", *PROFILE_FIELDS]

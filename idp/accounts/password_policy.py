@@ -17,13 +17,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idp.accounts.roles import ADMIN_ROLES
 from idp.config import Config
 from idp.errors import ValidationFailed
 from idp.models.accounts import PasswordHistory, User
 from idp.models.tenancy import Tenant
 
 BLOCKLIST_FILE = Path(__file__).parent / "data" / "common-passwords.txt"
-ADMIN_ROLES = ("superadmin", "tenant_admin")
 # NIST SP 800-63B 5.1.1.2: at least 64 characters must be accepted.
 MAX_LENGTH = 128
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a",

@@ -17,6 +17,10 @@ PERMISSIONS = [
     "users:export", "sessions:revoke", "mfa:reset", "audit:read", "clients:write",
     "keys:write", "roles:write", "tenants:write",
 ]
+# Full administrators: the last one of a tenant cannot be removed; stricter password age.
+ADMIN_ROLES = ("superadmin", "tenant_admin")
+# Roles that must enrol a second factor at sign-in unless a tenant says otherwise.
+MFA_REQUIRED_ROLES = (*ADMIN_ROLES, "helpdesk")
 BUILTIN_ROLES = {
     "superadmin": ("Every permission in every tenant", PERMISSIONS),
     "tenant_admin": ("Every permission inside one tenant",

@@ -10,9 +10,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from idp.oauth.access_tokens import ValidAccessToken, check_access_token
+from idp.oauth.constants import ADMIN_SCOPE
 from idp.resource import ResourceProtector, TokenError
-
-ADMIN_SCOPE = "idp:admin"
 
 
 def validate_admin_token(db: Session, keys, issuer: str, token: str) -> ValidAccessToken:

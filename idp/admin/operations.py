@@ -18,14 +18,6 @@ from idp.accounts import groups as group_ops
 from idp.accounts.access import named_roles, users_with_role
 from idp.accounts.roles import query_role
 from idp.accounts.tenants import query_tenant
-from idp.admin.authorization import (
-    Caller,
-    authorize,
-    ensure_may_compose,
-    ensure_may_grant,
-    load_user,
-    visible,
-)
 from idp.errors import NotFound, ValidationFailed
 from idp.keyring import Keyring
 from idp.models.accounts import User
@@ -35,6 +27,14 @@ from idp.models.oauth import Client
 from idp.models.rbac import Role
 from idp.models.tenancy import Tenant
 from idp.oauth.clients import ClientSpec, create_client
+from idp.rbac.authorization import (
+    Caller,
+    authorize,
+    ensure_may_compose,
+    ensure_may_grant,
+    load_user,
+    visible,
+)
 from idp.request_context import RequestContext
 
 STATUSES = {"active", "disabled", "locked", "erased"}
@@ -204,7 +204,7 @@ def create_role(db: Session, ctx: RequestContext, caller: Caller, data: dict) ->
 def edit_role(db: Session, ctx: RequestContext, caller: Caller, role: Role, data: dict) -> Role:
     """Change a custom role; never to rights the caller lacks (built-in roles are fixed)."""
     if role.tenant_id is None:
-        from idp.admin.authorization import Denied
+        from idp.rbac.authorization import Denied
 
         raise Denied("Built-in roles cannot be changed.", permission="roles:write", target=role)
     perms = data.get("permissions")

@@ -14,13 +14,13 @@ from functools import wraps
 from flask import g, request
 
 from idp.accounts.access import client_access, user_access
-from idp.admin import authorization
-from idp.admin.authorization import Caller, Denied
 from idp.errors import Forbidden, Unauthorized
 from idp.extensions import db
 from idp.http import current_session, services, settings
 from idp.mfa.acr import SECOND_FACTORS
 from idp.models.accounts import User
+from idp.rbac import authorization
+from idp.rbac.authorization import Caller, Denied
 from idp.request_context import RequestContext
 from idp.resource import TokenError, bearer_token
 

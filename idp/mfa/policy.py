@@ -9,12 +9,10 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from idp.accounts.roles import user_role_names
+from idp.accounts.roles import MFA_REQUIRED_ROLES, user_role_names
 from idp.models.accounts import User
 from idp.models.mfa import TotpCredential, WebAuthnCredential
 from idp.models.tenancy import Tenant
-
-ADMIN_ROLES = ("superadmin", "tenant_admin", "helpdesk")
 
 
 def has_factor(db: Session, user: User) -> bool:
@@ -27,7 +25,7 @@ def has_factor(db: Session, user: User) -> bool:
 def required_roles(tenant: Tenant | None) -> set[str]:
     settings = (tenant.settings or {}) if tenant else {}
     roles = settings.get("mfa_required_roles")
-    return set(ADMIN_ROLES if roles is None else roles)
+    return set(MFA_REQUIRED_ROLES if roles is None else roles)
 
 
 def mfa_required_for(db: Session, user: User) -> bool:

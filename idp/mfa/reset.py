@@ -26,7 +26,7 @@ class ResetResult:
 
 def reset_mfa(db: Session, ctx: RequestContext, user: User, reason: str) -> ResetResult:
     """Remove every factor of `user`. Who may do it is decided before, by the one admin
-    authorization rule (`idp.admin.authorization`): permission `mfa:reset` and rank."""
+    authorization rule (`idp.rbac.authorization`): permission `mfa:reset` and rank."""
     reason = " ".join((reason or "").split())
     if not reason:
         raise ValidationFailed("A reason is required to reset MFA.", field="reason")

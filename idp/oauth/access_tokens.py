@@ -19,9 +19,10 @@ from sqlalchemy.orm import Session
 from idp.models.accounts import User
 from idp.models.base import utcnow
 from idp.models.oauth import AccessToken, Client, RevokedToken, TokenGrant
+from idp.oauth.constants import SIGNING_ALGS
 from idp.oauth.signing_keys import KeyCache
 
-ALLOWED_ALGS = ["RS256", "ES256"]
+ALLOWED_ALGS = list(SIGNING_ALGS)
 LEEWAY = 5
 
 

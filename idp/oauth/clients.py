@@ -16,12 +16,9 @@ from idp.models.oauth import Client
 from idp.models.tenancy import Tenant
 from idp.oauth.claims import SUPPORTED_SCOPES
 from idp.oauth.client_secrets import generate_client_secret, new_secret_row
+from idp.oauth.constants import ADMIN_SCOPE, CLIENT_AUTH_METHODS, GRANT_TYPES
 from idp.oauth.signing_keys import SUPPORTED_ALGS
 from idp.request_context import RequestContext
-
-GRANT_TYPES = {"authorization_code", "refresh_token", "client_credentials"}
-AUTH_METHODS = {"client_secret_basic", "client_secret_post", "private_key_jwt", "none"}
-ADMIN_SCOPE = "idp:admin"
 
 
 @dataclass
@@ -69,8 +66,8 @@ def _validate(spec: ClientSpec) -> str:
     method = spec.auth_method or ("none" if spec.public else
                                   "private_key_jwt" if (spec.jwks or spec.jwks_uri)
                                   else "client_secret_basic")
-    if method not in AUTH_METHODS:
-        raise ValidationFailed(f"Auth method must be one of {sorted(AUTH_METHODS)}.",
+    if method not in CLIENT_AUTH_METHODS:
+        raise ValidationFailed(f"Auth method must be one of {sorted(CLIENT_AUTH_METHODS)}.",
                                field="auth_method")
     if spec.public and (method != "none" or "client_credentials" in spec.grant_types):
         raise ValidationFailed("A public client uses auth method 'none' and no client "

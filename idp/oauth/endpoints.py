@@ -12,11 +12,9 @@ from idp.audit import EventType, record
 from idp.extensions import db
 from idp.models.oauth import Client, RefreshToken, RevokedToken
 from idp.oauth.access_tokens import ValidAccessToken, check_token_state, decode_access_token
-from idp.oauth.grants import CLIENT_AUTH_METHODS
+from idp.oauth.constants import CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS
 from idp.oauth.token_service import revoke_grant
 from idp.oauth.tokens import hash_token
-
-CONFIDENTIAL_METHODS = [m for m in CLIENT_AUTH_METHODS if m != "none"]
 
 
 class _Found:
@@ -69,7 +67,7 @@ def access_token_introspection(claims: dict, user) -> dict:
 
 
 class Introspection(IntrospectionEndpoint):
-    CLIENT_AUTH_METHODS = CONFIDENTIAL_METHODS
+    CLIENT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
 
     def query_token(self, token_string, token_type_hint):
         return _find_token(self.server, token_string, token_type_hint)
@@ -92,7 +90,7 @@ class Introspection(IntrospectionEndpoint):
 
 
 class Revocation(RevocationEndpoint):
-    CLIENT_AUTH_METHODS = CLIENT_AUTH_METHODS
+    CLIENT_AUTH_METHODS = list(CLIENT_AUTH_METHODS)
 
     def query_token(self, token_string, token_type_hint):
         return _find_token(self.server, token_string, token_type_hint)

@@ -21,9 +21,10 @@ from sqlalchemy.orm import Session
 from idp.audit import EventType, record
 from idp.keyring import Keyring
 from idp.models.keys import KEY_ACTIVE, KEY_NEXT, KEY_RETIRED, SigningKey
+from idp.oauth.constants import SIGNING_ALGS
 from idp.request_context import RequestContext
 
-SUPPORTED_ALGS = ("RS256", "ES256")
+SUPPORTED_ALGS = SIGNING_ALGS
 
 
 def _generate(alg: str):

@@ -19,6 +19,7 @@ from idp.audit import EventType, record
 from idp.models.accounts import User
 from idp.models.oauth import AuthorizationCode, RefreshToken, TokenGrant
 from idp.models.sessions import UserSession
+from idp.oauth.constants import ADMIN_SCOPE
 from idp.oauth.tokens import REFRESH_TOKEN_PREFIX, hash_token, new_opaque_token
 from idp.request_context import RequestContext
 
@@ -195,7 +196,6 @@ def revoke_grant(db: Session, grant_id: uuid.UUID, ctx: RequestContext, *, reaso
     )
 
 
-ADMIN_SCOPE = "idp:admin"
 
 
 def client_may_request(client, scope: str | None) -> bool:

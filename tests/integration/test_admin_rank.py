@@ -236,3 +236,17 @@ def test_csv_import_cannot_reach_above_the_importer(app, client):
         "helpdesk"]
     denied = client.get("/api/v1/audit?type=authz.denied", headers=root).get_json()["items"]
     assert len(denied) == 2
+
+
+def test_console_pages_need_what_their_api_routes_need(app, client):
+    """Issue 13: a custom role with only clients:write was refused the console's clients
+    page (the page called the API's role list, which needs users:read)."""
+    root = bearer(client, app)
+    assert client.post("/api/v1/roles", json={"name": "keeper", "permissions": [
+        "clients:write"]}, headers=root).status_code == 201
+    make_person(app, "kim", roles=("keeper",))
+    browser = app.test_client()
+    browser_login(browser, "kim")
+    assert browser.get("/api/v1/clients").status_code == 200
+    page = browser.get("/admin/clients")
+    assert page.status_code == 200 and "Clients" in page.get_data(as_text=True)

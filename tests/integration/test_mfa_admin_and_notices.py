@@ -14,14 +14,14 @@ from sqlalchemy import select
 from idp.accounts.access import user_access
 from idp.accounts.roles import assign_role
 from idp.accounts.tenants import ensure_default_tenant
-from idp.admin import authorization
-from idp.admin.authorization import Caller
 from idp.errors import Forbidden, NotFound, ValidationFailed
 from idp.extensions import db
 from idp.mfa.reset import reset_mfa
 from idp.models.accounts import User
 from idp.models.audit import AuditEvent
 from idp.models.mfa import BackupCode, TotpCredential
+from idp.rbac import authorization
+from idp.rbac.authorization import Caller
 from idp.request_context import RequestContext, system_context
 from tests.factories import make_user
 from tests.mfa_flow import enrol_totp, make_backup_codes, password_step

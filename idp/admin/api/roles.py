@@ -46,7 +46,7 @@ def update_role_route(role_id):
 def delete_role_route(role_id):
     role = load_role(role_id, "roles:write")
     if role.tenant_id is None:
-        from idp.admin.authorization import Denied
+        from idp.rbac.authorization import Denied
 
         raise Denied("Built-in roles cannot be changed.", permission="roles:write", target=role)
     group_ops.delete_role(db.session, admin_context(), role)

@@ -21,7 +21,6 @@ from idp.admin.api.paging import (
     no_content,
     page,
 )
-from idp.admin.authorization import visible_users
 from idp.admin.permissions import admin_context, load_user, require, resolve_caller
 from idp.admin.schemas import session_json, user_json
 from idp.errors import NotFound, ValidationFailed
@@ -29,6 +28,7 @@ from idp.extensions import db
 from idp.models.accounts import User
 from idp.models.base import utcnow
 from idp.models.sessions import UserSession
+from idp.rbac.authorization import visible_users
 from idp.sessions.service import revoke_session, revoke_user_sessions
 
 CREATE_FIELDS = {"email", "username", "password", "tenant", *admin_ops.EDITABLE_FIELDS}

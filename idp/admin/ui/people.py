@@ -10,7 +10,6 @@ from idp.accounts.gdpr import erase_user
 from idp.accounts.roles import assign_role
 from idp.accounts.tenants import query_tenant
 from idp.admin import operations as ops
-from idp.admin.authorization import require_permission, visible_users
 from idp.admin.permissions import admin_context, load_user, require, resolve_caller
 from idp.admin.schemas import session_json, user_json
 from idp.admin.ui import bp
@@ -21,6 +20,7 @@ from idp.http import services
 from idp.models.accounts import User
 from idp.models.base import utcnow
 from idp.models.sessions import UserSession
+from idp.rbac.authorization import require_permission, visible_users
 from idp.sessions.service import revoke_user_sessions
 
 PAGE_SIZE = 50

@@ -1,0 +1,13 @@
+"""Protocol names used in more than one place: one home, so the copies cannot drift."""
+
+from __future__ import annotations
+
+# The scope a service client (or a person's token) needs for the admin API.
+ADMIN_SCOPE = "idp:admin"
+# RFC 6749 grants we implement.
+GRANT_TYPES = frozenset({"authorization_code", "refresh_token", "client_credentials"})
+# RFC 7591 / OIDC token endpoint authentication methods; "none" is for public clients.
+CLIENT_AUTH_METHODS = ("client_secret_basic", "client_secret_post", "private_key_jwt", "none")
+CONFIDENTIAL_AUTH_METHODS = tuple(m for m in CLIENT_AUTH_METHODS if m != "none")
+# JWS algorithms we sign with and accept for our own tokens (RS256 is required by OIDC).
+SIGNING_ALGS = ("RS256", "ES256")
