@@ -28,10 +28,14 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 __all__ = ["Caller", "Denied", "admin_context", "require", "resolve_caller"]
 
 
-class SecondFactorRequired(Forbidden):
+class SecondFactorRequired(Denied):
     """An admin session (or person's token) whose sign-in had no second factor."""
 
     code = "mfa_required"
+
+    def __init__(self, message: str, caller: Caller):
+        super().__init__(message, permission="mfa", target=caller.user)
+        self.caller = caller
 
 
 def _ensure_second_factor(caller: Caller, amr) -> Caller:
@@ -40,7 +44,7 @@ def _ensure_second_factor(caller: Caller, amr) -> Caller:
     if caller.changes_others and not SECOND_FACTORS & set(amr or []):
         raise SecondFactorRequired(
             "Administration needs a sign-in with a second factor. Set one up under "
-            "/account/mfa, then sign out and in again.")
+            "/account/mfa, then sign out and in again.", caller)
     return caller
 
 
@@ -127,7 +131,7 @@ def audit_denial(exc: Denied) -> None:
     """Write `authz.denied` in a transaction of its own: whatever the request had begun is
     rolled back (nothing of a refused action is applied), the refusal itself is kept."""
     db.session.rollback()
-    caller = request.environ.get("idp.admin_caller")
+    caller = getattr(exc, "caller", None) or request.environ.get("idp.admin_caller")
     ctx = g.request_context if caller is None else dataclasses.replace(
         g.request_context, actor_id=caller.actor_id)
     authorization.record_denial(db.session, ctx, caller, exc)

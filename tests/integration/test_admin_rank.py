@@ -207,6 +207,9 @@ def test_admin_rights_need_a_second_factor(app, client):
     fresh = app.test_client()
     browser_login(fresh, "pat")
     assert fresh.get("/api/v1/users").status_code == 200
+    denied = client.get("/api/v1/audit?type=authz.denied", headers=root).get_json()["items"]
+    assert {e["details"]["permission"] for e in denied} == {"mfa"}
+    assert {e["actor"] for e in denied} == {e["subject"] for e in denied} >= {cora}
 
 
 def test_csv_import_cannot_reach_above_the_importer(app, client):
