@@ -11,9 +11,11 @@ import secrets
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from idp.oauth.signing_keys import JWKS_MAX_AGE
+
 _COMMON = [
     ("Content-Type", "application/json"),
-    ("Cache-Control", "public, max-age=300"),
+    ("Cache-Control", f"public, max-age={JWKS_MAX_AGE}"),
     ("Access-Control-Allow-Origin", "*"),
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "no-referrer"),

@@ -3,12 +3,17 @@
 Each algorithm always has a published "next" key, so rotation promotes a key that
 relying parties have already fetched: nothing is signed by a key before it is in the
 JWKS. A retired key stays published until every token it signed has expired.
+
+A relying party may cache the JWKS for JWKS_MAX_AGE seconds (our Cache-Control), so a
+next key is promoted only once it has been published at least that long: a party that
+fetched the JWKS just before the key appeared must have refetched it by then.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,12 +24,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from idp.audit import EventType, record
+from idp.errors import Conflict
 from idp.keyring import Keyring
 from idp.models.keys import KEY_ACTIVE, KEY_NEXT, KEY_RETIRED, SigningKey
 from idp.oauth.constants import SIGNING_ALGS
 from idp.request_context import RequestContext
 
 SUPPORTED_ALGS = SIGNING_ALGS
+JWKS_MAX_AGE = 300  # seconds; the Cache-Control max-age of /jwks.json and discovery
+KEY_CACHE_TTL = 5.0  # seconds a process may serve its cached JWKS after a change
 
 
 def _generate(alg: str):
@@ -66,18 +74,43 @@ def ensure_signing_keys(db: Session, keyring: Keyring, ctx: RequestContext) -> l
     return created
 
 
+def publication_wait(next_key: SigningKey, now) -> int:
+    """Seconds until every relying party caching the JWKS has seen `next_key` (0: now)."""
+    published_for = (now - next_key.created_at).total_seconds()
+    return max(0, math.ceil(JWKS_MAX_AGE + KEY_CACHE_TTL - published_for))
+
+
+def _refuse_unseen(rows: list[SigningKey], now) -> None:
+    for row in rows:
+        if row.status == KEY_NEXT and (wait := publication_wait(row, now)):
+            raise Conflict(
+                f"The next {row.alg} key {row.kid} was published less than "
+                f"{JWKS_MAX_AGE + KEY_CACHE_TTL:.0f} s ago; relying parties caching the JWKS "
+                f"for {JWKS_MAX_AGE} s may not know it yet. Rotate again in {wait} s "
+                "(or force it in an emergency, rejecting their tokens until they refetch).",
+                code="next_key_not_yet_seen")
+
+
 def rotate_signing_keys(
-    db: Session, keyring: Keyring, ctx: RequestContext, max_token_ttl: int
+    db: Session, keyring: Keyring, ctx: RequestContext, max_token_ttl: int, *,
+    force: bool = False,
 ) -> list[str]:
-    """Promote next -> active, active -> retired, and publish a fresh next key."""
+    """Promote next -> active, active -> retired, and publish a fresh next key.
+
+    Refused (Conflict) while a next key is younger than the JWKS cache lifetime,
+    unless `force`; a forced rotation is audited as such.
+    """
     ensure_signing_keys(db, keyring, ctx)
+    rows_by_alg = {alg: db.execute(
+        select(SigningKey).where(SigningKey.alg == alg,
+                                 SigningKey.status.in_([KEY_ACTIVE, KEY_NEXT]))
+        .with_for_update()
+    ).scalars().all() for alg in SUPPORTED_ALGS}
+    if not force:
+        # Checked for every algorithm before anything changes: all or nothing.
+        _refuse_unseen([row for rows in rows_by_alg.values() for row in rows], ctx.now)
     promoted = []
-    for alg in SUPPORTED_ALGS:
-        rows = db.execute(
-            select(SigningKey).where(SigningKey.alg == alg,
-                                     SigningKey.status.in_([KEY_ACTIVE, KEY_NEXT]))
-            .with_for_update()
-        ).scalars().all()
+    for alg, rows in rows_by_alg.items():
         for row in rows:
             if row.status == KEY_ACTIVE:
                 row.status, row.retired_at = KEY_RETIRED, ctx.now
@@ -86,7 +119,8 @@ def rotate_signing_keys(
                 row.status, row.activated_at = KEY_ACTIVE, ctx.now
                 promoted.append(row.kid)
         create_signing_key(db, keyring, alg, KEY_NEXT, ctx.now)
-    record(db, ctx, EventType.KEY_ROTATED, details={"activated": promoted})
+    details = {"activated": promoted, **({"forced": True} if force else {})}
+    record(db, ctx, EventType.KEY_ROTATED, details=details)
     return promoted
 
 
@@ -115,7 +149,7 @@ class KeyCache:
     change, so discovery and JWKS are served from memory.
     """
 
-    def __init__(self, keyring: Keyring, session_factory, ttl: float = 5.0):
+    def __init__(self, keyring: Keyring, session_factory, ttl: float = KEY_CACHE_TTL):
         self._keyring = keyring
         self._session_factory = session_factory
         self.session_factory = session_factory

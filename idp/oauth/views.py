@@ -20,6 +20,7 @@ from idp.oauth.access_tokens import check_access_token
 from idp.oauth.claims import user_claims
 from idp.oauth.discovery import metadata_json
 from idp.oauth.responses import error_to_client, to_client
+from idp.oauth.signing_keys import JWKS_MAX_AGE
 from idp.oauth.token_service import AuthorizedUser
 from idp.sessions.service import revoke_session
 from idp.web.rate_limits import token_limit
@@ -37,7 +38,7 @@ UNSUPPORTED_PARAMS = {
 
 def _cached_json(body: bytes, etag: str | None = None) -> Response:
     response = Response(body, mimetype="application/json")
-    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers["Cache-Control"] = f"public, max-age={JWKS_MAX_AGE}"
     response.headers["Access-Control-Allow-Origin"] = "*"
     if etag:
         response.set_etag(etag.strip('"'))

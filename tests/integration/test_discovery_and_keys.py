@@ -38,6 +38,7 @@ def test_rotation_publishes_next_key_before_it_signs(app, client):
     from idp.request_context import system_context
 
     cid, secret = make_client(app, grant_types=["client_credentials"], scopes=["a"])
+    _age_next_keys(app)
     before = {k["kid"] for k in client.get("/jwks.json").get_json()["keys"]}
     old_token = client.post("/token", data={"grant_type": "client_credentials"},
                             auth=(cid, secret)).get_json()["access_token"]
@@ -56,6 +57,49 @@ def test_rotation_publishes_next_key_before_it_signs(app, client):
     assert header["kid"] in promoted
     introspected = client.post("/introspect", data={"token": old_token}, auth=(cid, secret))
     assert introspected.get_json()["active"] is True
+
+
+def _age_next_keys(app, seconds: float | None = None) -> None:
+    """As if the next keys had been published `seconds` ago (default: long enough)."""
+    from datetime import timedelta
+
+    from idp.extensions import db
+    from idp.models.base import utcnow
+    from idp.models.keys import SigningKey
+    from idp.oauth.signing_keys import JWKS_MAX_AGE, KEY_CACHE_TTL
+
+    age = JWKS_MAX_AGE + KEY_CACHE_TTL if seconds is None else seconds
+    with app.app_context():
+        for row in db.session.query(SigningKey).filter_by(status="next"):
+            row.created_at = utcnow() - timedelta(seconds=age)
+        db.session.commit()
+
+
+def test_rotation_waits_until_the_next_key_outlived_the_jwks_cache(app, client):
+    import pytest
+
+    from idp.audit import EventType
+    from idp.errors import Conflict
+    from idp.extensions import db
+    from idp.models.audit import AuditEvent
+    from idp.oauth.signing_keys import rotate_signing_keys
+    from idp.request_context import system_context
+
+    assert client.get("/jwks.json").headers["Cache-Control"] == "public, max-age=300"
+    before = {k["kid"] for k in client.get("/jwks.json").get_json()["keys"]}
+    _age_next_keys(app, 290)  # published, but an RP may have cached the JWKS 290 s ago
+    with app.app_context(), pytest.raises(Conflict) as refused:
+        rotate_signing_keys(db.session, app.extensions["idp"].keyring, system_context(), 600)
+    assert "Rotate again in 15 s" in refused.value.message
+    app.extensions["idp"].keys.invalidate()
+    assert {k["kid"] for k in client.get("/jwks.json").get_json()["keys"]} == before
+    with app.app_context():
+        db.session.rollback()
+        promoted = rotate_signing_keys(db.session, app.extensions["idp"].keyring,
+                                       system_context(), 600, force=True)
+        db.session.commit()
+        event = db.session.query(AuditEvent).filter_by(type=EventType.KEY_ROTATED.value).one()
+        assert event.details == {"activated": promoted, "forced": True}
 
 
 def test_jwks_is_served_with_etag(client):

@@ -138,7 +138,8 @@ def test_retired_keys_leave_the_jwks_once_their_tokens_expired(app, client):
     from idp.request_context import system_context
 
     with app.app_context():
-        rotate_signing_keys(db.session, app.extensions["idp"].keyring, system_context(), 600)
+        rotate_signing_keys(db.session, app.extensions["idp"].keyring, system_context(), 600,
+                            force=True)
         for row in db.session.query(SigningKey).filter_by(status="retired"):
             row.publish_until = utcnow() - timedelta(seconds=1)
         db.session.commit()

@@ -257,7 +257,7 @@ def rotate_keys():
     if not resolve_caller(check_csrf=False).access.all_tenants:
         raise Forbidden("Signing keys serve every tenant; only a superadmin rotates them.")
     rotate_signing_keys(db.session, services().keyring, admin_context(),
-                        services().config.max_token_ttl)
+                        services().config.max_token_ttl, force=bool(request.form.get("force")))
     db.session.commit()
     services().keys.invalidate()
     return done("Signing keys were rotated.", "admin_ui.keys")
