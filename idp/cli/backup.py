@@ -12,14 +12,16 @@ once, separately (`--with-keys` copies it next to the database for convenience).
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess  # noqa: S404 - pg_dump is the documented PostgreSQL backup tool
+import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from idp.cli.base import fail, main, with_app
 
@@ -48,9 +50,42 @@ def backup_sqlite(source: str, target: Path) -> str:
 
 
 def pg_dump_command(url: str, target: Path) -> list[str]:
-    """The pg_dump invocation for a SQLAlchemy PostgreSQL URL."""
-    libpq = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    return ["pg_dump", "--format=custom", "--no-owner", f"--file={target}", f"--dbname={libpq}"]
+    """The pg_dump invocation for a SQLAlchemy PostgreSQL URL, without its password.
+
+    The command line is visible to every local user (ps, /proc); the password travels
+    in a password file instead (`pg_password_file`).
+    """
+    parsed = make_url(url)
+    libpq = URL.create("postgresql", parsed.username, None, parsed.host, parsed.port,
+                       parsed.database, parsed.query)
+    return ["pg_dump", "--format=custom", "--no-owner", f"--file={target}",
+            f"--dbname={libpq.render_as_string(hide_password=False)}"]
+
+
+def pg_password_file(url: str, folder: Path) -> Path | None:
+    """A 0600 libpq password file (PGPASSFILE) in `folder` for the URL's password, if any."""
+    password = make_url(url).password
+    if not password:
+        return None
+    escaped = str(password).replace("\\", "\\\\").replace(":", "\\:")
+    path = folder / "pgpass"
+    path.touch(mode=0o600)
+    path.write_text(f"*:*:*:*:{escaped}\n")  # only pg_dump reads it, for this one run
+    return path
+
+
+def _run_pg_dump(url: str, target: Path) -> None:
+    command = pg_dump_command(url, target)
+    if shutil.which("pg_dump") is None:
+        fail("pg_dump is not installed; run: " + " ".join(command[:-1]) + " --dbname=<URL>")
+    with tempfile.TemporaryDirectory(prefix="idp-backup-") as folder:
+        env = dict(os.environ)
+        if passfile := pg_password_file(url, Path(folder)):
+            env["PGPASSFILE"] = str(passfile)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=3600,  # noqa: S603
+                              env=env)
+    if done.returncode != 0:
+        fail(f"pg_dump failed: {done.stderr.strip().splitlines()[-1] if done.stderr else ''}")
 
 
 def _copy_keys(keys_dir: Path, target_dir: Path) -> Path:
@@ -83,13 +118,7 @@ def backup(app, output: Path | None, with_keys: bool):
         target.parent.mkdir(parents=True, exist_ok=True)
         target.unlink(missing_ok=True)
         target.touch(mode=0o600)  # pg_dump keeps the mode of the file it overwrites
-        command = pg_dump_command(database.engine.url.render_as_string(hide_password=False),
-                                  target)
-        if shutil.which("pg_dump") is None:
-            fail("pg_dump is not installed; run: " + " ".join(command[:-1]) + " --dbname=<URL>")
-        done = subprocess.run(command, capture_output=True, text=True, timeout=3600)  # noqa: S603
-        if done.returncode != 0:
-            fail(f"pg_dump failed: {done.stderr.strip().splitlines()[-1] if done.stderr else ''}")
+        _run_pg_dump(database.engine.url.render_as_string(hide_password=False), target)
     else:
         fail(f"backups of {url.get_backend_name()} are not supported")
     click.echo(f"backup written: {target}")

@@ -67,10 +67,25 @@ class PostgresCluster:
 
     def sql(self, statement: str, database: str = "postgres") -> str:
         """Run one statement with psql (autocommit); returns its unaligned output."""
-        done = subprocess.run([str(self.bin / "psql"), "-h", "127.0.0.1", "-p", str(self.port),
+        # Over the Unix socket, which stays `trust` even after require_password().
+        done = subprocess.run([str(self.bin / "psql"), "-h", str(self.root), "-p", str(self.port),
                                "-U", "postgres", "-d", database, "-XAtc", statement],
                               capture_output=True, text=True, timeout=60, check=True)
         return done.stdout.strip()
+
+    def create_database(self, name: str) -> str:
+        """A new empty database; returns its SQLAlchemy URL (without a password)."""
+        self.sql(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def require_password(self, password: str) -> None:
+        """TCP logins now need `password` (scram-sha-256)."""
+        self.sql(f"ALTER ROLE postgres PASSWORD '{password}'")
+        hba = self.root / "data" / "pg_hba.conf"
+        lines = [line.replace("trust", "scram-sha-256") if line.startswith("host") else line
+                 for line in hba.read_text().splitlines()]
+        hba.write_text("\n".join(lines) + "\n")
+        self.sql("SELECT pg_reload_conf()")
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
