@@ -23,13 +23,21 @@ def run_upgrade(app) -> None:
     from idp.app_setup import enable_migrations
     from idp.bootstrap import bootstrap
     from idp.extensions import db as database
+    from idp.schema import migration_lock
 
-    upgrade(directory=enable_migrations(app).directory)
-    result = bootstrap(database.session, app.extensions["idp"].config,
-                       app.extensions["idp"].keyring)
+    # Bootstrap under the same lock: two first starts must not both create the first admin.
+    with migration_lock(database.engine, on_wait=_say_waiting):
+        upgrade(directory=enable_migrations(app).directory)
+        result = bootstrap(database.session, app.extensions["idp"].config,
+                           app.extensions["idp"].keyring)
     if result.admin_password:
         click.echo(f"Bootstrap admin created: {result.admin_email}")
         click.echo(f"One-time password (shown only now): {result.admin_password}")
+
+
+def _say_waiting() -> None:
+    click.echo("waiting for another 'idp db upgrade' (or starting instance) to finish...",
+               err=True)
 
 
 @db.command("upgrade")
@@ -65,8 +73,10 @@ def _serve(app):
     else:
         from idp.bootstrap import bootstrap
         from idp.extensions import db as database
+        from idp.schema import migration_lock
 
-        result = bootstrap(database.session, config, app.extensions["idp"].keyring)
+        with migration_lock(database.engine, on_wait=_say_waiting):
+            result = bootstrap(database.session, config, app.extensions["idp"].keyring)
         if result.admin_password:
             click.echo(f"Bootstrap admin created: {result.admin_email}")
             click.echo(f"One-time password (shown only now): {result.admin_password}")

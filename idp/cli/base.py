@@ -6,7 +6,7 @@ import sys
 from functools import wraps
 
 import click
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 
 from idp.config import ConfigError
 from idp.errors import DomainError
@@ -25,6 +25,7 @@ def with_app(func):
         from idp import create_app
         from idp.config import load_dotenv_file
 
+        app = None
         try:
             load_dotenv_file()
             app = create_app()
@@ -34,9 +35,8 @@ def with_app(func):
             fail(str(exc))
         except DomainError as exc:
             fail(exc.message)
-        except OperationalError as exc:
-            fail(f"database unavailable or not migrated ({exc.orig.__class__.__name__}); "
-                  "run 'idp db upgrade'")
+        except (OperationalError, ProgrammingError) as exc:
+            fail(_database_problem(app) or f"database error: {exc.orig.__class__.__name__}")
         except SQLAlchemyError as exc:
             fail(f"database error: {exc.__class__.__name__}")
         except OSError as exc:
@@ -47,6 +47,20 @@ def with_app(func):
             fail(f"{exc.__class__.__name__}: {exc}")
 
     return wrapper
+
+
+def _database_problem(app) -> str | None:
+    # "Unreachable" and "not migrated" need different fixes: say which one it is.
+    if app is None:
+        return None
+    from idp.extensions import db
+    from idp.schema import describe_database_problem
+
+    try:
+        with app.app_context():
+            return describe_database_problem(db.engine)
+    except SQLAlchemyError:
+        return None
 
 
 @click.group()

@@ -1,0 +1,78 @@
+"""Schema upkeep: one migrator at a time, and what state a database is in.
+
+Two `idp db upgrade` runs (or two instances starting) on one empty PostgreSQL database
+used to race: both created the same tables and one failed with an IntegrityError. The
+migrator now holds a session-level advisory lock, so the second waits and then finds
+the schema at head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+# Any fixed 64-bit number shared by every idp process ("idp-migr" in ASCII).
+MIGRATION_LOCK_KEY = 0x6964702D6D696772
+MIGRATION_LOCK_WAIT = "600s"  # longer than any migration; then a clear error, not a hang
+
+
+@contextmanager
+def migration_lock(engine: Engine, on_wait: Callable[[], None] | None = None) -> Iterator[None]:
+    """Hold the migration advisory lock (PostgreSQL; SQLite serialises writers itself)."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        key = {"key": MIGRATION_LOCK_KEY}
+        if not conn.execute(text("SELECT pg_try_advisory_lock(:key)"), key).scalar():
+            if on_wait is not None:
+                on_wait()
+            # The pool's 5 s lock_timeout suits requests, not waiting for a migration.
+            conn.execute(text(f"SET lock_timeout = '{MIGRATION_LOCK_WAIT}'"))
+            conn.execute(text("SET statement_timeout = 0"))
+            conn.execute(text("SELECT pg_advisory_lock(:key)"), key)
+            conn.execute(text("RESET lock_timeout"))
+            conn.execute(text("RESET statement_timeout"))
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
+
+
+def head_revision() -> str:
+    """The newest Alembic revision shipped with this version."""
+    from alembic.config import Config as AlembicConfig
+    from alembic.script import ScriptDirectory
+
+    from idp.app_setup import MIGRATIONS_DIR
+
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
+def describe_database_problem(engine: Engine) -> str | None:
+    """Why the database cannot serve: unreachable, not migrated, outdated; None if fine."""
+    where = engine.url.render_as_string(hide_password=True)
+    try:
+        conn = engine.connect()
+    except DBAPIError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else exc.__class__.__name__
+        return f"database unreachable at {where}: {reason}"
+    with conn:
+        try:
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError:
+            version = None
+    if version is None:
+        return f"database at {where} is not migrated (no idp schema); run 'idp db upgrade'"
+    head = head_revision()
+    if version != head:
+        return (f"database at {where} is at schema revision {version}, this version needs "
+                f"{head}; run 'idp db upgrade'")
+    return None
