@@ -41,3 +41,30 @@ def test_sqlite_uses_wal_and_durable_commits(tmp_path):
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     engine.dispose()
+
+
+def test_outbox_rows_written_before_event_ids_get_a_distinct_one(tmp_path, database_url,
+                                                                 pg_database):
+    from sqlalchemy import text
+
+    app = create_app({"database_url": database_url, "keys_dir": str(tmp_path / "keys")})
+    with app.app_context():
+        from idp.extensions import db
+
+        directory = enable_migrations(app).directory
+        upgrade(directory=directory, revision="0001")
+        with db.engine.begin() as conn:
+            for n in range(3):
+                conn.execute(text("INSERT INTO outbox_events (name, at, payload) "
+                                  "VALUES ('user.updated', '2026-01-01 00:00:00', :p)"),
+                             {"p": f'{{"n": {n}}}'})
+        upgrade(directory=directory)
+        with db.engine.connect() as conn:
+            event_ids = conn.execute(text("SELECT event_id FROM outbox_events")).scalars().all()
+        if pg_database:
+            db.session.remove()
+            Base.metadata.drop_all(db.engine)
+            with db.engine.begin() as conn:
+                conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        db.engine.dispose()
+    assert len(event_ids) == 3 and None not in event_ids and len(set(event_ids)) == 3

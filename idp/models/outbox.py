@@ -20,6 +20,9 @@ class OutboxEvent(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
+    # The event's identity. `id` orders the outbox but comes from a sequence that a restore
+    # rewinds, so after a restore a new row can carry the id of an event already published.
+    event_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
     name: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(default=utcnow)
     tenant_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
