@@ -15,6 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from idp.errors import Conflict
+
 # Any fixed 64-bit number shared by every idp process ("idp-migr" in ASCII).
 MIGRATION_LOCK_KEY = 0x6964702D6D696772
 MIGRATION_LOCK_WAIT = "600s"  # longer than any migration; then a clear error, not a hang
@@ -35,7 +37,11 @@ def migration_lock(engine: Engine, on_wait: Callable[[], None] | None = None) ->
             # The pool's 5 s lock_timeout suits requests, not waiting for a migration.
             conn.execute(text(f"SET lock_timeout = '{MIGRATION_LOCK_WAIT}'"))
             conn.execute(text("SET statement_timeout = 0"))
-            conn.execute(text("SELECT pg_advisory_lock(:key)"), key)
+            try:
+                conn.execute(text("SELECT pg_advisory_lock(:key)"), key)
+            except DBAPIError as exc:
+                raise Conflict(f"another migration held the lock for more than "
+                               f"{MIGRATION_LOCK_WAIT}; is an 'idp db upgrade' stuck?") from exc
             conn.execute(text("RESET lock_timeout"))
             conn.execute(text("RESET statement_timeout"))
         try:

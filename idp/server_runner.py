@@ -12,11 +12,14 @@ import atexit
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger as GunicornLogger
 
 from idp.config import Config
+
+METRICS_TMP_PREFIX = "idp-metrics-"
 
 
 def gunicorn_options(config: Config) -> dict:
@@ -92,11 +95,18 @@ def prepare_metrics_dir() -> str:
     """A fresh PROMETHEUS_MULTIPROC_DIR, set before any metric exists, so /metrics
     aggregates every worker. An operator-provided directory is emptied and reused."""
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    # After USR2 (docs/operations.md) gunicorn re-executes `idp serve` with GUNICORN_PID set
+    # while the old generation still runs: its temporary folder goes when the old master
+    # exits, and an operator's folder is still being written to.
+    reexec = "GUNICORN_PID" in os.environ
+    if path and reexec and Path(path).name.startswith(METRICS_TMP_PREFIX):
+        path = None
     if path:
-        shutil.rmtree(path, ignore_errors=True)
+        if not reexec:
+            shutil.rmtree(path, ignore_errors=True)
         os.makedirs(path, exist_ok=True)
     else:
-        path = tempfile.mkdtemp(prefix="idp-metrics-")
+        path = tempfile.mkdtemp(prefix=METRICS_TMP_PREFIX)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
         master = os.getpid()
         # Removed when the master exits (workers exit through the same atexit hooks).
