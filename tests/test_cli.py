@@ -49,7 +49,9 @@ def test_users_and_clients_commands(idp_env):
     assert idp(idp_env, "clients", "revoke", body["client_id"]).returncode == 0
     keys = idp(idp_env, "keys", "list")
     assert keys.stdout.count("active") == 2 and keys.stdout.count("next") == 2
-    assert idp(idp_env, "keys", "rotate").returncode == 0
+    refused = idp(idp_env, "keys", "rotate")  # the next keys are seconds old
+    assert refused.returncode == 1 and refused.stderr.count("\n") == 1
+    assert idp(idp_env, "keys", "rotate", "--force").returncode == 0
     assert idp(idp_env, "keys", "list").stdout.count("retired") == 2
 
 

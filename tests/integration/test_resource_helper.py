@@ -78,11 +78,11 @@ def test_resource_server_validates_scopes_and_survives_key_rotation(provider, re
     assert forged.status_code == 401
     assert 'error="invalid_token"' in forged.headers["WWW-Authenticate"]
 
-    # Two rotations: the new signer was created after the app cached the JWKS, so the
-    # app must refetch on the unknown kid.
+    # Two forced rotations (an emergency): the new signer was created after the app cached
+    # the JWKS, so the app must refetch on the unknown kid.
     before = _kid(_token(provider, client))
-    provider.cli("keys", "rotate")
-    provider.cli("keys", "rotate")
+    provider.cli("keys", "rotate", "--force")
+    provider.cli("keys", "rotate", "--force")
     deadline = time.monotonic() + 15
     token = _token(provider, client)
     while _kid(token) == before and time.monotonic() < deadline:
