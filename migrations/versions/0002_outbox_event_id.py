@@ -24,6 +24,8 @@ _outbox = sa.table('outbox_events', sa.column('id', sa.BigInteger()),
 def _backfill() -> None:
     bind = op.get_bind()
     if bind.dialect.name == 'postgresql':
+        # A long outbox takes longer than the pool's 10 s statement timeout.
+        op.execute('SET LOCAL statement_timeout = 0')
         op.execute('UPDATE outbox_events SET event_id = gen_random_uuid() WHERE event_id IS NULL')
         return
     ids = bind.execute(sa.select(_outbox.c.id).where(_outbox.c.event_id.is_(None))).scalars()
