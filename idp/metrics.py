@@ -41,10 +41,6 @@ RATE_LIMITED = Counter("idp_rate_limit_hits_total", "Requests refused with 429 b
                        ["endpoint"])
 DB_UNAVAILABLE = Counter("idp_database_unavailable_total",
                          "Requests answered 503 because the database was unreachable")
-EVENT_ID_CONFLICTS = Counter("idp_events_stream_id_conflicts_total",
-                             "Outbox rows whose stream id already held another event "
-                             "(the database was restored); appended at the stream's end")
-
 _PENDING = "idp_metric_events"
 
 

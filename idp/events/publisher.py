@@ -18,6 +18,7 @@ import logging
 import threading
 import time
 
+from prometheus_client import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,6 +26,10 @@ from idp.models.base import utcnow
 from idp.models.outbox import OutboxEvent
 
 log = logging.getLogger(__name__)
+# Here rather than in idp.metrics, which is an HTTP adapter; /metrics exports it all the same.
+EVENT_ID_CONFLICTS = Counter("idp_events_stream_id_conflicts_total",
+                             "Outbox rows whose stream id already held another event "
+                             "(the database was restored); appended at the stream's end")
 LOCK_TTL_MS = 30_000
 
 
@@ -48,8 +53,6 @@ def _same_event(entry: dict, fields: dict) -> bool:
 
 
 def _report_conflict(row: OutboxEvent, stream_id: str) -> None:
-    from idp.metrics import EVENT_ID_CONFLICTS
-
     EVENT_ID_CONFLICTS.inc()
     log.error("event stream id %s already holds another event (database restored?); "
               "outbox row %s (event %s) appended at the end of the stream",

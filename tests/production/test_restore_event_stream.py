@@ -11,11 +11,12 @@ import subprocess
 
 import pytest
 import redis
+import requests
 from sqlalchemy import text
 
 from tests.production.conftest import _prepare
 from tests.production.pg_cluster import pg_cluster  # noqa: F401 - fixture
-from tests.production.servers import run_cli
+from tests.production.servers import run_cli, wait_for
 
 pytestmark = pytest.mark.slow
 PREFIX = "restored"
@@ -65,7 +66,7 @@ def _restore(pg_cluster, dump) -> None:  # noqa: F811
 
 
 def test_restore_with_the_stream_kept_delivers_every_new_event_once(
-        tmp_path, pg_cluster, redis_server):  # noqa: F811
+        tmp_path, pg_cluster, redis_server, servers):  # noqa: F811
     url = pg_cluster.create_database("idp")
     dep = _prepare(tmp_path, url, IDP_REDIS_URL=redis_server.url, IDP_REDIS_PREFIX=PREFIX)
     keys = dep.env["IDP_KEYS_DIR"]
@@ -79,13 +80,20 @@ def test_restore_with_the_stream_kept_delivers_every_new_event_once(
 
     _restore(pg_cluster, dump)
     _add_events(url, keys, 40, "after-restore")
-    published = _publish(dep)
+    # This time the provider's own background publisher sends them, as in production.
+    engine = dep.engine()
+    server = dep.server(workers=1).start()
+    servers.append(server)
+    wait_for(lambda: _unpublished(engine) == 0, 60, "the publisher to drain the outbox")
+    metrics = requests.get(server.url + "/metrics", timeout=30).text
+    server.stop()
 
-    assert "already holds another event (database restored?)" in published.stderr
+    assert "idp_events_stream_id_conflicts_total 40.0" in metrics  # the alert fires
+    assert sum("already holds another event (database restored?)" in line
+               for line in server.log_lines()) == 40
     entries = _stream(redis_server.url)
     event_ids = [fields["event_id"] for _, fields in entries if "event_id" in fields]
     assert len(event_ids) == len(entries) == len(set(event_ids))  # none doubled
-    engine = dep.engine()
     with engine.connect() as conn:
         rows = conn.execute(text("SELECT event_id, published_at FROM outbox_events "
                                  "ORDER BY id")).all()
@@ -105,6 +113,12 @@ def test_restore_with_the_stream_kept_delivers_every_new_event_once(
     assert len(_stream(redis_server.url)) == len(entries)
     client.close()
     engine.dispose()
+
+
+def _unpublished(engine) -> int:
+    with engine.connect() as conn:
+        return conn.execute(text("SELECT count(*) FROM outbox_events "
+                                 "WHERE published_at IS NULL")).scalar_one()
 
 
 def _payloads(engine, batch: str) -> list[str]:
