@@ -58,6 +58,8 @@ class Config:
     registration_mode: str = "open"  # "open", "invite" or "off"
     self_service_rate_limit: str = "10 per hour"  # /password/forgot and /register, per IP
     log_level: str = "INFO"
+    # Loopback/private/link-local targets the server may fetch or post to (CIDRs, host names).
+    outbound_allow: tuple[str, ...] = ()
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -99,7 +101,29 @@ def _parse(name: str, raw: str):
         return value
     if name in _BOOL_FIELDS:
         return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if name == "outbound_allow":
+        return _parse_outbound_allow(raw)
     return raw
+
+
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.?)+$", re.I)
+
+
+def _parse_outbound_allow(raw: str) -> tuple[str, ...]:
+    """Comma- or space-separated CIDRs (a bare address is a /32 or /128) and host names."""
+    import ipaddress
+
+    entries = []
+    for entry in raw.replace(",", " ").split():
+        try:
+            entries.append(str(ipaddress.ip_network(entry, strict=False)))
+            continue
+        except ValueError:
+            pass
+        if not _HOST_NAME.match(entry) or entry.replace(".", "").isdigit():
+            raise ConfigError(f"IDP_OUTBOUND_ALLOW: {entry!r} is neither a CIDR nor a host name")
+        entries.append(entry.lower().rstrip("."))
+    return tuple(entries)
 
 
 def _validate_account_settings(config: Config) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 from idp.accounts.lockout import LockoutPolicy
 from idp.config import Config
 from idp.keyring import Keyring
+from idp.outbound import OutboundPolicy
 from idp.sessions.service import SessionPolicy
 
 
@@ -31,3 +32,8 @@ class Services:
     def lockout_policy(self) -> LockoutPolicy:
         c = self.config
         return LockoutPolicy(c.lockout_threshold, c.lockout_window, c.lockout_duration)
+
+    @property
+    def outbound_policy(self) -> OutboundPolicy:
+        """The guard's allowlist (IDP_OUTBOUND_ALLOW) for every server-side fetch or post."""
+        return OutboundPolicy.from_entries(self.config.outbound_allow)

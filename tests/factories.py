@@ -27,7 +27,7 @@ def make_user(app, email="alice@example.com", username="alice", password=PASSWOR
 
 def make_client(app, *, first_party=True, public=False, grant_types=None, redirect_uris=None,
                 scopes=None, auth_method=None, jwks=None, post_logout=None, audiences=None,
-                roles=None, token_alg="RS256"):
+                roles=None, token_alg="RS256", jwks_uri=None):
     """Returns (client_id, client_secret)."""
     grants = grant_types or (["authorization_code", "refresh_token"])
     spec = ClientSpec(
@@ -36,10 +36,12 @@ def make_client(app, *, first_party=True, public=False, grant_types=None, redire
         ([REDIRECT_URI] if "authorization_code" in grants else []),
         post_logout_redirect_uris=post_logout or [], scopes=scopes or [], public=public,
         first_party=first_party, auth_method=auth_method, jwks=jwks, audiences=audiences,
-        roles=roles, token_alg=token_alg)
+        roles=roles, token_alg=token_alg, jwks_uri=jwks_uri)
     with app.app_context():
-        client, secret = create_client(db.session, system_context(), app.extensions["idp"].keyring,
-                                       ensure_default_tenant(db.session), spec)
+        svc = app.extensions["idp"]
+        client, secret = create_client(db.session, system_context(), svc.keyring,
+                                       ensure_default_tenant(db.session), spec,
+                                       svc.outbound_policy)
         db.session.commit()
         return client.id, secret
 

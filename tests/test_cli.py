@@ -67,3 +67,13 @@ def test_bad_client_input_is_one_clear_line(idp_env):
                  "http://evil.example.com/cb")
     assert result.returncode != 0 and "loopback" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_cli_client_registration_uses_the_outbound_guard(idp_env):
+    idp(idp_env, "db", "upgrade")
+    args = ("clients", "create", "--name", "x", "--grant-type", "client_credentials",
+            "--auth-method", "private_key_jwt", "--jwks-uri", "http://127.0.0.1:9/jwks")
+    refused = idp(idp_env, *args)
+    assert refused.returncode != 0 and "IDP_OUTBOUND_ALLOW" in refused.stderr
+    allowed = idp({**idp_env, "IDP_OUTBOUND_ALLOW": "127.0.0.1/32"}, *args)
+    assert allowed.returncode == 0, allowed.stderr

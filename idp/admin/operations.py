@@ -27,6 +27,7 @@ from idp.models.oauth import Client
 from idp.models.rbac import Role
 from idp.models.tenancy import Tenant
 from idp.oauth.clients import ClientSpec, create_client
+from idp.outbound import PUBLIC_ONLY, OutboundPolicy
 from idp.rbac.authorization import (
     Caller,
     authorize,
@@ -170,7 +171,8 @@ def client_spec(data: dict) -> ClientSpec:
 
 
 def register_client(db: Session, ctx: RequestContext, caller: Caller, keyring: Keyring,
-                    data: dict) -> tuple[Client, str | None]:
+                    data: dict, outbound: OutboundPolicy = PUBLIC_ONLY
+                    ) -> tuple[Client, str | None]:
     """A client in the caller's tenant (a superadmin may name another), never with roles
     that carry rights the caller lacks; returns it and its secret (shown once)."""
     spec = client_spec(data)
@@ -183,7 +185,7 @@ def register_client(db: Session, ctx: RequestContext, caller: Caller, keyring: K
     if len(roles) != len(set(spec.roles or [])):
         raise ValidationFailed("Unknown role.", field="roles")
     ensure_may_grant(caller, roles, permission="clients:write")
-    return create_client(db, ctx, keyring, tenant, spec)
+    return create_client(db, ctx, keyring, tenant, spec, outbound)
 
 
 # --- roles and groups ----------------------------------------------------------------------

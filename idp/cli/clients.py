@@ -58,8 +58,9 @@ def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scop
                       jwks_uri=jwks_uri, roles=list(roles), audiences=list(audiences),
                       token_alg=token_alg, expires_in=expires_in)
     tenant_row = query_tenant(database.session, tenant)
-    client, secret = create_client(database.session, system_context(), app.extensions["idp"].keyring,
-                                   tenant_row, spec)
+    svc = app.extensions["idp"]
+    client, secret = create_client(database.session, system_context(), svc.keyring, tenant_row,
+                                   spec, svc.outbound_policy)
     database.session.commit()
     out = {"client_id": client.id, "client_secret": secret}
     if as_json:

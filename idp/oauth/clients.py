@@ -17,7 +17,9 @@ from idp.models.tenancy import Tenant
 from idp.oauth.claims import SUPPORTED_SCOPES
 from idp.oauth.client_secrets import generate_client_secret, new_secret_row
 from idp.oauth.constants import ADMIN_SCOPE, CLIENT_AUTH_METHODS, GRANT_TYPES
+from idp.oauth.redirect_uris import validate_redirect_uri
 from idp.oauth.signing_keys import SUPPORTED_ALGS
+from idp.outbound import PUBLIC_ONLY, OutboundPolicy, OutboundRefused, check_registered_url
 from idp.request_context import RequestContext
 
 
@@ -41,16 +43,24 @@ class ClientSpec:
 
 def _check_uri(uri: str, field: str) -> None:
     parts = urlsplit(uri)
-    if parts.fragment or not parts.scheme or (parts.scheme in {"http", "https"}
-                                              and not parts.netloc):
-        raise ValidationFailed(f"{uri!r} is not an absolute URI without fragment.", field=field)
+    if parts.fragment or "#" in uri or parts.scheme not in {"http", "https"} \
+            or not parts.hostname or "@" in parts.netloc:
+        raise ValidationFailed(f"{uri!r} is not an http(s) URL without fragment.", field=field)
     if parts.scheme == "http" and parts.hostname not in {"127.0.0.1", "localhost", "::1"}:
         raise ValidationFailed(f"{uri!r}: plain http is allowed only on loopback.", field=field)
-    if parts.scheme in {"javascript", "data", "vbscript", "file"}:
-        raise ValidationFailed(f"{uri!r}: scheme not allowed.", field=field)
 
 
-def _validate(spec: ClientSpec) -> str:
+def _check_jwks_uri(uri: str, outbound: OutboundPolicy) -> None:
+    _check_uri(uri, "jwks_uri")
+    try:
+        check_registered_url(uri, outbound)
+    except OutboundRefused:
+        # The same words for every cause: registration must not become a network probe.
+        raise ValidationFailed("jwks_uri must be a public address (or one the operator "
+                               "allows in IDP_OUTBOUND_ALLOW).", field="jwks_uri") from None
+
+
+def _validate(spec: ClientSpec, outbound: OutboundPolicy) -> str:
     if not spec.name.strip():
         raise ValidationFailed("A client needs a name.", field="name")
     unknown = set(spec.grant_types) - GRANT_TYPES
@@ -60,9 +70,9 @@ def _validate(spec: ClientSpec) -> str:
     if "authorization_code" in spec.grant_types and not spec.redirect_uris:
         raise ValidationFailed("authorization_code needs a redirect URI.", field="redirect_uris")
     for uri in spec.redirect_uris:
-        _check_uri(uri, "redirect_uris")
+        validate_redirect_uri(uri, "redirect_uris")
     for uri in spec.post_logout_redirect_uris:
-        _check_uri(uri, "post_logout_redirect_uris")
+        validate_redirect_uri(uri, "post_logout_redirect_uris")
     method = spec.auth_method or ("none" if spec.public else
                                   "private_key_jwt" if (spec.jwks or spec.jwks_uri)
                                   else "client_secret_basic")
@@ -77,7 +87,7 @@ def _validate(spec: ClientSpec) -> str:
     if method == "private_key_jwt" and not (spec.jwks or spec.jwks_uri):
         raise ValidationFailed("private_key_jwt needs --jwks-uri or a JWKS.", field="jwks_uri")
     if spec.jwks_uri:
-        _check_uri(spec.jwks_uri, "jwks_uri")
+        _check_jwks_uri(spec.jwks_uri, outbound)
     if spec.expires_in is not None and spec.expires_in <= 0:
         raise ValidationFailed("Expiry must be a positive number of seconds.", field="expires_in")
     if spec.token_alg not in SUPPORTED_ALGS:
@@ -86,10 +96,11 @@ def _validate(spec: ClientSpec) -> str:
 
 
 def create_client(
-    db: Session, ctx: RequestContext, keyring: Keyring, tenant: Tenant, spec: ClientSpec
+    db: Session, ctx: RequestContext, keyring: Keyring, tenant: Tenant, spec: ClientSpec,
+    outbound: OutboundPolicy = PUBLIC_ONLY,
 ) -> tuple[Client, str | None]:
     """Register a client; returns it and its secret (shown once; None for keyless clients)."""
-    method = _validate(spec)
+    method = _validate(spec, outbound)
     default_scopes = SUPPORTED_SCOPES if "authorization_code" in spec.grant_types else []
     scopes = list(spec.scopes or default_scopes)
     if spec.roles and "client_credentials" in spec.grant_types and ADMIN_SCOPE not in scopes:

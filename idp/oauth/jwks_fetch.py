@@ -1,25 +1,26 @@
-"""Fetching a client's `jwks_uri`: short timeouts, no redirects, cached, bounded refetch."""
+"""Fetching a client's `jwks_uri` through the outbound guard: cached, bounded refetch."""
 
 from __future__ import annotations
 
 import threading
 import time
 
+from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+
+from idp.outbound import GENERIC_ERROR, PUBLIC_ONLY, OutboundPolicy, OutboundRefused, fetch_json
 
 CACHE_SECONDS = 300
 MIN_REFETCH_SECONDS = 30
-TIMEOUT = (2.0, 3.0)
-MAX_BYTES = 64 * 1024
 
 
 class JWKSFetchError(Exception):
-    """The document could not be fetched or parsed."""
+    """The document could not be fetched or parsed; the text is the same for every cause."""
 
 
 class JWKSFetcher:
-    def __init__(self, session=None):
-        self._http = session  # a requests.Session, made on first use (requests loads lazily)
+    def __init__(self, policy: OutboundPolicy = PUBLIC_ONLY):
+        self._policy = policy
         self._cache: dict[str, tuple[float, KeySet]] = {}
         self._lock = threading.Lock()
 
@@ -39,21 +40,9 @@ class JWKSFetcher:
         return keys
 
     def _fetch(self, uri: str) -> KeySet:
-        import requests
-
-        if self._http is None:
-            self._http = requests.Session()
         try:
-            # No redirects at all: a redirect could point the fetch at another host.
-            response = self._http.get(uri, timeout=TIMEOUT, allow_redirects=False, stream=True)
-            body = response.raw.read(MAX_BYTES + 1, decode_content=True)
-        except requests.RequestException as exc:
-            raise JWKSFetchError(f"could not fetch {uri}: {exc.__class__.__name__}") from None
-        if response.status_code != 200 or len(body) > MAX_BYTES:
-            raise JWKSFetchError(f"{uri} answered {response.status_code}")
-        try:
-            import json
-
-            return KeySet.import_key_set(json.loads(body))
-        except (ValueError, TypeError, KeyError) as exc:
-            raise JWKSFetchError(f"{uri} is not a JWK set: {exc}") from None
+            return KeySet.import_key_set(fetch_json(uri, self._policy))
+        except OutboundRefused:
+            raise JWKSFetchError(GENERIC_ERROR) from None
+        except (JoseError, ValueError, TypeError, KeyError, AttributeError):
+            raise JWKSFetchError(GENERIC_ERROR) from None

@@ -23,6 +23,7 @@ from idp.oauth.signing_keys import KeyCache
 from idp.oauth.token_service import TokenSubject, create_refresh_token
 from idp.oauth.tokens import TokenSigner
 from idp.oauth.usage import UsageRecorder
+from idp.outbound import OutboundPolicy
 from idp.request_context import RequestContext
 
 
@@ -33,7 +34,7 @@ class IdpAuthorizationServer(AuthorizationServer):
         self.keyring = keyring
         self.keys = keys
         self.signer = TokenSigner(config.issuer, keys)
-        self.jwks_fetcher = JWKSFetcher()
+        self.jwks_fetcher = JWKSFetcher(OutboundPolicy.from_entries(config.outbound_allow))
         self.usage = UsageRecorder()
         self.clients = ClientCache(keys.session_factory)
 

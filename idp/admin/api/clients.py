@@ -39,7 +39,7 @@ def list_clients():
 @require("clients:write")
 def create_client_route():
     client, secret = ops.register_client(db.session, admin_context(), resolve_caller(),
-                                         services().keyring, body())
+                                         services().keyring, body(), services().outbound_policy)
     db.session.commit()
     return {**describe_client(client), "client_secret": secret}, 201
 

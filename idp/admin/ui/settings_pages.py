@@ -188,7 +188,7 @@ def create_service_client():
     if days:
         data["expires_in"] = int(days) * 86400
     client, secret = ops.register_client(db.session, admin_context(), resolve_caller(),
-                                         services().keyring, data)
+                                         services().keyring, data, services().outbound_policy)
     db.session.commit()
     return page("admin/client_detail.html", client=_described(client), secret=secret)
 
