@@ -77,3 +77,14 @@ def test_cli_client_registration_uses_the_outbound_guard(idp_env):
     assert refused.returncode != 0 and "IDP_OUTBOUND_ALLOW" in refused.stderr
     allowed = idp({**idp_env, "IDP_OUTBOUND_ALLOW": "127.0.0.1/32"}, *args)
     assert allowed.returncode == 0, allowed.stderr
+
+
+def test_cli_redirect_uri_rules_match_the_api(idp_env):
+    idp(idp_env, "db", "upgrade")
+    for bad in ("https://*.example.com/cb", "https://u@rp.example.com/cb", "myapp:/cb",
+                "https://rp.example.com/cb#x"):
+        result = idp(idp_env, "clients", "create", "--name", "x", "--redirect-uri", bad)
+        assert result.returncode != 0 and "Traceback" not in result.stderr, bad
+    good = idp(idp_env, "clients", "create", "--name", "x", "--public", "--redirect-uri",
+               "com.example.app:/cb", "--json")
+    assert good.returncode == 0, good.stderr
