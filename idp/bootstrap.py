@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from idp.accounts.password_policy import generate_password
 from idp.accounts.roles import assign_role, ensure_builtin_roles
 from idp.accounts.tenants import ensure_default_tenant
 from idp.accounts.users import create_user
-from idp.config import Config
+from idp.config import Config, ConfigError
+from idp.errors import ValidationFailed
 from idp.keyring import Keyring
 from idp.models.accounts import User
 from idp.oauth.signing_keys import ensure_signing_keys
@@ -32,10 +33,14 @@ def bootstrap(db: Session, config: Config, keyring: Keyring) -> BootstrapResult:
     result = BootstrapResult()
     if db.execute(select(func.count()).select_from(User)).scalar_one() == 0:
         generated = config.bootstrap_admin_password is None
-        password = config.bootstrap_admin_password or secrets.token_urlsafe(15)
-        admin = create_user(db, system_context(), tenant, email=config.bootstrap_admin_email,
-                            username="admin", password=password, email_verified=True,
-                            allow_localhost=True)
+        password = config.bootstrap_admin_password or generate_password()
+        try:
+            admin = create_user(db, system_context(), tenant, email=config.bootstrap_admin_email,
+                                username="admin", password=password, email_verified=True,
+                                allow_localhost=True, config=config)
+        except ValidationFailed as exc:
+            db.rollback()
+            raise ConfigError(f"IDP_BOOTSTRAP_ADMIN_PASSWORD: {exc.message}") from None
         admin.must_change_password = generated
         assign_role(db, system_context(), admin, "superadmin", tenant)
         result = BootstrapResult(config.bootstrap_admin_email, password if generated else None)

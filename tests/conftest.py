@@ -50,7 +50,7 @@ def config_overrides(tmp_path, database_url):
         "keys_dir": str(tmp_path / "keys"),
         "issuer": "http://localhost",
         "testing": True,
-        "bootstrap_admin_password": "Bootstrap-Admin-1!",
+        "bootstrap_admin_password": "Bootstrap-Operator-7!",
         "login_rate_limit": "1000 per minute",
     }
     if REDIS_URL:

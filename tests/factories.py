@@ -20,7 +20,8 @@ REDIRECT_URI = "https://rp.example.com/cb"
 def make_user(app, email="alice@example.com", username="alice", password=PASSWORD, **profile):
     with app.app_context():
         user = create_user(db.session, system_context(), ensure_default_tenant(db.session), email=email,
-                           username=username, password=password, profile=profile or None)
+                           username=username, password=password, profile=profile or None,
+                           config=app.extensions["idp"].config)
         db.session.commit()
         return str(user.id)
 

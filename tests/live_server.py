@@ -27,7 +27,7 @@ class LiveIdp:
         self.env = {**os.environ, "IDP_PORT": str(self.port), "IDP_ISSUER": self.url,
                     "IDP_DATABASE_URL": f"sqlite:///{tmp_path}/live.db",
                     "IDP_KEYS_DIR": str(tmp_path / "keys"), "IDP_WORKERS": "1",
-                    "IDP_BOOTSTRAP_ADMIN_PASSWORD": "Bootstrap-Admin-1!", **env}
+                    "IDP_BOOTSTRAP_ADMIN_PASSWORD": "Bootstrap-Operator-7!", **env}
         self.process: subprocess.Popen | None = None
 
     def cli(self, *args, stdin: str | None = None) -> str:

@@ -88,3 +88,24 @@ def test_cli_redirect_uri_rules_match_the_api(idp_env):
     good = idp(idp_env, "clients", "create", "--name", "x", "--public", "--redirect-uri",
                "com.example.app:/cb", "--json")
     assert good.returncode == 0, good.stderr
+
+
+def test_cli_user_creation_applies_the_tenant_password_policy(idp_env):
+    assert idp(idp_env, "db", "upgrade").returncode == 0
+    for weak in ("password", "Sh0rt!A", "Erin-Password-1!"):  # common, short, has the name
+        refused = idp(idp_env, "users", "create", "--email", "erin@example.com", "--username",
+                      "erin", "--password-stdin", stdin=weak + "\n")
+        assert refused.returncode != 0 and "Traceback" not in refused.stderr, weak
+        assert refused.stderr.count("\n") == 1, refused.stderr
+    generated = idp(idp_env, "users", "create", "--email", "erin@example.com", "--json")
+    assert generated.returncode == 0, generated.stderr
+    assert len(json.loads(generated.stdout)["password"]) >= 20
+
+
+def test_weak_bootstrap_admin_password_stops_start_up(idp_env):
+    result = idp({**idp_env, "IDP_BOOTSTRAP_ADMIN_PASSWORD": "password"}, "db", "upgrade")
+    assert result.returncode != 0 and "IDP_BOOTSTRAP_ADMIN_PASSWORD" in result.stderr
+    assert "Traceback" not in result.stderr
+    good = idp({**idp_env, "IDP_BOOTSTRAP_ADMIN_PASSWORD": "Sturdy-Operator-Key-8!"}, "db",
+               "upgrade")
+    assert good.returncode == 0, good.stderr

@@ -136,6 +136,27 @@ def check_password(policy: PasswordPolicy, password: str, *, username: str | Non
     return reasons
 
 
+def generate_password() -> str:
+    """A random password every policy accepts (20+ characters, all four character classes)."""
+    import secrets
+
+    return f"{secrets.token_urlsafe(15)}-{secrets.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}" \
+           f"{secrets.choice('abcdefghjkmnpqrstuvwxyz')}{secrets.randbelow(10)}!"
+
+
+def check_new_password(config: Config, tenant: Tenant, password: str, *, username: str | None,
+                       email: str | None) -> None:
+    """The tenant's policy for a first password (creation, bootstrap); ValidationFailed if not."""
+    enforce_password(policy_for(config, tenant), password,
+                     _UserLike(username=username, email=email))
+
+
+@dataclass(frozen=True)
+class _UserLike:
+    username: str | None
+    email: str | None
+
+
 def enforce_password(policy: PasswordPolicy, password: str, user_like, *,
                      has_mfa: bool = False) -> None:
     """Raise ValidationFailed listing every reason the password is refused."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from types import SimpleNamespace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +20,7 @@ from idp.accounts.normalization import (
     validate_email_address,
     validate_username,
 )
-from idp.accounts.password_policy import enforce_password, policy_for
+from idp.accounts.password_policy import check_new_password
 from idp.accounts.passwords import burn_verification_time
 from idp.accounts.users import create_user
 from idp.audit import EventType, record
@@ -65,8 +64,9 @@ def register_user(db: Session, ctx: RequestContext, config: Config, tenant: Tena
     if invitation and normalize_identifier(invitation.email or "") != normalize_identifier(email):
         raise ValidationFailed("Use the address the invitation was sent to.", field="email")
     username = validate_username(username or email.split("@", 1)[0])
-    enforce_password(policy_for(config, tenant), password,
-                     SimpleNamespace(username=username, email=email))
+    # create_user applies the policy too; checked first here so that a refused password
+    # answers the same whether or not the address already has an account.
+    check_new_password(config, tenant, password, username=username, email=email)
     existing = _user_by_email(db, tenant, email)
     if existing is not None:
         # No enumeration: the page answers as for a new address (in the same time: one
@@ -78,7 +78,7 @@ def register_user(db: Session, ctx: RequestContext, config: Config, tenant: Tena
     if invitation is not None:
         consume_token(db, ctx, Purpose.INVITE, invite)
     user = create_user(db, ctx, tenant, email=email, username=username, password=password,
-                       email_verified=invitation is not None)
+                       email_verified=invitation is not None, config=config)
     record(db, ctx, EventType.USER_REGISTERED, subject_id=user.id, tenant_id=tenant.id,
            username=username, details={"mode": mode})
     token = None

@@ -13,8 +13,10 @@ from idp.accounts.normalization import (
     validate_email_address,
     validate_username,
 )
+from idp.accounts.password_policy import check_new_password
 from idp.accounts.passwords import hash_password
 from idp.audit import EventType, record
+from idp.config import Config
 from idp.errors import Conflict, NotFound
 from idp.models.accounts import PasswordCredential, User
 from idp.models.tenancy import Tenant
@@ -32,10 +34,19 @@ def create_user(
     email_verified: bool = False,
     profile: dict | None = None,
     allow_localhost: bool = False,
+    config: Config | None = None,
 ) -> User:
-    """Create a person (and their password credential), audited, flushed not committed."""
+    """Create a person (and their password credential), audited, flushed not committed.
+
+    A password is checked against the tenant's policy here, where it is stored, so no
+    caller (CLI, admin API, console, sign-up, bootstrap) can skip it; that needs `config`.
+    """
     email = validate_email_address(email, allow_localhost=allow_localhost)
     username = validate_username(username or email.split("@", 1)[0])
+    if password is not None:
+        if config is None:
+            raise TypeError("create_user(password=...) needs config for the password policy")
+        check_new_password(config, tenant, password, username=username, email=email)
     user = User(
         tenant_id=tenant.id,
         username=username,

@@ -27,8 +27,7 @@ def users():
 @with_app
 def users_create(app, email, username, password_stdin, roles, tenant, as_json):
     """Create a person (prints a generated password once unless --password-stdin)."""
-    import secrets
-
+    from idp.accounts.password_policy import generate_password
     from idp.accounts.roles import assign_role
     from idp.accounts.tenants import query_tenant
     from idp.accounts.users import create_user
@@ -37,10 +36,10 @@ def users_create(app, email, username, password_stdin, roles, tenant, as_json):
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     generated = None
     if password is None:
-        password = generated = secrets.token_urlsafe(15)
+        password = generated = generate_password()
     tenant_row = query_tenant(database.session, tenant)
     user = create_user(database.session, system_context(), tenant_row, email=email, username=username,
-                       password=password)
+                       password=password, config=app.extensions["idp"].config)
     for role in roles:
         assign_role(database.session, system_context(), user, role, tenant_row)
     database.session.commit()

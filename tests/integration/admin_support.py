@@ -30,7 +30,8 @@ def make_person(app, username: str, *, roles=(), tenant: str | None = None, pass
         tenant_row = query_tenant(db.session, tenant)
         user = create_user(db.session, system_context(), tenant_row,
                            email=f"{username}@example.com", username=username,
-                           password=password, profile=profile or None)
+                           password=password, profile=profile or None,
+                           config=app.extensions["idp"].config)
         for role in roles:
             assign_role(db.session, system_context(), user, role, tenant_row)
         db.session.commit()

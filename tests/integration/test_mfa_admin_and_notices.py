@@ -84,7 +84,8 @@ def test_reset_is_confined_to_the_actors_tenant(app):
         from idp.accounts.users import create_user
 
         outsider = create_user(db.session, system_context(), other, email="o@example.com",
-                               username="o", password="Correct-Horse-9!")
+                               username="o", password="Correct-Horse-9!",
+                               config=app.extensions["idp"].config)
         assign_role(db.session, system_context(), outsider, "helpdesk", other)
         db.session.commit()
         with pytest.raises(NotFound):

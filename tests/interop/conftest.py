@@ -24,7 +24,7 @@ import requests
 HERE = Path(__file__).resolve().parent
 RP_SCRIPT = HERE / "rp.mjs"
 PASSWORD = "Interop-Alice-Pw-42!"
-ADMIN_PASSWORD = "Interop-Bootstrap-Admin-1!"
+ADMIN_PASSWORD = "Interop-Bootstrap-Operator-7!"
 REDIRECT_URI = "http://127.0.0.1:9/cb"
 STARTUP_TIMEOUT = 30.0
 CLI_TIMEOUT = 60.0

@@ -43,7 +43,7 @@ def base_env(workdir: Path, database_url: str, **extra) -> dict:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("IDP_", "PROMETHEUS_"))}
     env.update({
         "IDP_DATABASE_URL": database_url, "IDP_KEYS_DIR": str(workdir / "keys"),
-        "IDP_ISSUER": "http://127.0.0.1:5000", "IDP_BOOTSTRAP_ADMIN_PASSWORD": "Bootstrap-Admin-1!",
+        "IDP_ISSUER": "http://127.0.0.1:5000", "IDP_BOOTSTRAP_ADMIN_PASSWORD": "Bootstrap-Operator-7!",
         "IDP_LOGIN_RATE_LIMIT": "1000 per minute", "PYTHONDONTWRITEBYTECODE": "1",
     })
     env.update({k: str(v) for k, v in extra.items()})

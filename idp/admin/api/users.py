@@ -25,6 +25,7 @@ from idp.admin.permissions import admin_context, load_user, require, resolve_cal
 from idp.admin.schemas import session_json, user_json
 from idp.errors import NotFound, ValidationFailed
 from idp.extensions import db
+from idp.http import settings
 from idp.models.accounts import User
 from idp.models.base import utcnow
 from idp.models.sessions import UserSession
@@ -87,18 +88,11 @@ def create_user_route():
     if not data.get("email"):
         raise ValidationFailed("email is required.", field="email")
     ctx = admin_context()
-    if data.get("password") is not None:
-        from types import SimpleNamespace
-
-        from idp.accounts.password_policy import enforce_password, policy_for
-        from idp.http import settings
-
-        enforce_password(policy_for(settings(), tenant), data["password"],
-                         SimpleNamespace(username=data.get("username"), email=data["email"]))
     profile = admin_ops.clean_profile(data)
     user = create_user(db.session, ctx, tenant, email=data["email"],
                        username=data.get("username"), password=data.get("password"),
-                       email_verified=bool(data.get("email_verified") is True), profile=profile)
+                       email_verified=bool(data.get("email_verified") is True), profile=profile,
+                       config=settings())
     db.session.commit()
     return user_json(db.session, user), 201
 
