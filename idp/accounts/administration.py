@@ -8,7 +8,6 @@ demotes themselves out of administration.
 from __future__ import annotations
 
 import uuid
-from datetime import date
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -20,6 +19,7 @@ from idp.accounts.normalization import (
     validate_email_address,
     validate_username,
 )
+from idp.accounts.profile import PROFILE_FIELDS, clean_profile
 from idp.accounts.roles import ADMIN_ROLES
 from idp.audit import EventType, record
 from idp.errors import Conflict, ValidationFailed
@@ -29,13 +29,6 @@ from idp.models.rbac import Role, RoleAssignment
 from idp.request_context import RequestContext
 from idp.sessions.service import revoke_user_sessions
 
-# Profile fields an admin may write, with their maximum length (None: not a string).
-PROFILE_FIELDS = {
-    "name": 200, "given_name": 100, "family_name": 100, "middle_name": 100, "nickname": 100,
-    "profile": 500, "picture": 500, "website": 500, "gender": 50, "zoneinfo": 64,
-    "locale": 35, "phone_number": 40, "department": 200, "manager": 200, "location": 200,
-    "birthdate": None, "address": None, "phone_number_verified": None,
-}
 EDITABLE_FIELDS = {"username", "email", "email_verified", *PROFILE_FIELDS}
 
 
@@ -45,39 +38,6 @@ def check_fields(data: dict, allowed: set[str] = EDITABLE_FIELDS) -> None:
     if refused:
         raise ValidationFailed(f"These fields cannot be set here: {', '.join(refused)}.",
                                field=refused[0])
-
-
-def clean_profile(data: dict) -> dict:
-    """Type- and length-checked profile values (empty strings become None)."""
-    out: dict = {}
-    for key, value in data.items():
-        if key not in PROFILE_FIELDS:
-            continue
-        limit = PROFILE_FIELDS[key]
-        if value is None or value == "":
-            out[key] = None if key != "phone_number_verified" else False
-        elif key == "birthdate":
-            out[key] = _parse_date(value)
-        elif key == "address":
-            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-                raise ValidationFailed("address must be an object of strings.", field=key)
-            out[key] = value
-        elif key == "phone_number_verified":
-            if not isinstance(value, bool):
-                raise ValidationFailed(f"{key} must be true or false.", field=key)
-            out[key] = value
-        elif not isinstance(value, str) or len(value) > limit:
-            raise ValidationFailed(f"{key} must be text of at most {limit} characters.", field=key)
-        else:
-            out[key] = value.strip()
-    return out
-
-
-def _parse_date(value) -> date:
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise ValidationFailed("birthdate must be YYYY-MM-DD.", field="birthdate") from None
 
 
 def update_user(db: Session, ctx: RequestContext, user: User, data: dict, *,

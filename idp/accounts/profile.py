@@ -1,9 +1,11 @@
-"""Self-service profile edits: the OpenID Connect standard claims a person may change."""
+"""Profile claims: the one rule set for every writer (admin API, console, CSV import and
+the person on /account), and the self-service edit of the OIDC standard claims."""
 
 from __future__ import annotations
 
 import re
 from datetime import date
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session
@@ -13,45 +15,102 @@ from idp.errors import ValidationFailed
 from idp.models.accounts import User
 from idp.request_context import RequestContext
 
-# OIDC Core 1.0 section 5.1; email, username and the enterprise fields (department,
-# manager, location) are managed by administrators.
+# Profile fields, with their maximum length (None: not a string). OIDC Core 1.0 5.1
+# plus the enterprise fields (department, manager, location).
+PROFILE_FIELDS = {
+    "name": 200, "given_name": 100, "family_name": 100, "middle_name": 100, "nickname": 100,
+    "profile": 500, "picture": 500, "website": 500, "gender": 50, "zoneinfo": 64,
+    "locale": 35, "phone_number": 40, "department": 200, "manager": 200, "location": 200,
+    "birthdate": None, "address": None, "phone_number_verified": None,
+}
+# What a person may change themselves; email, username and the enterprise fields are
+# managed by administrators.
 EDITABLE = ("name", "given_name", "family_name", "middle_name", "nickname", "profile",
             "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "phone_number")
 URL_FIELDS = ("profile", "picture", "website")
-_LOCALE = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$")
+# OIDC Core 5.1.1: the address claim's members.
+ADDRESS_KEYS = {"formatted", "street_address", "locality", "region", "postal_code", "country"}
+# RFC 5646 2.1 (BCP 47) language tag: language-extlang-script-region-variant-extension-x.
+_LOCALE = re.compile(
+    r"^[A-Za-z]{2,3}(-[A-Za-z]{3}){0,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?"
+    r"(-([A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*(-[0-9A-WY-Za-wy-z](-[A-Za-z0-9]{2,8})+)*"
+    r"(-x(-[A-Za-z0-9]{1,8})+)?$")
 _PHONE = re.compile(r"^\+?[0-9 ()\-]{4,30}(;ext=[0-9]{1,10})?$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def _clean(name: str, value: str | None):
-    value = (value or "").strip()
-    if not value:
-        return None
-    if name in URL_FIELDS and urlsplit(value).scheme not in {"http", "https"}:
-        raise ValidationFailed(f"{name} must be an http(s) URL.", field=name)
-    if name == "birthdate":
+@lru_cache(maxsize=1)
+def _zones() -> frozenset[str]:
+    import zoneinfo
+
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _text(key: str, value) -> str:
+    limit = PROFILE_FIELDS[key]
+    if not isinstance(value, str) or len(value) > limit or _CONTROL.search(value):
+        raise ValidationFailed(f"{key} must be text of at most {limit} characters.", field=key)
+    return value.strip()
+
+
+def _check_url(key: str, value: str) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or " " in value \
+            or "@" in parts.netloc:
+        raise ValidationFailed(f"{key} must be an http(s) URL.", field=key)
+
+
+def _check_text_claim(key: str, value: str) -> None:
+    if key in URL_FIELDS:
+        _check_url(key, value)
+    elif key == "zoneinfo" and value not in _zones():
+        raise ValidationFailed("Time zone must be an IANA zone like Europe/Paris.", field=key)
+    elif key == "locale" and not _LOCALE.match(value):
+        raise ValidationFailed("Locale must be a BCP 47 tag like en-US.", field=key)
+    elif key == "phone_number" and not _PHONE.match(value):
+        raise ValidationFailed("Phone number must look like +1 555 0100.", field=key)
+
+
+def _clean_value(key: str, value):
+    if key == "birthdate":
         try:
-            return date.fromisoformat(value)
+            return date.fromisoformat(str(value))
         except ValueError:
-            raise ValidationFailed("Birthdate must look like 1990-12-31.", field=name) from None
-    if name == "zoneinfo":
-        import zoneinfo
+            raise ValidationFailed("Birthdate must look like 1990-12-31.", field=key) from None
+    if key == "address":
+        if not isinstance(value, dict) or set(value) - ADDRESS_KEYS or not all(
+                isinstance(v, str) and len(v) <= 500 for v in value.values()):
+            raise ValidationFailed(f"address must be an object of strings with keys among "
+                                   f"{sorted(ADDRESS_KEYS)}.", field=key)
+        return value
+    if key == "phone_number_verified":
+        if not isinstance(value, bool):
+            raise ValidationFailed(f"{key} must be true or false.", field=key)
+        return value
+    value = _text(key, value)
+    if value:
+        _check_text_claim(key, value)
+    return value or None
 
-        if value not in zoneinfo.available_timezones():
-            raise ValidationFailed("Time zone must be like Europe/Paris.", field=name)
-    if name == "locale" and not _LOCALE.match(value):
-        raise ValidationFailed("Locale must look like en-US.", field=name)
-    if name == "phone_number" and not _PHONE.match(value):
-        raise ValidationFailed("Phone number must look like +1 555 0100.", field=name)
-    return value
+
+def clean_profile(data: dict) -> dict:
+    """Checked profile values for the known fields in `data` (empty values become None)."""
+    out: dict = {}
+    for key, value in data.items():
+        if key not in PROFILE_FIELDS:
+            continue
+        if value is None or value == "":
+            out[key] = False if key == "phone_number_verified" else None
+        else:
+            out[key] = _clean_value(key, value)
+    return out
 
 
 def update_profile(db: Session, ctx: RequestContext, user: User, values: dict) -> list[str]:
     """Apply the editable fields present in `values`; audit and return what changed."""
     changed = []
-    for name in EDITABLE:
-        if name not in values:
-            continue
-        value = _clean(name, values[name])
+    cleaned = clean_profile({name: values[name] for name in EDITABLE if name in values})
+    for name, value in cleaned.items():
         if getattr(user, name) != value:
             setattr(user, name, value)
             changed.append(name)
