@@ -38,6 +38,14 @@ def already_registered_mail(to: str, reset_link: str) -> Message:
                    f"{reset_link}\n")
 
 
+def username_taken_mail(to: str, register_link: str) -> Message:
+    return Message(to, "Choose another username",
+                   "Someone (we hope you) tried to create an account with this email address, "
+                   "but the username chosen is taken or looks too much like one that is. No "
+                   f"account was created. Sign up again with another username:\n\n"
+                   f"{register_link}\n\nIf it was not you, ignore this message.")
+
+
 def locked_mail(to: str, minutes: int | None) -> Message:
     until = (f"It unlocks by itself in {minutes} minutes, or when you reset your password."
              if minutes else "An administrator must unlock it, or you can reset your password.")

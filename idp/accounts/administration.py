@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from idp.accounts import lockout
 from idp.accounts.access import user_access, users_with_role
+from idp.accounts.confusables import username_skeleton
 from idp.accounts.normalization import (
     normalize_identifier,
     validate_email_address,
@@ -21,6 +22,7 @@ from idp.accounts.normalization import (
 )
 from idp.accounts.profile import PROFILE_FIELDS, clean_profile
 from idp.accounts.roles import ADMIN_ROLES
+from idp.accounts.users import username_taken
 from idp.audit import EventType, record
 from idp.errors import Conflict, ValidationFailed
 from idp.models.accounts import User
@@ -95,9 +97,10 @@ def _set_username(db: Session, user: User, value) -> list[str]:
     key = normalize_identifier(username)
     if username == user.username:
         return []
-    if _taken(db, user, User.username_normalized, key):
-        raise Conflict("That username is already taken.")
+    if username_taken(db, user.tenant_id, username, except_user=user.id):
+        raise Conflict("That username is already taken (or looks like one that is).")
     user.username, user.username_normalized = username, key
+    user.username_skeleton = username_skeleton(username)
     return ["username"]
 
 

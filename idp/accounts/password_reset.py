@@ -24,6 +24,10 @@ def request_reset(db: Session, ctx: RequestContext, config: Config, tenant: Tena
     user = db.execute(select(User).where(User.tenant_id == tenant.id, column == key)
                       ).scalar_one_or_none() if key else None
     if user is None or not user.is_active or not user.email:
+        # The same work as for a real account (one token row, one audit event), so the
+        # answer takes the same time; this token is never sent and opens no account.
+        issue_token(db, ctx, Purpose.PASSWORD_RESET, tenant_id=tenant.id,
+                    ttl=config.password_reset_ttl)
         record(db, ctx, EventType.PASSWORD_RESET_REQUESTED, outcome=Outcome.UNKNOWN_USER
                if user is None else Outcome.ACCOUNT_DISABLED, tenant_id=tenant.id,
                subject_id=user.id if user else None, username=login[:320])

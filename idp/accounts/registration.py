@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -22,7 +22,7 @@ from idp.accounts.normalization import (
 )
 from idp.accounts.password_policy import check_new_password
 from idp.accounts.passwords import burn_verification_time
-from idp.accounts.users import create_user
+from idp.accounts.users import create_user, username_taken
 from idp.audit import EventType, record
 from idp.config import Config
 from idp.errors import Conflict, Forbidden, ValidationFailed
@@ -40,6 +40,8 @@ class Registration:
     user: User | None
     verify_token: str | None = None
     existing: User | None = None  # the address already had an account
+    username_taken: str | None = None  # the address to tell that the name is taken
+    invited: bool = False  # what a new account's page would say (verified by the invitation)
 
 
 def registration_mode(config: Config, tenant: Tenant) -> str:
@@ -67,14 +69,9 @@ def register_user(db: Session, ctx: RequestContext, config: Config, tenant: Tena
     # create_user applies the policy too; checked first here so that a refused password
     # answers the same whether or not the address already has an account.
     check_new_password(config, tenant, password, username=username, email=email)
-    existing = _user_by_email(db, tenant, email)
-    if existing is not None:
-        # No enumeration: the page answers as for a new address (in the same time: one
-        # Argon2 computation, like the new account's hash); the owner gets a mail.
-        burn_verification_time(password)
-        record(db, ctx, EventType.USER_REGISTERED, outcome="failure", tenant_id=tenant.id,
-               subject_id=existing.id, username=username, details={"reason": "email_in_use"})
-        return Registration(None, existing=existing)
+    refused = _refuse_quietly(db, ctx, tenant, email, username, password)
+    if refused is not None:
+        return replace(refused, invited=invitation is not None)
     if invitation is not None:
         consume_token(db, ctx, Purpose.INVITE, invite)
     user = create_user(db, ctx, tenant, email=email, username=username, password=password,
@@ -85,7 +82,27 @@ def register_user(db: Session, ctx: RequestContext, config: Config, tenant: Tena
     if not user.email_verified:
         token = issue_token(db, ctx, Purpose.VERIFY_EMAIL, tenant_id=tenant.id, user_id=user.id,
                             email=user.email, ttl=VERIFY_EMAIL_TTL)
-    return Registration(user, verify_token=token)
+    return Registration(user, verify_token=token, invited=invitation is not None)
+
+
+def _refuse_quietly(db: Session, ctx: RequestContext, tenant: Tenant, email: str,
+                    username: str, password: str) -> Registration | None:
+    """A taken address or username (or a look-alike of one) answers like a new account.
+
+    No enumeration: the page is the same, and so is the time (one Argon2 computation, like
+    the new account's hash); the mail to the address entered says what happened.
+    """
+    existing = _user_by_email(db, tenant, email)
+    if existing is None and not username_taken(db, tenant.id, username):
+        return None
+    burn_verification_time(password)
+    reason = "email_in_use" if existing is not None else "username_in_use"
+    record(db, ctx, EventType.USER_REGISTERED, outcome="failure", tenant_id=tenant.id,
+           subject_id=existing.id if existing else None, username=username,
+           details={"reason": reason})
+    if existing is not None:
+        return Registration(None, existing=existing)
+    return Registration(None, username_taken=email)
 
 
 def _user_by_email(db: Session, tenant: Tenant, email: str) -> User | None:

@@ -8,6 +8,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from idp.accounts.confusables import username_skeleton
 from idp.accounts.normalization import (
     normalize_identifier,
     validate_email_address,
@@ -51,6 +52,7 @@ def create_user(
         tenant_id=tenant.id,
         username=username,
         username_normalized=normalize_identifier(username),
+        username_skeleton=username_skeleton(username),
         email=email,
         email_normalized=normalize_identifier(email),
         email_verified=email_verified,
@@ -78,11 +80,23 @@ def _ensure_unique(db: Session, tenant: Tenant, user: User) -> None:
             or_(
                 User.email_normalized == user.email_normalized,
                 User.username_normalized == user.username_normalized,
+                User.username_skeleton == user.username_skeleton,
             ),
         )
     ).first()
     if clash:
         raise Conflict("That username or email is already taken.")
+
+
+def username_taken(db: Session, tenant_id: uuid.UUID, username: str,
+                   except_user: uuid.UUID | None = None) -> bool:
+    """True when the name, or a look-alike of it (TR 39 skeleton), is in use in the tenant."""
+    stmt = select(User.id).where(User.tenant_id == tenant_id, or_(
+        User.username_normalized == normalize_identifier(username),
+        User.username_skeleton == username_skeleton(username)))
+    if except_user is not None:
+        stmt = stmt.where(User.id != except_user)
+    return db.execute(stmt.limit(1)).first() is not None
 
 
 def find_user_by_login(db: Session, tenant_id: uuid.UUID, login: str) -> User | None:

@@ -9,8 +9,10 @@ from idp.models.outbox import OutboxEvent
 
 SCHEMA_VERSION = 1
 # Audit types whose public event name differs; every other type is published as is.
+# `user.created` keeps its name: every account creation (admin, CLI, import, bootstrap,
+# and the account behind a sign-up) is `user.created`; only a successful self sign-up is
+# `user.registered`, once.
 RENAMED = {
-    "user.created": "user.registered",
     "user.password.changed": "user.password_changed",
     "user.password.change_required": "user.password_change_required",
 }
@@ -24,6 +26,8 @@ def event_name(audit_type: str, outcome: str) -> str:
     """The public name: auth.login.success / auth.login.failed, user.registered, ..."""
     if audit_type in {"auth.login", "auth.mfa"}:
         return f"{audit_type}.{'success' if outcome == 'success' else 'failed'}"
+    if audit_type == "user.registered" and outcome != "success":
+        return "user.registration.failed"
     return RENAMED.get(audit_type, audit_type)
 
 

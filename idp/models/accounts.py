@@ -16,6 +16,9 @@ class User(Base):
     __table_args__ = (
         Index("uq_users_tenant_username", "tenant_id", "username_normalized", unique=True),
         Index("uq_users_tenant_email", "tenant_id", "email_normalized", unique=True),
+        # Not unique in the database: accounts made before the look-alike rule may share a
+        # skeleton; idp.accounts.users refuses new clashes.
+        Index("ix_users_tenant_username_skeleton", "tenant_id", "username_skeleton"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
@@ -23,6 +26,8 @@ class User(Base):
     # Shown as typed; the *_normalized twins (NFKC + casefold) carry uniqueness and lookup.
     username: Mapped[str] = mapped_column(String(150))
     username_normalized: Mapped[str] = mapped_column(String(150))
+    # Unicode TR 39-style skeleton (idp.accounts.confusables): look-alikes share it.
+    username_skeleton: Mapped[str | None] = mapped_column(String(300))
     email: Mapped[str | None] = mapped_column(String(320))
     email_normalized: Mapped[str | None] = mapped_column(String(320))
     email_verified: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request, url_for
 
-from idp.accounts.account_mail import already_registered_mail, reset_mail, verification_mail
+from idp.accounts.account_mail import (
+    already_registered_mail,
+    reset_mail,
+    username_taken_mail,
+    verification_mail,
+)
 from idp.accounts.account_tokens import Purpose, peek_token
 from idp.accounts.password_changes import (
     ChangedBy,
@@ -79,8 +84,7 @@ def register():
         (target or form.email).errors = [exc.message]
         return render_template("web/register.html", **page), exc.status
     _mail_registration(result)
-    return render_template("web/register_done.html", verified=bool(result.user and
-                                                                   result.user.email_verified))
+    return render_template("web/register_done.html", verified=result.invited)
 
 
 def _mail_registration(result) -> None:
@@ -90,6 +94,8 @@ def _mail_registration(result) -> None:
     elif result.existing is not None and result.existing.email:
         send_later(already_registered_mail(result.existing.email,
                                            link_to("self_service.forgot")))
+    elif result.username_taken:
+        send_later(username_taken_mail(result.username_taken, link_to("self_service.register")))
 
 
 @bp.get("/verify-email/<token>")

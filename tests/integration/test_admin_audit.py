@@ -154,7 +154,7 @@ def test_outbox_rows_written_with_the_change(app, client):
         rows = db.session.execute(select(OutboxEvent).where(OutboxEvent.subject_id == uuid.UUID(uid))
                                   .order_by(OutboxEvent.id)).scalars().all()
         names = [r.name for r in rows]
-        for expected in ("user.registered", "auth.login.failed", "auth.login.success",
+        for expected in ("user.created", "auth.login.failed", "auth.login.success",
                          "user.updated", "user.disabled"):
             assert expected in names, names
         updated = rows[names.index("user.updated")].payload
