@@ -120,10 +120,11 @@ def check_registered_url(url: str, policy: OutboundPolicy) -> None:
     """At registration: refuse a URL the fetch would refuse (a name that does not resolve
     yet is accepted here; the fetch-time check still applies)."""
     _scheme, host, port = _target(url)
+    addresses = _resolve(host, port)
     name = host.lower().rstrip(".")
-    if (name == "localhost" or name.endswith(".localhost")) and not policy.allows_host(host):
-        raise OutboundRefused(f"{host!r} is loopback")
-    _check_addresses(host, _resolve(host, port), policy)
+    if name == "localhost" or name.endswith(".localhost"):
+        addresses = addresses or ["127.0.0.1"]  # RFC 6761 6.3: always loopback
+    _check_addresses(host, addresses, policy)
 
 
 def _connection(scheme: str, host: str, port: int, address: str, timeout: float):

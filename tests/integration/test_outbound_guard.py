@@ -103,7 +103,9 @@ def test_token_refuses_internal_jwks_uri_with_one_generic_error(app, client, jwk
     targets = [f"http://127.0.0.1:{port}/jwks",          # open port, a real key set
                f"http://127.0.0.1:{_closed_port()}/jwks",  # closed port
                "http://169.254.169.254/latest/meta-data/",  # cloud metadata
-               "https://10.0.0.1/jwks", "https://[::1]/jwks", "https://[::ffff:127.0.0.1]/jwks"]
+               "https://10.0.0.1/jwks", "https://[::1]/jwks", "https://[::ffff:127.0.0.1]/jwks",
+               f"http://localhost:{port}/jwks",            # a name: checked after resolution
+               "https://0x7f000001/jwks", "https://2130706433/jwks"]  # 127.0.0.1 spelt oddly
     answers = []
     for uri in targets:
         response = _token(client, _stored_client_with_jwks_uri(app, uri))
@@ -156,7 +158,7 @@ def _register(client, app, jwks_uri):
 INTERNAL = ["http://127.0.0.1:6379/", "http://localhost:5432/jwks", "https://169.254.169.254/x",
             "https://10.1.2.3/jwks", "https://192.168.0.1/jwks", "https://[::1]/jwks",
             "https://[fd00:ec2::254]/jwks", "https://100.64.0.1/jwks", "https://0.0.0.0/jwks",
-            "https://app.localhost/jwks"]
+            "https://app.localhost/jwks", "https://2130706433/jwks", "https://0x7f.1/jwks"]
 
 
 def test_registration_refuses_internal_jwks_uri_with_one_message(app, client):
@@ -173,6 +175,7 @@ def test_registration_refuses_internal_jwks_uri_with_one_message(app, client):
 @ALLOW_LOOPBACK
 def test_registration_accepts_what_the_operator_allows(app, client):
     assert _register(client, app, "http://127.0.0.1:8080/jwks").status_code == 201
+    assert _register(client, app, "http://localhost:8080/jwks").status_code == 201
     assert _register(client, app, "https://10.1.2.3/jwks").status_code == 422
 
 
