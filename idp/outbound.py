@@ -127,14 +127,20 @@ def check_registered_url(url: str, policy: OutboundPolicy) -> None:
     _check_addresses(host, addresses, policy)
 
 
-def _connection(scheme: str, host: str, port: int, address: str, timeout: float):
+def _connection(scheme: str, host: str, port: int, addresses: list[str], timeout: float):
     cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
     conn = cls(host, port, timeout=timeout)
 
     def connect_pinned(_address, timeout=timeout, source_address=None):
-        # Connect to the address we checked, not to a fresh lookup of the name; HTTPS
+        # Connect to the addresses we checked, not to a fresh lookup of the name; HTTPS
         # still verifies the certificate (and sends SNI) for `host`.
-        return socket.create_connection((address, port), timeout, source_address)
+        error = OSError("no address")
+        for address in addresses[:2]:  # a bounded number of connect timeouts
+            try:
+                return socket.create_connection((address, port), timeout, source_address)
+            except OSError as exc:
+                error = exc
+        raise error
 
     conn._create_connection = connect_pinned
     return conn
@@ -162,7 +168,7 @@ def send(url: str, policy: OutboundPolicy, *, method: str = "GET", body: bytes |
     parts = urlsplit(url)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     deadline = time.monotonic() + DEADLINE
-    conn = _connection(scheme, host, port, addresses[0], TIMEOUT)
+    conn = _connection(scheme, host, port, addresses, TIMEOUT)
     try:
         conn.request(method, path, body=body, headers={"User-Agent": "idp", **(headers or {})})
         response = conn.getresponse()

@@ -185,3 +185,68 @@ def test_outbound_allow_is_validated_at_start_up():
     for bad in ("10.0.0.0/33", "http://x", "a_b"):
         with pytest.raises(ConfigError, match="IDP_OUTBOUND_ALLOW"):
             load_config({"outbound_allow": bad}, environ={})
+
+
+def _self_signed(tmp_path):
+    """A certificate for localhost and 127.0.0.1 (its own CA), written as PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .add_extension(x509.SubjectAlternativeName([
+                x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+@pytest.fixture
+def tls_jwks_server(tmp_path):
+    """The same key set over HTTPS on 127.0.0.1, with a certificate nobody trusts yet."""
+    import ssl
+
+    cert_file, key_file = _self_signed(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    server.hits = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert_file, key_file)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server, cert_file
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@ALLOW_LOOPBACK
+def test_https_fetch_verifies_the_certificate_for_the_host_name(app, client, tls_jwks_server,
+                                                                  monkeypatch):
+    server, cert_file = tls_jwks_server
+    uri = f"https://localhost:{server.server_address[1]}/jwks"
+    cid, _ = make_client(app, grant_types=["client_credentials"], scopes=["a"],
+                         auth_method="private_key_jwt", jwks_uri=uri)
+    assert _token(client, cid).status_code == 400  # untrusted certificate: refused
+    # Trusted, the same pinned connection works: the name is verified, not the address.
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))
+    response = _token(client, cid)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert server.hits == ["/jwks"]
