@@ -53,7 +53,7 @@ def registration_mode(config: Config, tenant: Tenant) -> str:
 def register_user(db: Session, ctx: RequestContext, config: Config, tenant: Tenant, *,
                   email: str, username: str | None, password: str,
                   invite: str | None = None) -> Registration:
-    """Create an unverified account; an address already in use gets a mail, not an error."""
+    """Create an unverified account; a taken address or username gets a mail, not an error."""
     mode = registration_mode(config, tenant)
     if mode == "off":
         raise Forbidden("Sign-up is closed. Ask an administrator for an account.")
