@@ -1,4 +1,4 @@
-"""Revision 0002_username_skeleton fills the look-alike skeleton of existing users."""
+"""Revision 0003_username_skeleton fills the look-alike skeleton of existing users."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def test_upgrade_backfills_skeletons_of_existing_users(tmp_path, database_url, p
         from idp.models import Base
 
         directory = enable_migrations(app).directory
-        upgrade(directory=directory, revision="0001")
+        upgrade(directory=directory, revision="0002_outbox_event_id")
         # The models' tables give the types; username_skeleton is not written (not there yet).
         tenants, users = Base.metadata.tables["tenants"], Base.metadata.tables["users"]
         tenant = uuid.uuid4()

@@ -1,7 +1,7 @@
 """users.username_skeleton: the look-alike (Unicode TR 39) form of each username
 
-Revision ID: 0002_username_skeleton
-Revises: 0001
+Revision ID: 0003_username_skeleton
+Revises: 0002_outbox_event_id
 Create Date: 2026-12-02 07:30:00
 
 Existing rows get their skeleton computed here (batched). The index is not unique:
@@ -13,8 +13,8 @@ from alembic import op
 
 from idp.accounts.confusables import username_skeleton
 
-revision = '0002_username_skeleton'
-down_revision = '0001'
+revision = '0003_username_skeleton'
+down_revision = '0002_outbox_event_id'
 branch_labels = None
 depends_on = None
 
