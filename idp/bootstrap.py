@@ -40,7 +40,8 @@ def bootstrap(db: Session, config: Config, keyring: Keyring) -> BootstrapResult:
                                 allow_localhost=True, config=config)
         except ValidationFailed as exc:
             db.rollback()
-            raise ConfigError(f"IDP_BOOTSTRAP_ADMIN_PASSWORD: {exc.message}") from None
+            variable = "PASSWORD" if exc.field == "password" else "EMAIL"
+            raise ConfigError(f"IDP_BOOTSTRAP_ADMIN_{variable}: {exc.message}") from None
         admin.must_change_password = generated
         assign_role(db, system_context(), admin, "superadmin", tenant)
         result = BootstrapResult(config.bootstrap_admin_email, password if generated else None)
