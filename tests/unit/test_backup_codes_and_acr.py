@@ -21,13 +21,28 @@ def test_ten_distinct_codes_from_the_unambiguous_alphabet():
         assert backup_codes.looks_like_backup_code(code.upper().replace("-", " "))
 
 
-def test_codes_are_hashed_with_a_key_and_typed_loosely():
+def test_codes_are_hashed_with_a_key_and_a_salt_and_typed_loosely():
+    key = b"k" * 32
+    code, other = backup_codes.generate_codes()[:2]
+    digest = backup_codes.hash_code(key, code)
+    assert code.replace("-", "") not in digest and len(digest) <= 64
+    assert digest.startswith("s1$")
+    # Salted: the same code hashes differently each time, and still matches.
+    assert backup_codes.hash_code(key, code) != digest
+    assert backup_codes.code_matches(key, " " + code.upper().replace("-", " "), digest)
+    assert not backup_codes.code_matches(b"x" * 32, code, digest)
+    assert not backup_codes.code_matches(key, other, digest)
+
+
+def test_codes_stored_in_the_old_unsalted_format_still_match():
+    import hashlib
+    import hmac
+
     key = b"k" * 32
     code = backup_codes.generate_codes()[0]
-    digest = backup_codes.hash_code(key, code)
-    assert code.replace("-", "") not in digest and len(digest) == 64
-    assert backup_codes.hash_code(key, " " + code.upper().replace("-", " ")) == digest
-    assert backup_codes.hash_code(b"x" * 32, code) != digest
+    old = hmac.new(key, code.replace("-", "").encode(), hashlib.sha256).hexdigest()
+    assert backup_codes.code_matches(key, code.upper(), old)
+    assert not backup_codes.code_matches(key, backup_codes.generate_codes()[0], old)
 
 
 def test_acr_from_methods():
