@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
-from idp.accounts.lockout import LockoutPolicy, is_locked, register_failure
+from idp.accounts.lockout import LockoutPolicy, claim_lock, release_attempt, reserve_attempt
 from idp.accounts.passwords import (
     burn_verification_time,
     hash_password,
@@ -45,32 +45,58 @@ def check_password_login(
 ) -> PasswordCheck:
     """Verify username/email + password; audit the attempt; count failures."""
     user = find_user_by_login(db, tenant.id, login)
-    audit = {"username": login[:320], "tenant_id": tenant.id}
     if user is None:
         burn_verification_time(password)
-        record(db, ctx, EventType.LOGIN, outcome=Outcome.UNKNOWN_USER, **audit)
+        record(db, ctx, EventType.LOGIN, outcome=Outcome.UNKNOWN_USER, username=login[:320],
+               tenant_id=tenant.id)
         return PasswordCheck(LoginStatus.INVALID)
-    audit["subject_id"] = user.id
+    return check_password(db, ctx, user, password, policy, username=login[:320])
+
+
+def check_password(
+    db: Session,
+    ctx: RequestContext,
+    user: User,
+    password: str,
+    policy: LockoutPolicy,
+    *,
+    stage: str | None = None,
+    username: str | None = None,
+) -> PasswordCheck:
+    """The one password check (login, re-authentication, current password): lockout,
+    audit, lock event and equal timing. `stage` names where it happened, None for login.
+
+    The caller's transaction must not hold a write on this user (see reserve_attempt).
+    """
+    audit = {"username": username or user.username, "tenant_id": user.tenant_id,
+             "subject_id": user.id, **({"details": {"stage": stage}} if stage else {})}
     # Lock and disable are checked before the hash, and answer in the same time.
     if not user.is_active:
         burn_verification_time(password)
         record(db, ctx, EventType.LOGIN, outcome=Outcome.ACCOUNT_DISABLED, **audit)
         return PasswordCheck(LoginStatus.DISABLED, user)
-    if is_locked(user, ctx.now):
+    place = reserve_attempt(db, user, policy, ctx.now)
+    if place is None or place > policy.threshold:
+        # Locked, or `threshold` attempts already failed or are being verified right now:
+        # refused unevaluated. An attempt in flight may still succeed, so this one gives
+        # its place back rather than keep the count at the threshold without a lock.
+        if place is not None:
+            release_attempt(db, user)
         burn_verification_time(password)
         record(db, ctx, EventType.LOGIN, outcome=Outcome.ACCOUNT_LOCKED, **audit)
         return PasswordCheck(LoginStatus.LOCKED, user)
     stored = user.credential.hash if user.credential else None
     if not verify_password(stored, password):
-        locked_now = register_failure(db, user, policy, ctx.now)
+        locked_now = place >= policy.threshold and claim_lock(db, user, policy, ctx.now)
         record(db, ctx, EventType.LOGIN, outcome=Outcome.INVALID_PASSWORD, **audit)
         if locked_now:
-            record(db, ctx, EventType.USER_LOCKED, subject_id=user.id, tenant_id=tenant.id,
-                   details={"failures": policy.threshold})
+            record(db, ctx, EventType.USER_LOCKED, subject_id=user.id, tenant_id=user.tenant_id,
+                   details={"failures": policy.threshold, **({"stage": stage} if stage else {})})
         return PasswordCheck(LoginStatus.INVALID, user, locked_now=locked_now)
+    # Not a failure after all. The rest of the count is cleared when the whole login
+    # succeeds (web/login.py), not here: otherwise a known password would reset the count
+    # between guesses at the second factor.
+    release_attempt(db, user)
     if needs_rehash(stored):
         user.credential.hash = hash_password(password)
-    # The failure count is cleared when the whole login succeeds (web/login.py), not
-    # here: otherwise a known password would reset the count between guesses at the
-    # second factor.
     return PasswordCheck(LoginStatus.AUTHENTICATED, user)
