@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import uuid
 from functools import wraps
 
 from flask import Flask, current_app, g, jsonify, render_template, request
@@ -159,6 +160,44 @@ def current_session():
         db.session.commit()
     g.idp_session = session
     return session
+
+
+def signed_in_user():
+    """(session, user) of the signed-in, active person, or (None, None): the one place that
+    turns the session cookie into a person.
+
+    A request that finds no session but a partial login (password passed, second factor
+    not) is audited: someone is trying the pages a full login opens without the step.
+    """
+    from idp.extensions import db
+    from idp.models.accounts import User
+
+    session = current_session()
+    user = db.session.get(User, session.user_id) if session is not None else None
+    if user is not None and user.is_active:
+        return session, user
+    _audit_skipped_step()
+    return None, None
+
+
+def _audit_skipped_step() -> None:
+    from flask import session as flow
+
+    from idp.audit import EventType, Outcome, record
+    from idp.extensions import db
+
+    partial = flow.get("partial_login")  # web.login_steps.KEY
+    if not isinstance(partial, dict) or "mfa" in (partial.get("done") or []):
+        return
+    try:
+        subject = uuid.UUID(str(partial.get("uid")))
+    except ValueError:
+        subject = None
+    record(db.session, g.request_context, EventType.MFA, outcome=Outcome.FAILURE,
+           subject_id=subject,
+           details={"reason": "second_factor_skipped", "path": request.path[:200],
+                    "amr": list(partial.get("amr") or [])[:5]})
+    db.session.commit()
 
 
 def set_session_cookie(response, token: str, lifetime: int | None = None) -> None:

@@ -75,3 +75,12 @@ def secret_in(html: str) -> str:
     match = re.search(r'id="totp-secret">([A-Z2-7 ]+)<', html)
     assert match, "no secret on the page"
     return match.group(1).replace(" ", "")
+
+
+def reauthenticate(client, code_value: str | None = None, password: str = PASSWORD):
+    """Confirm the password (and a code, when given) on /account/mfa/reauth."""
+    page = client.get("/account/mfa/reauth")
+    data = {"password": password, "csrf_token": csrf_from(page.get_data(as_text=True))}
+    if code_value is not None:
+        data["code"] = code_value
+    return client.post("/account/mfa/reauth", data=data)

@@ -52,3 +52,19 @@ def locked_mail(to: str, minutes: int | None) -> Message:
     return Message(to, "Your account was locked",
                    "Your account was locked after too many failed sign-in attempts. "
                    f"{until}\n\nIf these attempts were not yours, tell your administrator.")
+
+
+def password_changed_mail(to: str, sessions_ended: int) -> Message:
+    ended = (f" {sessions_ended} other session(s) were signed out." if sessions_ended else "")
+    return Message(to, "Your password was changed",
+                   f"The password of your account was just changed.{ended}\n\n"
+                   "If this was not you, reset your password at once and tell your "
+                   "administrator.")
+
+
+def backup_code_used_mail(to: str, remaining: int) -> Message:
+    return Message(to, "A backup code was used to sign in",
+                   f"One of your backup codes was just used. {remaining} unused code(s) "
+                   "remain; create a new set on your account's security page when few are "
+                   "left.\n\nIf this was not you, change your password and contact your "
+                   "administrator at once.")

@@ -49,15 +49,14 @@ def change_password(
     new_password: str,
     *,
     changed_by: ChangedBy = ChangedBy.SELF,
-    current_password: str | None = None,
     forced: bool = False,
-) -> None:
-    """Check and store a new password, keep the old hash in the history, audit it."""
-    if changed_by == ChangedBy.SELF and not forced:
-        stored = user.credential.hash if user.credential else None
-        if current_password is None or not verify_password(stored, current_password):
-            raise ValidationFailed("Your current password is not correct.",
-                                   field="current_password")
+) -> int:
+    """Check and store a new password, keep the old hash in the history, audit it.
+
+    The person's current password is the caller's to check first, with
+    `authentication.check_password` (lockout and audit apply there). A password set by
+    an administrator ends every session of the person; returns how many ended.
+    """
     policy = tenant_policy(db, config, user)
     enforce_password(policy, new_password, user, has_mfa=user_has_mfa(db, user))
     if any(verify_password(h, new_password) for h in recent_hashes(db, user, policy.history)):
@@ -69,6 +68,12 @@ def change_password(
            username=user.username,
            details={"changed_by": str(changed_by), "forced": forced,
                     "actor": ctx.actor_id or str(user.id)})
+    if changed_by == ChangedBy.ADMIN:
+        # Whoever holds a session may be who the administrator is locking out.
+        from idp.accounts.account_admin import end_all_sessions
+
+        return end_all_sessions(db, ctx, user, reason="password_set_by_admin")
+    return 0
 
 
 def _store(db: Session, ctx: RequestContext, user: User, password: str, keep: int) -> None:

@@ -7,18 +7,16 @@ from flask import Blueprint, current_app, g, redirect, url_for
 from idp.accounts.export import export_user
 from idp.audit import EventType, record
 from idp.extensions import db
-from idp.http import current_session
-from idp.models.accounts import User
+from idp.http import signed_in_user
 
 bp = Blueprint("account_export", __name__)
 
 
 @bp.get("/account/export")
 def account_export():
-    session = current_session()
-    if session is None:
+    _session, user = signed_in_user()
+    if user is None:
         return redirect(url_for("web.login"))
-    user = db.session.get(User, session.user_id)
     document = export_user(db.session, user)
     record(db.session, g.request_context, EventType.USER_EXPORTED, subject_id=user.id,
            tenant_id=user.tenant_id, actor_id=str(user.id), details={"self_service": True})

@@ -92,12 +92,18 @@ def users_set_password(app, user, password_stdin, temporary):
     person = _user(user)
     password = sys.stdin.readline().rstrip("\r\n")
     ctx = system_context()
-    change_password(database.session, ctx, app.extensions["idp"].config, person, password,
-                    changed_by=ChangedBy.ADMIN)
+    ended = change_password(database.session, ctx, app.extensions["idp"].config, person,
+                            password, changed_by=ChangedBy.ADMIN)
     if temporary:
         require_password_change(database.session, ctx, person)
     database.session.commit()
-    click.echo(f"{person.username}: password set" + (" (temporary)" if temporary else ""))
+    if person.email:
+        from idp.accounts.account_mail import password_changed_mail
+
+        notice = password_changed_mail(person.email, ended)
+        app.extensions["idp"].mailer.send(notice.to, notice.subject, notice.body)
+    click.echo(f"{person.username}: password set" + (" (temporary)" if temporary else "")
+               + (f"; {ended} session(s) ended" if ended else ""))
 
 
 @users.group("sessions")

@@ -13,9 +13,19 @@ ACR_VALUES_SUPPORTED = list(ACR_LEVELS)
 SECOND_FACTORS = {"otp", "hwk"}
 
 
+def has_second_factor(amr: list[str] | None) -> bool:
+    """True when these methods (RFC 8176 amr values) include a second factor."""
+    return bool(SECOND_FACTORS & set(amr or []))
+
+
+def session_has_second_factor(session) -> bool:
+    """True when a browser session (UserSession) was opened with a second factor."""
+    return session is not None and has_second_factor(session.amr)
+
+
 def acr_for(amr: list[str]) -> str:
     """The class a login with these methods reached."""
-    return ACR_MFA if SECOND_FACTORS & set(amr or []) else ACR_PWD
+    return ACR_MFA if has_second_factor(amr) else ACR_PWD
 
 
 def required_level(acr_values: str | None, default_acr_values: list[str] | None = None) -> int:

@@ -113,9 +113,9 @@ def register_passkey(db: Session, ctx: RequestContext, rp: RelyingParty, user: U
     return cred
 
 
-def remove_factor(db: Session, ctx: RequestContext, user: User, kind: str,
-                  factor_id: str) -> str:
-    """Remove one authenticator app or passkey; returns its display name."""
+def find_factor(db: Session, user: User, kind: str, factor_id: str
+                ) -> TotpCredential | WebAuthnCredential:
+    """This person's authenticator app or passkey (NotFound otherwise)."""
     model = {"totp": TotpCredential, "passkey": WebAuthnCredential}.get(kind)
     try:
         key = uuid.UUID(factor_id)
@@ -124,6 +124,13 @@ def remove_factor(db: Session, ctx: RequestContext, user: User, kind: str,
     row = db.get(model, key) if model is not None and key is not None else None
     if row is None or row.user_id != user.id:
         raise NotFound("No such sign-in method.")
+    return row
+
+
+def remove_factor(db: Session, ctx: RequestContext, user: User, kind: str,
+                  factor_id: str) -> str:
+    """Remove one authenticator app or passkey; returns its display name."""
+    row = find_factor(db, user, kind, factor_id)
     name = "Authenticator app" if kind == "totp" else f"Passkey “{row.name}”"
     db.delete(row)
     db.flush()
@@ -136,6 +143,9 @@ def remove_factor(db: Session, ctx: RequestContext, user: User, kind: str,
     return name
 
 
+LOW_BACKUP_CODES = 3
+
+
 @dataclass(frozen=True)
 class FactorSummary:
     totp: TotpCredential | None
@@ -146,6 +156,16 @@ class FactorSummary:
     @property
     def any(self) -> bool:
         return self.totp is not None or bool(self.passkeys)
+
+    @property
+    def count(self) -> int:
+        """How many second factors (authenticator app, passkeys) are active."""
+        return (self.totp is not None) + len(self.passkeys)
+
+    @property
+    def backup_low(self) -> bool:
+        """Few backup codes left (the pages say so)."""
+        return self.any and self.backup_remaining <= LOW_BACKUP_CODES
 
 
 def summarize_factors(db: Session, user: User) -> FactorSummary:

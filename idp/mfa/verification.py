@@ -7,7 +7,7 @@ refused before any code is checked.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from sqlalchemy import or_, update
@@ -36,6 +36,7 @@ class MfaCheck:
     method: str | None = None   # "totp", "backup_code", "passkey"
     amr: str | None = None      # RFC 8176 value to add: "otp" or "hwk"
     locked_now: bool = False
+    remaining: int | None = None  # backup codes left after this one
 
 
 def _claim_step(db: Session, cred: TotpCredential, step: int, now) -> bool:
@@ -94,7 +95,7 @@ def verify_code(db: Session, ctx: RequestContext, keyring: Keyring, user: User, 
     if backup_codes.consume_code(db, user, backup_code_key(keyring), code, ctx.now):
         remaining = backup_codes.count_remaining(db, user)
         _audit(db, ctx, user, EventType.MFA_BACKUP_CODE_USED, Outcome.SUCCESS, remaining=remaining)
-        return _succeed(db, ctx, user, "backup_code", "otp")
+        return replace(_succeed(db, ctx, user, "backup_code", "otp"), remaining=remaining)
     method = "totp" if totp.is_code_shaped(code.strip()) else "backup_code"
     return _fail(db, ctx, user, policy, method)
 

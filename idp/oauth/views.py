@@ -13,8 +13,8 @@ from idp.http import (
     no_store,
     oauth_json_error,
     services,
+    signed_in_user,
 )
-from idp.models.accounts import User
 from idp.oauth import authorize_flow, pending
 from idp.oauth.access_tokens import check_access_token
 from idp.oauth.claims import user_claims
@@ -63,13 +63,6 @@ def jwks():
 
 # --- authorization endpoint ---------------------------------------------------------
 
-def _session_user(session) -> User | None:
-    if session is None:
-        return None
-    user = db.session.get(User, session.user_id)
-    return user if user is not None and user.is_active else None
-
-
 def _hint_subject(params: dict) -> str | None:
     hint = params.get("id_token_hint")
     if not hint:
@@ -79,10 +72,7 @@ def _hint_subject(params: dict) -> str | None:
 
 def _run_authorization(oauth_request, params: dict, entry: dict | None, rid: str | None):
     server = services().server
-    session = current_session()
-    user = _session_user(session)
-    if user is None:
-        session = None
+    session, user = signed_in_user()
     try:
         grant = server.get_consent_grant(oauth_request, end_user=user)
     except OAuth2Error as error:

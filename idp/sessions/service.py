@@ -137,6 +137,18 @@ def revoke_session(db: Session, ctx: RequestContext, session: UserSession, *, re
            tenant_id=session.tenant_id, details={"session_id": str(session.id), "reason": reason})
 
 
+def revoke_other_sessions(db: Session, ctx: RequestContext, keep: UserSession, *, reason: str
+                          ) -> int:
+    """End every live session of the person but `keep` (the one making the request)."""
+    sessions = db.execute(
+        select(UserSession).where(UserSession.user_id == keep.user_id, UserSession.id != keep.id,
+                                  UserSession.revoked_at.is_(None))
+    ).scalars().all()
+    for session in sessions:
+        revoke_session(db, ctx, session, reason=reason)
+    return len(sessions)
+
+
 def revoke_user_sessions(
     db: Session, ctx: RequestContext, user_id: uuid.UUID, *, reason: str
 ) -> int:

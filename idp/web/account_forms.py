@@ -1,7 +1,7 @@
 """Form shapes of the account and self-service pages (rules live in the services)."""
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, PasswordField, StringField, SubmitField
+from wtforms import BooleanField, DateField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
 _PW = [DataRequired(), Length(max=1024)]
@@ -37,6 +37,7 @@ class NewPasswordForm(FlaskForm):
 
 class ChangePasswordForm(NewPasswordForm):
     current_password = PasswordField("Current password", validators=_PW)
+    end_other_sessions = BooleanField("Sign out my other sessions", default=True)
 
 
 class RegisterForm(FlaskForm):

@@ -14,12 +14,14 @@ from idp.accounts.profile import EDITABLE, update_profile
 from idp.audit import EventType
 from idp.errors import ValidationFailed
 from idp.extensions import db
-from idp.http import clear_session_cookie, current_session, settings
+from idp.http import clear_session_cookie, settings, signed_in_user
 from idp.models.accounts import User
 from idp.models.sessions import UserSession
 from idp.sessions.devices import describe_device
-from idp.sessions.service import revoke_session
+from idp.sessions.service import revoke_other_sessions, revoke_session
 from idp.web.account_forms import ActionForm, ChangePasswordForm, ProfileForm, policy_hints
+from idp.web.login import confirm_password
+from idp.web.mail_dispatch import send_password_notice
 from idp.web.rate_limits import failed_attempts_limit, login_limit
 
 bp = Blueprint("account", __name__)
@@ -30,9 +32,8 @@ def signed_in(view):
 
     @wraps(view)
     def wrapper(*args, **kwargs):
-        session = current_session()
-        user = db.session.get(User, session.user_id) if session else None
-        if session is None or user is None or not user.is_active:
+        session, user = signed_in_user()
+        if user is None:
             expired = 1 if g.get("session_expired") else None
             return redirect(url_for("web.login", expired=expired))
         return view(user, session, *args, **kwargs)
@@ -78,20 +79,25 @@ def password(user, session):
         return render_template("account/password.html", form=form, hints=hints, user=user)
     if not form.validate_on_submit():
         return render_template("account/password.html", form=form, hints=hints, user=user), 400
+    ctx = g.request_context
+    # A wrong current password is a failed authentication like a login's: it counts
+    # toward the account lockout, and 401 toward the per-IP failed-login allowance.
+    if not confirm_password(user, form.current_password.data, "password_change"):
+        form.current_password.errors = ["Your current password is not correct."]
+        return render_template("account/password.html", form=form, hints=hints, user=user), 401
     try:
-        change_password(db.session, g.request_context, settings(), user, form.password.data,
-                        changed_by=ChangedBy.SELF, current_password=form.current_password.data)
+        change_password(db.session, ctx, settings(), user, form.password.data,
+                        changed_by=ChangedBy.SELF)
+        ended = (revoke_other_sessions(db.session, ctx, session, reason="password_changed")
+                 if form.end_other_sessions.data else 0)
         db.session.commit()
     except ValidationFailed as exc:
         db.session.rollback()
-        wrong_current = exc.field == "current_password"
-        (form.current_password if wrong_current else form.password).errors = [exc.message]
-        # A wrong current password is a failed authentication: 401 counts it against the
-        # per-IP failed-login allowance (a stolen session cannot guess the password freely).
-        status = 401 if wrong_current else 422
-        return render_template("account/password.html", form=form, hints=hints, user=user), status
+        form.password.errors = [exc.message]
+        return render_template("account/password.html", form=form, hints=hints, user=user), 422
+    send_password_notice(user, ended)
     return render_template("account/password.html", form=ChangePasswordForm(formdata=None),
-                           hints=hints, user=user, done=True)
+                           hints=hints, user=user, done=True, ended=ended)
 
 
 # --- sessions ---------------------------------------------------------------------------

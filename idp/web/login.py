@@ -4,17 +4,24 @@ from __future__ import annotations
 
 from flask import g, redirect, url_for
 
+from idp.accounts.authentication import LoginStatus, check_password
 from idp.accounts.lockout import clear_failures
 from idp.audit import EventType, Outcome, record
 from idp.extensions import db
-from idp.http import services, set_session_cookie
-from idp.sessions.service import start_session
+from idp.http import current_session, services, set_session_cookie
+from idp.sessions.service import revoke_session, start_session
+from idp.web.mail_dispatch import send_lock_notice
 
 
 def complete_login(user, amr: list[str], rid: str | None, acr: str | None = None):
     """Open the session, audit the success, and go back to the pending authorization."""
     ctx = g.request_context
     svc = services()
+    # A login over a live session (prompt=login, max_age, step-up, another person):
+    # the old session ends here, so its cookie value opens nothing any more.
+    previous = current_session()
+    if previous is not None:
+        revoke_session(db.session, ctx, previous, reason="replaced_by_login")
     session, token = start_session(db.session, ctx, user, svc.session_policy, amr=amr, acr=acr)
     user.last_login_at = ctx.now
     user.last_login_ip = ctx.ip
@@ -28,3 +35,16 @@ def complete_login(user, amr: list[str], rid: str | None, acr: str | None = None
     set_session_cookie(response, token,
                        int((session.expires_at - ctx.now).total_seconds()))
     return response
+
+
+def confirm_password(user, password: str, stage: str) -> bool:
+    """The signed-in person types their password again (re-authentication, password
+    change): the login's check, lockout, lock mail and audit. A failure is committed."""
+    result = check_password(db.session, g.request_context, user, password,
+                            services().lockout_policy, stage=stage)
+    if result.status == LoginStatus.AUTHENTICATED:
+        return True
+    db.session.commit()
+    if result.locked_now:
+        send_lock_notice(user)
+    return False

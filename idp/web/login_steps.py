@@ -71,6 +71,16 @@ def mark_done(step_name: str) -> None:
     update(done=[*state.get("done", []), step_name])
 
 
+def pass_second_factor(*amr: str) -> None:
+    """The second factor passed (a code, a passkey): record its amr values and the acr."""
+    from idp.mfa.acr import ACR_MFA
+
+    for method in amr:
+        add_method(method)
+    update(acr=ACR_MFA)
+    mark_done("mfa")
+
+
 def advance():
     """Send the person to the next required page, or finish the login."""
     from idp.web.login import complete_login

@@ -36,3 +36,19 @@ def send_lock_notice(user) -> None:
         return
     duration = settings().lockout_duration
     send_later(locked_mail(user.email, (duration + 59) // 60 if duration else None))
+
+
+def send_password_notice(user, sessions_ended: int = 0) -> None:
+    """Tell a person their password was changed (called after the commit)."""
+    from idp.accounts.account_mail import password_changed_mail
+
+    if user is not None and user.email:
+        send_later(password_changed_mail(user.email, sessions_ended))
+
+
+def send_backup_code_notice(user, remaining: int) -> None:
+    """Tell a person one of their backup codes was used (called after the commit)."""
+    from idp.accounts.account_mail import backup_code_used_mail
+
+    if user is not None and user.email:
+        send_later(backup_code_used_mail(user.email, remaining))

@@ -1,22 +1,23 @@
 """/account/mfa: set up an authenticator app, passkeys and backup codes; remove them.
 
-Changing sign-in methods needs a recent login (within RECENT_LOGIN seconds) or the
-password confirmed again; the person is emailed when a method is added or removed.
+Adding or removing a sign-in method needs the password, and the second factor when the
+person has one, confirmed within FRESH seconds (mfa_support.is_fresh); removing the last
+one is confirmed on a page of its own. The person is emailed about every change.
 """
 
 from __future__ import annotations
 
 from flask import flash, g, redirect, render_template, request, url_for
 
-from idp.accounts.lockout import is_locked, register_failure
-from idp.accounts.passwords import verify_password
 from idp.audit import EventType, Outcome, record
 from idp.errors import DomainError
 from idp.extensions import db
-from idp.http import current_session, services
-from idp.mfa import enrolment, totp
+from idp.http import services, signed_in_user
+from idp.mfa import enrolment, totp, verification
 from idp.mfa.passkeys import query_passkeys, registration_options
-from idp.models.accounts import User
+from idp.mfa.policy import has_factor
+from idp.web.login import confirm_password
+from idp.web.mail_dispatch import send_backup_code_notice, send_lock_notice
 from idp.web.mfa_forms import (
     ActionForm,
     CodeForm,
@@ -25,7 +26,7 @@ from idp.web.mfa_forms import (
     RemoveFactorForm,
 )
 from idp.web.mfa_support import (
-    is_recent,
+    is_fresh,
     mark_reauthenticated,
     notify,
     options_response,
@@ -38,11 +39,7 @@ from idp.web.rate_limits import failed_attempts_limit, login_limit
 
 def _account():
     """(session, user) of the signed-in person, or (None, None)."""
-    user_session = current_session()
-    if user_session is None:
-        return None, None
-    user = db.session.get(User, user_session.user_id)
-    return (user_session, user) if user is not None and user.is_active else (None, None)
+    return signed_in_user()
 
 
 def _to_login():
@@ -60,7 +57,7 @@ def overview():
         return _to_login()
     summary = enrolment.summarize_factors(db.session, user)
     return render_template("mfa/overview.html", user=user, summary=summary,
-                           recent=is_recent(user_session, g.request_context.now),
+                           recent=is_fresh(user_session, user, g.request_context.now),
                            action_form=ActionForm(), remove_form=RemoveFactorForm(),
                            passkey_form=PasskeyRegisterForm())
 
@@ -74,7 +71,7 @@ def totp_start():
         return _to_login()
     if not ActionForm().validate_on_submit():
         return redirect(url_for("mfa.overview"))
-    if not is_recent(user_session, g.request_context.now):
+    if not is_fresh(user_session, user, g.request_context.now):
         return _to_reauth()
     enrolment.start_totp(db.session, g.request_context, services().keyring, user)
     db.session.commit()
@@ -124,8 +121,12 @@ def remove():
     form = RemoveFactorForm()
     if not form.validate_on_submit():
         return redirect(url_for("mfa.overview"))
-    if not is_recent(user_session, g.request_context.now):
+    if not is_fresh(user_session, user, g.request_context.now):
         return _to_reauth()
+    enrolment.find_factor(db.session, user, form.kind.data, form.factor_id.data)
+    if enrolment.summarize_factors(db.session, user).count <= 1 and form.confirm.data != "yes":
+        # The last one: without it sign-in is by password alone and backup codes go too.
+        return render_template("mfa/confirm_remove.html", form=form)
     name = enrolment.remove_factor(db.session, g.request_context, user, form.kind.data,
                                    form.factor_id.data)
     db.session.commit()
@@ -148,7 +149,7 @@ def backup_codes():
     if not summary.any:
         flash("Set up an authenticator app or a passkey first.", "error")
         return redirect(url_for("mfa.overview"))
-    if not is_recent(user_session, g.request_context.now):
+    if not is_fresh(user_session, user, g.request_context.now):
         return _to_reauth()
     codes = enrolment.regenerate_backup_codes(db.session, g.request_context, services().keyring, user)
     db.session.commit()
@@ -162,7 +163,7 @@ def passkey_register_options():
     user_session, user = _account()
     if user is None:
         return {"error": "login_required", "message": "Sign in first."}, 401
-    if not is_recent(user_session, g.request_context.now):
+    if not is_fresh(user_session, user, g.request_context.now):
         return {"error": "reauthentication_required", "message": "Confirm your password first.",
                 "redirect": url_for("mfa.reauth")}, 403
     ceremony = registration_options(relying_party(), user, query_passkeys(db.session, user))
@@ -179,7 +180,7 @@ def passkey_register():
     if not form.validate_on_submit() or challenge is None:
         flash("The passkey request expired. Try again.", "error")
         return redirect(url_for("mfa.overview"))
-    if not is_recent(user_session, g.request_context.now):
+    if not is_fresh(user_session, user, g.request_context.now):
         return _to_reauth()
     try:
         cred = enrolment.register_passkey(db.session, g.request_context, relying_party(), user,
@@ -197,7 +198,27 @@ def passkey_register():
     return redirect(url_for("mfa.overview"))
 
 
-# --- confirming the password again ------------------------------------------------------------
+# --- confirming the password (and the second factor) again -----------------------------------
+
+def _reauth_page(form, needs_code: bool, error=None, status=200):
+    return render_template("mfa/reauth.html", form=form, needs_code=needs_code,
+                           error=error), status
+
+
+def _confirm_code(user, code: str) -> str | None:
+    """The second factor typed on the reauth page; its amr value, or None (committed)."""
+    svc = services()
+    result = verification.verify_code(db.session, g.request_context, svc.keyring, user, code,
+                                      svc.lockout_policy)
+    if result.status != verification.MfaStatus.VERIFIED:
+        db.session.commit()
+        if result.locked_now:
+            send_lock_notice(user)
+        return None
+    if result.method == "backup_code":
+        send_backup_code_notice(user, result.remaining or 0)
+    return result.amr
+
 
 @bp.route("/account/mfa/reauth", methods=["GET", "POST"])
 @failed_attempts_limit(login_limit, event=EventType.LOGIN)
@@ -206,21 +227,24 @@ def reauth():
     if user is None:
         return _to_login()
     form = ReauthForm()
-    if request.method == "GET" or not form.validate_on_submit():
-        return render_template("mfa/reauth.html", form=form)
-    ctx, svc = g.request_context, services()
-    stored = user.credential.hash if user.credential else None
-    if is_locked(user, ctx.now) or not verify_password(stored, form.password.data):
-        if not is_locked(user, ctx.now):
-            register_failure(db.session, user, svc.lockout_policy, ctx.now)
-        record(db.session, ctx, EventType.LOGIN, outcome=Outcome.INVALID_PASSWORD,
-               subject_id=user.id, tenant_id=user.tenant_id, username=user.username,
-               details={"stage": "reauthentication"})
-        db.session.commit()
-        return render_template("mfa/reauth.html", form=form, error="That password is not right."), 401
-    record(db.session, ctx, EventType.LOGIN, outcome=Outcome.SUCCESS, subject_id=user.id,
-           tenant_id=user.tenant_id, username=user.username,
-           details={"stage": "reauthentication", "session_id": str(user_session.id)})
+    needs_code = has_factor(db.session, user)
+    if request.method == "GET":
+        return _reauth_page(form, needs_code)
+    if not form.validate_on_submit() or (needs_code and not form.code.data):
+        return _reauth_page(form, needs_code, "Enter your password"
+                            + (" and a code." if needs_code else "."), 400)
+    if not confirm_password(user, form.password.data, "reauthentication"):
+        return _reauth_page(form, needs_code, "That password is not right.", 401)
+    amr = ["pwd"]
+    if needs_code:
+        method = _confirm_code(user, form.code.data)
+        if method is None:
+            return _reauth_page(form, needs_code, WRONG_CODE, 401)
+        amr.append(method)
+    record(db.session, g.request_context, EventType.LOGIN, outcome=Outcome.SUCCESS,
+           subject_id=user.id, tenant_id=user.tenant_id, username=user.username,
+           details={"stage": "reauthentication", "session_id": str(user_session.id),
+                    "amr": amr})
     db.session.commit()
-    mark_reauthenticated(user_session)
+    mark_reauthenticated(user_session, amr)
     return redirect(url_for("mfa.overview"))

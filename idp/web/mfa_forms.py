@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField, SubmitField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, Optional
 
 
 class CodeForm(FlaskForm):
@@ -23,6 +23,7 @@ class PasskeyRegisterForm(FlaskForm):
 class RemoveFactorForm(FlaskForm):
     kind = HiddenField(validators=[DataRequired(), Length(max=16)])
     factor_id = HiddenField(validators=[DataRequired(), Length(max=64)])
+    confirm = HiddenField(validators=[Length(max=8)])  # "yes" once the person confirmed
     submit = SubmitField("Remove")
 
 
@@ -34,4 +35,6 @@ class ActionForm(FlaskForm):
 
 class ReauthForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+    code = StringField("Code from your authenticator app, or a backup code",
+                       validators=[Optional(), Length(max=64)])
     submit = SubmitField("Confirm")

@@ -7,14 +7,19 @@ import time
 from flask import Response, session
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
+from idp.extensions import db
 from idp.http import services, settings
+from idp.mfa.acr import has_second_factor
 from idp.mfa.notices import notify_factor_change
 from idp.mfa.passkeys import Ceremony, RelyingParty
+from idp.mfa.policy import has_factor
 
 CHALLENGE_KEY = "webauthn"
 CHALLENGE_MAX_AGE = 300
 REAUTH_KEY = "mfa_reauth"
-RECENT_LOGIN = 600  # seconds: changing sign-in methods needs a login this recent
+# Seconds: adding or removing a sign-in method needs the password, and the second factor
+# when the person has one, confirmed this recently (at the login or on the reauth page).
+FRESH = 300
 
 
 def relying_party() -> RelyingParty:
@@ -40,16 +45,24 @@ def take_challenge(purpose: str, **bind) -> bytes | None:
     return base64url_to_bytes(entry["challenge"])
 
 
-def is_recent(user_session, now) -> bool:
-    """Logged in (or re-confirmed the password) within RECENT_LOGIN seconds."""
-    if (now - user_session.auth_time).total_seconds() <= RECENT_LOGIN:
+def _proves_enough(amr, need_factor: bool) -> bool:
+    return "pwd" in (amr or []) and (not need_factor or has_second_factor(amr))
+
+
+def is_fresh(user_session, user, now) -> bool:
+    """Password (and second factor, if the person has one) confirmed within FRESH seconds."""
+    need_factor = has_factor(db.session, user)
+    if (now - user_session.auth_time).total_seconds() <= FRESH and \
+            _proves_enough(user_session.amr, need_factor):
         return True
     mark = session.get(REAUTH_KEY) or {}
-    return mark.get("sid") == str(user_session.id) and time.time() - mark.get("at", 0) <= RECENT_LOGIN
+    if mark.get("sid") != str(user_session.id) or time.time() - mark.get("at", 0) > FRESH:
+        return False
+    return _proves_enough(mark.get("amr"), need_factor)
 
 
-def mark_reauthenticated(user_session) -> None:
-    session[REAUTH_KEY] = {"sid": str(user_session.id), "at": time.time()}
+def mark_reauthenticated(user_session, amr: list[str]) -> None:
+    session[REAUTH_KEY] = {"sid": str(user_session.id), "at": time.time(), "amr": list(amr)}
 
 
 def notify(user, change: str, what: str = "", detail: str = "") -> None:

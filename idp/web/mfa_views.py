@@ -13,12 +13,13 @@ from idp.errors import ValidationFailed
 from idp.extensions import db
 from idp.http import services
 from idp.mfa import enrolment, totp, verification
-from idp.mfa.acr import ACR_MFA, ACR_PWD, SECOND_FACTORS, required_level, satisfies
+from idp.mfa.acr import ACR_PWD, has_second_factor, required_level, satisfies
 from idp.mfa.passkeys import authentication_options, query_passkeys, registration_options
 from idp.mfa.policy import has_factor, mfa_required_for
 from idp.models.oauth import Client
 from idp.oauth import pending
 from idp.web import login_steps
+from idp.web.mail_dispatch import send_backup_code_notice, send_lock_notice
 from idp.web.mfa_forms import ActionForm, CodeForm, PasskeyAssertionForm, PasskeyRegisterForm
 from idp.web.mfa_support import notify, options_response, relying_party, take_challenge
 from idp.web.rate_limits import failed_attempts_limit, login_limit
@@ -59,7 +60,7 @@ def _enrolment_due(user, state: dict) -> bool:
 
 def mfa_step(user, state: dict) -> str | None:
     """Registered login step: the second factor (or enrolment) before any session."""
-    if "mfa" in state.get("done", []) or SECOND_FACTORS & set(state.get("amr", [])):
+    if "mfa" in state.get("done", []) or has_second_factor(state.get("amr")):
         return None
     if has_factor(db.session, user):
         _audit_required(user, enrol=False)
@@ -77,9 +78,7 @@ login_steps.register_step(mfa_step)
 
 
 def _finish_factor(amr_value: str):
-    login_steps.add_method(amr_value)
-    login_steps.update(acr=ACR_MFA)
-    login_steps.mark_done("mfa")
+    login_steps.pass_second_factor(amr_value)
     db.session.commit()
     return login_steps.advance()
 
@@ -110,8 +109,13 @@ def challenge():
     result = verification.verify_code(db.session, g.request_context, svc.keyring, user,
                                       form.code.data, svc.lockout_policy)
     if result.status == verification.MfaStatus.VERIFIED:
-        return _finish_factor(result.amr)
+        response = _finish_factor(result.amr)
+        if result.method == "backup_code":
+            send_backup_code_notice(user, result.remaining or 0)
+        return response
     db.session.commit()
+    if result.locked_now:
+        send_lock_notice(user)
     if result.status == verification.MfaStatus.LOCKED or result.locked_now:
         return _locked_out()
     form.code.data = ""
@@ -147,6 +151,8 @@ def passkey_verify():
     if result is not None and result.status == verification.MfaStatus.VERIFIED:
         return _finish_factor(result.amr)
     db.session.commit()
+    if result is not None and result.locked_now:
+        send_lock_notice(user)
     if result is not None and (result.status == verification.MfaStatus.LOCKED or result.locked_now):
         return _locked_out()
     return _challenge_page(user, CodeForm(), "The passkey was not accepted.", 401)
@@ -179,8 +185,7 @@ def passwordless():
     # A discoverable credential with user verification: possession plus the device's
     # PIN or biometric — two factors, no password (RFC 8176 "hwk", "user").
     login_steps.begin(user, ["hwk", "user"], rid if pending.load_pending(rid) else None)
-    login_steps.update(acr=ACR_MFA)
-    login_steps.mark_done("mfa")
+    login_steps.pass_second_factor()
     db.session.commit()
     return login_steps.advance()
 
@@ -210,9 +215,7 @@ def enrol_at_login():
     if request.method == "POST" and form.validate_on_submit():
         if enrolment.confirm_totp(db.session, g.request_context, svc.keyring, user, form.code.data):
             codes = enrolment.regenerate_backup_codes(db.session, g.request_context, svc.keyring, user)
-            login_steps.add_method("otp")
-            login_steps.update(acr=ACR_MFA)
-            login_steps.mark_done("mfa")
+            login_steps.pass_second_factor("otp")
             db.session.commit()
             notify(user, "added", "An authenticator app")
             return render_template("mfa/backup_codes_new.html", codes=codes, at_login=True,
@@ -259,9 +262,7 @@ def enrol_passkey_at_login():
         secret = enrolment.pending_secret(db.session, services().keyring, user)
         return _enrol_page(user, secret, CodeForm(), exc.message, 400)
     codes = enrolment.regenerate_backup_codes(db.session, g.request_context, services().keyring, user)
-    login_steps.add_method("hwk")
-    login_steps.update(acr=ACR_MFA)
-    login_steps.mark_done("mfa")
+    login_steps.pass_second_factor("hwk")
     db.session.commit()
     notify(user, "added", f"Passkey “{cred.name}”")
     return render_template("mfa/backup_codes_new.html", codes=codes, at_login=True, form=ActionForm())

@@ -9,8 +9,7 @@ from idp.accounts.consents import grant_consent
 from idp.accounts.tenants import ensure_default_tenant
 from idp.audit import EventType
 from idp.extensions import db
-from idp.http import current_session, services
-from idp.models.accounts import User
+from idp.http import current_session, services, signed_in_user
 from idp.models.oauth import Client
 from idp.oauth import pending
 from idp.oauth.claims import SCOPE_CLAIMS
@@ -66,8 +65,8 @@ def consent():
     form = ConsentForm()
     rid = request.values.get("rid")
     entry = pending.load_pending(rid)
-    session = current_session()
-    if entry is None or session is None:
+    session, user = signed_in_user()
+    if entry is None or user is None:
         return render_template("error.html", title="This request has expired",
                                message="Go back to the application and start again."), 400
     params = entry["params"]
@@ -81,7 +80,6 @@ def consent():
         return render_template("web/consent.html", form=form, client=client, scopes=scopes,
                                scope_claims=SCOPE_CLAIMS)
     if form.approve.data:
-        user = db.session.get(User, session.user_id)
         grant_consent(db.session, g.request_context, user.id, user.tenant_id, client.id, scopes)
         db.session.commit()
         pending.mark_consented(rid)

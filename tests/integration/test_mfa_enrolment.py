@@ -18,6 +18,7 @@ from tests.mfa_flow import (
     backup_codes_in,
     code,
     password_step,
+    reauthenticate,
     secret_in,
     submit_code,
 )
@@ -107,8 +108,10 @@ def test_the_app_is_active_only_after_one_valid_code(app, client, caplog):
 
 def test_backup_codes_page_counts_and_regenerating_invalidates_the_old_set(app, client):
     _signed_in(app, client)
-    _secret, html = _enrol(client)
+    secret, html = _enrol(client)
     old = backup_codes_in(html)
+    # The session was opened with the password alone: a second factor is asked for now.
+    assert reauthenticate(client, code(secret)).headers["Location"] == "/account/mfa"
     page = client.get("/account/mfa/backup-codes")
     assert 'id="backup-remaining">10<' in page.get_data(as_text=True)
     new_page = client.post("/account/mfa/backup-codes",
@@ -129,9 +132,10 @@ def _age_sessions(app, seconds):
         db.session.commit()
 
 
-def test_removal_needs_a_recent_login_then_notifies(app, client, caplog):
+def test_removal_needs_a_fresh_password_and_code_then_confirmation_then_notifies(
+        app, client, caplog):
     _signed_in(app, client)
-    _enrol(client)
+    secret, _html = _enrol(client)
     with app.app_context():
         row_id = str(db.session.execute(select(TotpCredential)).scalar_one().id)
     _age_sessions(app, 900)
@@ -139,12 +143,24 @@ def test_removal_needs_a_recent_login_then_notifies(app, client, caplog):
     refused = client.post("/account/mfa/remove", data=form)
     assert refused.status_code == 302 and refused.headers["Location"] == "/account/mfa/reauth"
     reauth = client.get("/account/mfa/reauth").get_data(as_text=True)
-    bad = client.post("/account/mfa/reauth", data={"password": "wrong", "csrf_token": csrf_from(reauth)})
+    bad = reauthenticate(client, code(secret), password="wrong")
     assert bad.status_code == 401
-    ok = client.post("/account/mfa/reauth", data={"password": PASSWORD, "csrf_token": csrf_from(reauth)})
+    # The password alone is not enough once the person has a second factor.
+    no_code = client.post("/account/mfa/reauth", data={"password": PASSWORD,
+                                                        "csrf_token": csrf_from(reauth)})
+    assert no_code.status_code == 400
+    wrong_code = reauthenticate(client, "000000")
+    assert wrong_code.status_code == 401
+    assert client.post("/account/mfa/remove", data=form).headers["Location"] == "/account/mfa/reauth"
+    ok = reauthenticate(client, code(secret))
     assert ok.headers["Location"] == "/account/mfa"
+    # The last factor: a page asks first, and nothing is removed yet.
+    ask = client.post("/account/mfa/remove", data=form)
+    assert ask.status_code == 200 and 'id="last-factor-warning"' in ask.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.execute(select(TotpCredential)).first() is not None
     with caplog.at_level(logging.INFO, logger="idp.mail"):
-        removed = client.post("/account/mfa/remove", data=form)
+        removed = client.post("/account/mfa/remove", data={**form, "confirm": "yes"})
     assert removed.headers["Location"] == "/account/mfa"
     assert any("was removed from your account" in r.getMessage() for r in caplog.records)
     with app.app_context():
@@ -164,7 +180,8 @@ def test_removing_someone_elses_factor_is_not_found(app, client):
 
 def test_starting_again_while_an_app_is_active_is_a_conflict(app, client):
     _signed_in(app, client)
-    _enrol(client)
+    secret, _html = _enrol(client)
+    reauthenticate(client, code(secret))
     response = client.post("/account/mfa/totp", data={"csrf_token": _token(client)})
     assert response.status_code == 409
 
