@@ -66,7 +66,8 @@ def check_password(
     """The one password check (login, re-authentication, current password): lockout,
     audit, lock event and equal timing. `stage` names where it happened, None for login.
 
-    The caller's transaction must not hold a write on this user (see reserve_attempt).
+    Commits the caller's transaction before and after the hash (see lockout.py): call
+    it before changing anything else in the request.
     """
     audit = {"username": username or user.username, "tenant_id": user.tenant_id,
              "subject_id": user.id, **({"details": {"stage": stage}} if stage else {})}
@@ -93,10 +94,13 @@ def check_password(
             record(db, ctx, EventType.USER_LOCKED, subject_id=user.id, tenant_id=user.tenant_id,
                    details={"failures": policy.threshold, **({"stage": stage} if stage else {})})
         return PasswordCheck(LoginStatus.INVALID, user, locked_now=locked_now)
-    # Not a failure after all. The rest of the count is cleared when the whole login
-    # succeeds (web/login.py), not here: otherwise a known password would reset the count
-    # between guesses at the second factor.
-    release_attempt(db, user)
+    # Not a failure after all, unless a parallel attempt locked the account while this
+    # one was being verified: the lock wins. The rest of the count is cleared when the
+    # whole login succeeds (web/login.py), not here: otherwise a known password would
+    # reset the count between guesses at the second factor.
+    if not release_attempt(db, user, ctx.now):
+        record(db, ctx, EventType.LOGIN, outcome=Outcome.ACCOUNT_LOCKED, **audit)
+        return PasswordCheck(LoginStatus.LOCKED, user)
     if needs_rehash(stored):
         user.credential.hash = hash_password(password)
     return PasswordCheck(LoginStatus.AUTHENTICATED, user)

@@ -4,9 +4,13 @@ Counting is one atomic UPDATE ... RETURNING, so concurrent failures never under-
 (no read-modify-write), and the lock transition is claimed by exactly one transaction.
 
 A password attempt *reserves* its place in the count before the slow hash is evaluated,
-in a short transaction of its own (see `reserve_attempt`): a burst of parallel guesses
-therefore evaluates at most `threshold` hashes, and an attempt that arrives once the
-threshold is reached is refused whatever the password, even before the lock is committed.
+and that reservation is committed at once (see `reserve_attempt`): a burst of parallel
+guesses therefore evaluates at most `threshold` hashes, and an attempt that arrives once
+the threshold is reached is refused whatever the password, even before the lock is
+committed. These two commits are the exception to "services flush, the adapter commits":
+a reservation that parallel requests cannot see, or one that holds the row lock during
+the hash, would serialise or defeat the count. Holding a second pooled connection instead
+would starve the pool under exactly the load this guards against.
 """
 
 from __future__ import annotations
@@ -52,26 +56,37 @@ def _counting(policy: LockoutPolicy, now: datetime) -> dict:
 def reserve_attempt(db: Session, user: User, policy: LockoutPolicy, now: datetime) -> int | None:
     """Count this attempt as a failure *before* verifying it; None when the account is locked.
 
-    Runs on its own connection and commits at once, so parallel attempts see each other's
-    reservations without waiting for the slow hash. The count returned is this attempt's
-    place; `release_attempt` gives it back when the attempt turns out not to be a failure.
+    Commits the caller's transaction (which must hold nothing it may want to roll back),
+    so parallel attempts see each other's reservations without waiting for the slow hash.
+    The count returned is this attempt's place; `release_attempt` gives it back when the
+    attempt turns out not to be a failure.
     """
-    with db.get_bind().connect() as conn:
-        count = conn.execute(
-            update(User).where(User.id == user.id, _not_locked(now))
-            .values(**_counting(policy, now)).returning(User.failed_login_count)
-        ).scalar_one_or_none()
-        conn.commit()
+    count = db.execute(
+        update(User).where(User.id == user.id, _not_locked(now))
+        .values(**_counting(policy, now)).returning(User.failed_login_count)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    db.commit()
     return count
 
 
-def release_attempt(db: Session, user: User) -> None:
-    """Give back a reservation (a correct password, or an attempt refused unevaluated)."""
-    with db.get_bind().connect() as conn:
-        conn.execute(update(User).where(User.id == user.id, User.failed_login_count > 0)
-                     .values(failed_login_count=User.failed_login_count - 1))
-        conn.commit()
-    db.expire(user)
+def release_attempt(db: Session, user: User, now: datetime | None = None) -> bool:
+    """Give back a reservation (a correct password, or an attempt refused unevaluated).
+
+    With `now`, this is the verdict of a correct password: it stands only if no lock was
+    recorded meanwhile (False then). A lock being recorded holds the row, so this waits
+    for that transaction and sees its outcome.
+    """
+    guard = [_not_locked(now)] if now is not None else []
+    released = db.execute(
+        update(User).where(User.id == user.id, *guard)
+        .values(failed_login_count=case((User.failed_login_count > 0,
+                                         User.failed_login_count - 1), else_=0))
+        .returning(User.id)
+        .execution_options(synchronize_session=False)
+    ).first()
+    db.commit()
+    return released is not None
 
 
 def claim_lock(db: Session, user: User, policy: LockoutPolicy, now: datetime) -> bool:

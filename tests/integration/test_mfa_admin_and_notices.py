@@ -185,19 +185,21 @@ def _wait_for(inbox, count):
 
 def test_adding_and_removing_a_factor_sends_mail(smtp_inbox, app, client):
     from tests.factories import csrf_from
-    from tests.mfa_flow import code, secret_in
+    from tests.mfa_flow import code, reauthenticate, secret_in
 
     make_user(app)
     password_step(client)
     token = csrf_from(client.get("/account/mfa").get_data(as_text=True))
     client.post("/account/mfa/totp", data={"csrf_token": token})
     page = client.get("/account/mfa/totp/confirm").get_data(as_text=True)
-    client.post("/account/mfa/totp/confirm", data={"code": code(secret_in(page), -1),
+    secret = secret_in(page)
+    client.post("/account/mfa/totp/confirm", data={"code": code(secret, -1),
                                                    "csrf_token": csrf_from(page)})
     with app.app_context():
         row_id = str(db.session.execute(select(TotpCredential)).scalar_one().id)
+    reauthenticate(client, code(secret))
     client.post("/account/mfa/remove", data={"kind": "totp", "factor_id": row_id,
-                                             "csrf_token": csrf_from(page)})
+                                             "confirm": "yes", "csrf_token": csrf_from(page)})
     _wait_for(smtp_inbox, 2)
     assert [m[0] for m in smtp_inbox.messages] == [["alice@example.com"], ["alice@example.com"]]
     assert "Subject: A sign-in method was added to your account" in smtp_inbox.messages[0][1]
