@@ -22,7 +22,8 @@ KEY = "partial_login"
 MAX_AGE = 600
 
 # A step returns the URL of the page the person must visit next, or None when it has
-# nothing to ask. Order matters: second factor first, then what needs a full login.
+# nothing to ask; it flushes what it records and never commits (`advance` commits once).
+# Order matters: second factor first, then what needs a full login.
 StepFn = Callable[[User, dict], "str | None"]
 STEPS: list[StepFn] = []
 
@@ -91,6 +92,7 @@ def advance():
     for step in STEPS:
         target = step(user, state)
         if target:
+            db.session.commit()
             return redirect(target)
     session.pop(KEY, None)
     return complete_login(user, state["amr"], state.get("rid"), acr=state.get("acr"))

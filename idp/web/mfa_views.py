@@ -47,7 +47,6 @@ def _audit_required(user, enrol: bool) -> None:
     record(db.session, g.request_context, EventType.LOGIN, outcome=Outcome.MFA_REQUIRED,
            subject_id=user.id, tenant_id=user.tenant_id, username=user.username,
            details={"enrolment": enrol})
-    db.session.commit()
 
 
 def _enrolment_due(user, state: dict) -> bool:

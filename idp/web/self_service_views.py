@@ -169,7 +169,6 @@ def password_change_step(user, state) -> str | None:
         record(db.session, g.request_context, EventType.LOGIN,
                outcome=Outcome.PASSWORD_EXPIRED, subject_id=user.id, tenant_id=user.tenant_id,
                username=user.username, details={"step": STEP_NAME, "reason": str(reason)})
-        db.session.commit()
         login_steps.update(password_change_audited=True)
     return url_for("self_service.forced_change")
 
