@@ -109,6 +109,7 @@ def _install_operations(app: Flask, config: Config) -> None:
 def _register_blueprints(app: Flask) -> None:
     from idp.oauth.views import bp as oauth_bp
     from idp.ops import bp as ops_bp
+    from idp.web.mfa_account import bp as mfa_account_bp
     from idp.web.mfa_views import bp as mfa_bp
     from idp.web.views import bp as web_bp
 
@@ -116,6 +117,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(web_bp)
     _register_account_pages(app)
     app.register_blueprint(mfa_bp)
+    app.register_blueprint(mfa_account_bp)
     app.register_blueprint(ops_bp)
     from idp.admin import register as register_admin
 

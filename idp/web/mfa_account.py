@@ -7,7 +7,7 @@ one is confirmed on a page of its own. The person is emailed about every change.
 
 from __future__ import annotations
 
-from flask import flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from idp.audit import EventType, Outcome, record
 from idp.errors import DomainError
@@ -26,6 +26,7 @@ from idp.web.mfa_forms import (
     RemoveFactorForm,
 )
 from idp.web.mfa_support import (
+    WRONG_CODE,
     is_fresh,
     mark_reauthenticated,
     notify,
@@ -33,8 +34,9 @@ from idp.web.mfa_support import (
     relying_party,
     take_challenge,
 )
-from idp.web.mfa_views import WRONG_CODE, bp
 from idp.web.rate_limits import failed_attempts_limit, login_limit
+
+bp = Blueprint("mfa_account", __name__)
 
 
 def _account():
@@ -47,7 +49,7 @@ def _to_login():
 
 
 def _to_reauth():
-    return redirect(url_for("mfa.reauth"))
+    return redirect(url_for("mfa_account.reauth"))
 
 
 @bp.get("/account/mfa")
@@ -70,12 +72,12 @@ def totp_start():
     if user is None:
         return _to_login()
     if not ActionForm().validate_on_submit():
-        return redirect(url_for("mfa.overview"))
+        return redirect(url_for("mfa_account.overview"))
     if not is_fresh(user_session, user, g.request_context.now):
         return _to_reauth()
     enrolment.start_totp(db.session, g.request_context, services().keyring, user)
     db.session.commit()
-    return redirect(url_for("mfa.totp_confirm"))
+    return redirect(url_for("mfa_account.totp_confirm"))
 
 
 @bp.route("/account/mfa/totp/confirm", methods=["GET", "POST"])
@@ -87,7 +89,7 @@ def totp_confirm():
     svc = services()
     secret = enrolment.pending_secret(db.session, svc.keyring, user)
     if secret is None:
-        return redirect(url_for("mfa.overview"))
+        return redirect(url_for("mfa_account.overview"))
     form = CodeForm()
     if request.method == "POST" and form.validate_on_submit():
         if enrolment.confirm_totp(db.session, g.request_context, svc.keyring, user, form.code.data):
@@ -97,7 +99,7 @@ def totp_confirm():
             if codes:
                 return render_template("mfa/backup_codes_new.html", codes=codes, at_login=False)
             flash("Your authenticator app is set up.", "ok")
-            return redirect(url_for("mfa.overview"))
+            return redirect(url_for("mfa_account.overview"))
         db.session.commit()
         form.code.data = ""
         return _totp_page(user, secret, form, WRONG_CODE, 401)
@@ -108,7 +110,7 @@ def _totp_page(user, secret, form, error=None, status=200):
     uri = totp.provisioning_uri(secret, user.email or user.username, relying_party().name)
     return render_template("mfa/totp_enrol.html", qr=totp.qr_svg_data_uri(uri),
                            secret=totp.group_secret(secret), form=form, error=error,
-                           at_login=False, action=url_for("mfa.totp_confirm")), status
+                           at_login=False, action=url_for("mfa_account.totp_confirm")), status
 
 
 # --- removing a factor ---------------------------------------------------------------------
@@ -120,7 +122,7 @@ def remove():
         return _to_login()
     form = RemoveFactorForm()
     if not form.validate_on_submit():
-        return redirect(url_for("mfa.overview"))
+        return redirect(url_for("mfa_account.overview"))
     if not is_fresh(user_session, user, g.request_context.now):
         return _to_reauth()
     enrolment.find_factor(db.session, user, form.kind.data, form.factor_id.data)
@@ -132,7 +134,7 @@ def remove():
     db.session.commit()
     notify(user, "removed", name)
     flash(f"{name} was removed.", "ok")
-    return redirect(url_for("mfa.overview"))
+    return redirect(url_for("mfa_account.overview"))
 
 
 # --- backup codes ----------------------------------------------------------------------------
@@ -148,7 +150,7 @@ def backup_codes():
         return render_template("mfa/backup_codes.html", summary=summary, form=form)
     if not summary.any:
         flash("Set up an authenticator app or a passkey first.", "error")
-        return redirect(url_for("mfa.overview"))
+        return redirect(url_for("mfa_account.overview"))
     if not is_fresh(user_session, user, g.request_context.now):
         return _to_reauth()
     codes = enrolment.regenerate_backup_codes(db.session, g.request_context, services().keyring, user)
@@ -165,7 +167,7 @@ def passkey_register_options():
         return {"error": "login_required", "message": "Sign in first."}, 401
     if not is_fresh(user_session, user, g.request_context.now):
         return {"error": "reauthentication_required", "message": "Confirm your password first.",
-                "redirect": url_for("mfa.reauth")}, 403
+                "redirect": url_for("mfa_account.reauth")}, 403
     ceremony = registration_options(relying_party(), user, query_passkeys(db.session, user))
     return options_response(ceremony, "register", uid=str(user.id))
 
@@ -179,7 +181,7 @@ def passkey_register():
     challenge = take_challenge("register", uid=str(user.id))
     if not form.validate_on_submit() or challenge is None:
         flash("The passkey request expired. Try again.", "error")
-        return redirect(url_for("mfa.overview"))
+        return redirect(url_for("mfa_account.overview"))
     if not is_fresh(user_session, user, g.request_context.now):
         return _to_reauth()
     try:
@@ -188,14 +190,14 @@ def passkey_register():
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return redirect(url_for("mfa.overview"))
+        return redirect(url_for("mfa_account.overview"))
     codes = enrolment.ensure_backup_codes(db.session, g.request_context, services().keyring, user)
     db.session.commit()
     notify(user, "added", f"Passkey “{cred.name}”")
     if codes:
         return render_template("mfa/backup_codes_new.html", codes=codes, at_login=False)
     flash(f"Passkey “{cred.name}” was added.", "ok")
-    return redirect(url_for("mfa.overview"))
+    return redirect(url_for("mfa_account.overview"))
 
 
 # --- confirming the password (and the second factor) again -----------------------------------
@@ -247,4 +249,4 @@ def reauth():
                     "amr": amr})
     db.session.commit()
     mark_reauthenticated(user_session, amr)
-    return redirect(url_for("mfa.overview"))
+    return redirect(url_for("mfa_account.overview"))

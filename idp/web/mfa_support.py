@@ -16,6 +16,7 @@ from idp.mfa.policy import has_factor
 
 CHALLENGE_KEY = "webauthn"
 CHALLENGE_MAX_AGE = 300
+WRONG_CODE = "That code is not valid. Check your authenticator app and try again."
 REAUTH_KEY = "mfa_reauth"
 # Seconds: adding or removing a sign-in method needs the password, and the second factor
 # when the person has one, confirmed this recently (at the login or on the reauth page).

@@ -21,12 +21,11 @@ from idp.oauth import pending
 from idp.web import login_steps
 from idp.web.mail_dispatch import send_backup_code_notice, send_lock_notice
 from idp.web.mfa_forms import ActionForm, CodeForm, PasskeyAssertionForm, PasskeyRegisterForm
-from idp.web.mfa_support import notify, options_response, relying_party, take_challenge
+from idp.web.mfa_support import WRONG_CODE, notify, options_response, relying_party, take_challenge
 from idp.web.rate_limits import failed_attempts_limit, login_limit
 
 bp = Blueprint("mfa", __name__)
 
-WRONG_CODE = "That code is not valid. Check your authenticator app and try again."
 LOCKED = "Too many failed attempts. Your account is locked for now; try again later."
 
 
@@ -275,5 +274,3 @@ def continue_login():
         return redirect(url_for("web.login"))
     return login_steps.advance()
 
-
-from idp.web import mfa_account  # noqa: E402,F401 - registers the /account/mfa routes on bp
