@@ -14,7 +14,7 @@ from idp.errors import DomainError
 from idp.extensions import db
 from idp.http import services, signed_in_user
 from idp.mfa import enrolment, totp, verification
-from idp.mfa.passkeys import query_passkeys, registration_options
+from idp.mfa.passkeys import authentication_options, query_passkeys, registration_options
 from idp.mfa.policy import has_factor
 from idp.web.login import confirm_password
 from idp.web.mail_dispatch import send_backup_code_notice, send_lock_notice
@@ -203,8 +203,29 @@ def passkey_register():
 # --- confirming the password (and the second factor) again -----------------------------------
 
 def _reauth_page(form, needs_code: bool, error=None, status=200):
+    user = signed_in_user()[1]
+    has_passkey = needs_code and bool(query_passkeys(db.session, user))
     return render_template("mfa/reauth.html", form=form, needs_code=needs_code,
-                           error=error), status
+                           has_passkey=has_passkey, error=error), status
+
+
+def _confirm_passkey(user, credential: str) -> str | None:
+    """A passkey as the second factor on the reauth page; "hwk", or None (committed)."""
+    challenge = take_challenge("reauth", uid=str(user.id))
+    result = None
+    if challenge is not None:
+        try:
+            result = verification.verify_passkey(db.session, g.request_context, relying_party(),
+                                                 user, credential, challenge,
+                                                 services().lockout_policy)
+        except DomainError:
+            result = None
+    if result is not None and result.status == verification.MfaStatus.VERIFIED:
+        return result.amr
+    db.session.commit()
+    if result is not None and result.locked_now:
+        send_lock_notice(user)
+    return None
 
 
 def _confirm_code(user, code: str) -> str | None:
@@ -232,16 +253,19 @@ def reauth():
     needs_code = has_factor(db.session, user)
     if request.method == "GET":
         return _reauth_page(form, needs_code)
-    if not form.validate_on_submit() or (needs_code and not form.code.data):
+    second = form.credential.data or form.code.data
+    if not form.validate_on_submit() or (needs_code and not second):
         return _reauth_page(form, needs_code, "Enter your password"
                             + (" and a code." if needs_code else "."), 400)
     if not confirm_password(user, form.password.data, "reauthentication"):
         return _reauth_page(form, needs_code, "That password is not right.", 401)
     amr = ["pwd"]
     if needs_code:
-        method = _confirm_code(user, form.code.data)
+        method = (_confirm_passkey(user, form.credential.data) if form.credential.data
+                  else _confirm_code(user, form.code.data))
         if method is None:
-            return _reauth_page(form, needs_code, WRONG_CODE, 401)
+            message = "The passkey was not accepted." if form.credential.data else WRONG_CODE
+            return _reauth_page(form, needs_code, message, 401)
         amr.append(method)
     record(db.session, g.request_context, EventType.LOGIN, outcome=Outcome.SUCCESS,
            subject_id=user.id, tenant_id=user.tenant_id, username=user.username,
@@ -250,3 +274,12 @@ def reauth():
     db.session.commit()
     mark_reauthenticated(user_session, amr)
     return redirect(url_for("mfa_account.overview"))
+
+
+@bp.post("/account/mfa/reauth/passkey/options")
+def reauth_passkey_options():
+    _user_session, user = _account()
+    if user is None:
+        return {"error": "login_required", "message": "Sign in first."}, 401
+    ceremony = authentication_options(relying_party(), query_passkeys(db.session, user))
+    return options_response(ceremony, "reauth", uid=str(user.id))

@@ -37,4 +37,5 @@ class ReauthForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
     code = StringField("Code from your authenticator app, or a backup code",
                        validators=[Optional(), Length(max=64)])
+    credential = HiddenField(validators=[Optional(), Length(max=16384)])  # or a passkey
     submit = SubmitField("Confirm")

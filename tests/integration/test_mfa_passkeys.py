@@ -4,6 +4,7 @@ origin and RP ID checks, CSRF header on the JSON ceremonies, removal."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 from joserfc.jws import extract_compact
 from sqlalchemy import select
@@ -12,7 +13,8 @@ from idp.extensions import db
 from idp.mfa.acr import ACR_MFA
 from idp.models.audit import AuditEvent
 from idp.models.mfa import WebAuthnCredential
-from tests.factories import csrf_from, make_client, make_user, pkce_pair
+from idp.models.sessions import UserSession
+from tests.factories import PASSWORD, csrf_from, make_client, make_user, pkce_pair
 from tests.mfa_flow import backup_codes_in, password_step, session_cookie_set
 from tests.oauth_flow import authorize_url, exchange, follow_to_client, login
 from tests.soft_authenticator import SoftAuthenticator
@@ -196,6 +198,33 @@ def test_remove_a_passkey(app, client):
     assert removed.headers["Location"] == "/account/mfa"
     with app.app_context():
         assert db.session.execute(select(WebAuthnCredential)).first() is None
+
+
+def test_a_passkey_confirms_it_is_you_before_a_change(app, client):
+    """After FRESH seconds the reauth page asks for the password again, and a passkey
+    serves as the second factor."""
+    _user_id, authenticator = _signed_in_with_passkey(app, client)
+    password_step(client)
+    assert _second_factor(client, authenticator).status_code == 302
+    with app.app_context():
+        for s in db.session.execute(select(UserSession)).scalars():
+            s.auth_time = s.auth_time - timedelta(seconds=900)
+        db.session.commit()
+    token = csrf_from(client.get("/account/mfa").get_data(as_text=True))
+    stale = client.post("/account/mfa/passkeys/options", json={}, headers={"X-CSRFToken": token})
+    assert stale.status_code == 403 and stale.get_json()["error"] == "reauthentication_required"
+    page = client.get("/account/mfa/reauth").get_data(as_text=True)
+    assert "Use a passkey instead of a code" in page
+    token = csrf_from(page)
+    forged = client.post("/account/mfa/reauth", data={"password": PASSWORD, "csrf_token": token,
+                                                       "credential": "{}"})
+    assert forged.status_code == 401  # no ceremony was started: nothing to verify against
+    options = _options(client, "/account/mfa/reauth/passkey/options", token)
+    ok = client.post("/account/mfa/reauth", data={
+        "password": PASSWORD, "csrf_token": token,
+        "credential": authenticator.assert_(options)})
+    assert ok.headers["Location"] == "/account/mfa"
+    assert _options(client, "/account/mfa/passkeys/options", token)["challenge"]
 
 
 def test_a_bad_attestation_is_refused_with_a_message(app, client):
