@@ -48,6 +48,16 @@ def _audit_required(user, enrol: bool) -> None:
            details={"enrolment": enrol})
 
 
+def _not_due(user, state: dict):
+    """Enrolment asked for when it is not due: an attempt to add a factor in place of the
+    one the person has (a forged step) is audited; then the journey goes on as it must."""
+    if request.method == "POST" and "mfa" not in state.get("done", []):
+        record(db.session, g.request_context, EventType.MFA, outcome=Outcome.FAILURE,
+               subject_id=user.id, tenant_id=user.tenant_id, username=user.username,
+               details={"reason": "enrolment_not_due", "path": request.path})
+    return login_steps.advance()
+
+
 def _enrolment_due(user, state: dict) -> bool:
     """Enrolment at login only for a person who has no factor and must have one: anyone
     else reaching these pages could otherwise add a factor to skip the one they have."""
@@ -203,7 +213,7 @@ def enrol_at_login():
     if user is None:
         return redirect(url_for("web.login"))
     if not _enrolment_due(user, state):
-        return login_steps.advance()
+        return _not_due(user, state)
     svc = services()
     form = CodeForm()
     secret = enrolment.pending_secret(db.session, svc.keyring, user)
@@ -247,7 +257,7 @@ def enrol_passkey_at_login():
     if user is None:
         return redirect(url_for("web.login"))
     if not _enrolment_due(user, state):
-        return login_steps.advance()
+        return _not_due(user, state)
     form = PasskeyRegisterForm()
     challenge_bytes = take_challenge("register_at_login", uid=str(user.id))
     if not form.validate_on_submit() or challenge_bytes is None:

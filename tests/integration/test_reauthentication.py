@@ -15,10 +15,11 @@ from sqlalchemy import select
 from idp.audit import EventType, Outcome
 from idp.cli.base import main
 from idp.extensions import db
+from idp.models.mfa import TotpCredential
 from idp.models.sessions import UserSession
 from tests.account_support import MailLog, events, post_form, sign_in
-from tests.factories import PASSWORD, make_client, make_user
-from tests.mfa_flow import enrol_totp, reauthenticate
+from tests.factories import PASSWORD, csrf_from, make_client, make_user
+from tests.mfa_flow import enrol_totp, reauthenticate, session_cookie_set
 from tests.oauth_flow import get_code
 
 NEW_PASSWORD = "Fresh-Garden-Path-8"
@@ -162,3 +163,17 @@ def test_pages_asked_for_after_the_password_step_alone_are_audited(app, client):
     assert [e.details["path"] for e in skipped] == ["/account", "/account/mfa", "/authorize"]
     assert {str(e.subject_id) for e in skipped} == {user_id}
     assert all(e.details["amr"] == ["pwd"] for e in skipped)
+
+
+def test_a_forged_enrolment_step_is_audited_and_adds_nothing(app, client):
+    user_id = make_user(app)
+    enrol_totp(app, user_id)
+    assert sign_in(client).headers["Location"] == "/login/mfa"
+    page = client.get("/login/mfa").get_data(as_text=True)
+    forged = client.post("/login/mfa/enrol", data={"code": "123456",
+                                                   "csrf_token": csrf_from(page)})
+    assert forged.headers["Location"] == "/login/mfa" and not session_cookie_set(forged)
+    reasons = [e.details.get("reason") for e in events(app, EventType.MFA, Outcome.FAILURE)]
+    assert reasons == ["enrolment_not_due"]
+    with app.app_context():
+        assert len(db.session.execute(select(TotpCredential)).scalars().all()) == 1
