@@ -84,8 +84,7 @@ def check_password(
         if place is not None:
             release_attempt(db, user)
         burn_verification_time(password)
-        record(db, ctx, EventType.LOGIN, outcome=Outcome.ACCOUNT_LOCKED, **audit)
-        return PasswordCheck(LoginStatus.LOCKED, user)
+        return _refuse_locked(db, ctx, user, audit)
     stored = user.credential.hash if user.credential else None
     if not verify_password(stored, password):
         locked_now = place >= policy.threshold and claim_lock(db, user, policy, ctx.now)
@@ -99,8 +98,12 @@ def check_password(
     # whole login succeeds (web/login.py), not here: otherwise a known password would
     # reset the count between guesses at the second factor.
     if not release_attempt(db, user, ctx.now):
-        record(db, ctx, EventType.LOGIN, outcome=Outcome.ACCOUNT_LOCKED, **audit)
-        return PasswordCheck(LoginStatus.LOCKED, user)
+        return _refuse_locked(db, ctx, user, audit)
     if needs_rehash(stored):
         user.credential.hash = hash_password(password)
     return PasswordCheck(LoginStatus.AUTHENTICATED, user)
+
+
+def _refuse_locked(db: Session, ctx: RequestContext, user: User, audit: dict) -> PasswordCheck:
+    record(db, ctx, EventType.LOGIN, outcome=Outcome.ACCOUNT_LOCKED, **audit)
+    return PasswordCheck(LoginStatus.LOCKED, user)
