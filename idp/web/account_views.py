@@ -15,6 +15,7 @@ from idp.audit import EventType
 from idp.errors import ValidationFailed
 from idp.extensions import db
 from idp.http import clear_session_cookie, settings, signed_in_user
+from idp.mfa.enrolment import summarize_factors
 from idp.models.accounts import User
 from idp.models.sessions import UserSession
 from idp.sessions.devices import describe_device
@@ -64,7 +65,8 @@ def profile(user, session):
             return render_template("account/profile.html", user=user, form=form), 422
     elif request.method == "POST":
         return render_template("account/profile.html", user=user, form=form), 400
-    return render_template("account/profile.html", user=user, form=form, saved=saved)
+    return render_template("account/profile.html", user=user, form=form, saved=saved,
+                           factors=summarize_factors(db.session, user))
 
 
 # --- password ---------------------------------------------------------------------------

@@ -34,7 +34,7 @@ from idp.web.account_forms import (
     ResetForm,
     policy_hints,
 )
-from idp.web.mail_dispatch import link_to, send_later
+from idp.web.mail_dispatch import link_to, send_later, send_password_notice
 from idp.web.rate_limits import request_limit, self_service_limit
 
 bp = Blueprint("self_service", __name__)
@@ -152,6 +152,7 @@ def reset(token):
         db.session.rollback()
         form.password.errors = [exc.message]
         return render_template("web/reset.html", **page), 422
+    send_password_notice(user)
     return render_template("web/reset_done.html")
 
 
@@ -197,5 +198,6 @@ def forced_change():
         db.session.rollback()
         form.password.errors = [exc.message]
         return render_template("web/forced_password.html", **page), 422
+    send_password_notice(user)
     login_steps.mark_done(STEP_NAME)
     return login_steps.advance()

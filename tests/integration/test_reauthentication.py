@@ -177,3 +177,21 @@ def test_a_forged_enrolment_step_is_audited_and_adds_nothing(app, client):
     assert reasons == ["enrolment_not_due"]
     with app.app_context():
         assert len(db.session.execute(select(TotpCredential)).scalars().all()) == 1
+
+
+def test_a_forced_password_change_at_login_mails_the_person(app, client):
+    from idp.accounts.password_changes import require_password_change
+    from idp.models.accounts import User
+    from idp.request_context import system_context
+
+    mail = MailLog(app)
+    make_user(app)
+    with app.app_context():
+        user = db.session.execute(select(User).where(User.username == "alice")).scalar_one()
+        require_password_change(db.session, system_context(), user)
+        db.session.commit()
+    assert sign_in(client).headers["Location"] == "/login/password"
+    done = post_form(client, "/login/password", {"password": NEW_PASSWORD,
+                                                 "confirm": NEW_PASSWORD})
+    assert done.status_code == 302
+    assert [s for _, s, _ in mail.wait()] == ["Your password was changed"]
