@@ -16,8 +16,8 @@ from flask import g, request
 from idp.accounts.access import client_access, user_access
 from idp.errors import Forbidden, Unauthorized
 from idp.extensions import db
-from idp.http import current_session, services, settings
-from idp.mfa.acr import SECOND_FACTORS
+from idp.http import services, settings, signed_in_user
+from idp.mfa.acr import has_second_factor
 from idp.models.accounts import User
 from idp.rbac import authorization
 from idp.rbac.authorization import Caller, Denied
@@ -41,7 +41,7 @@ class SecondFactorRequired(Denied):
 def _ensure_second_factor(caller: Caller, amr) -> Caller:
     """ASVS 10.3.4 / 7.5.1: rights that change other people need a login with MFA; checked
     on every request, so a role granted to an old password-only session gives nothing."""
-    if caller.changes_others and not SECOND_FACTORS & set(amr or []):
+    if caller.changes_others and not has_second_factor(amr):
         raise SecondFactorRequired(
             "Administration needs a sign-in with a second factor. Set one up under "
             "/account/mfa, then sign out and in again.", caller)
@@ -74,11 +74,8 @@ def _from_token(token: str) -> Caller:
 
 
 def _from_session(check_csrf: bool) -> Caller:
-    session = current_session()
-    if session is None:
-        raise Unauthorized("Sign in or send a bearer token.")
-    user = db.session.get(User, session.user_id)
-    if user is None or not user.is_active:
+    session, user = signed_in_user()
+    if user is None:
         raise Unauthorized("Sign in or send a bearer token.")
     if check_csrf and request.method not in SAFE_METHODS:
         from flask_wtf.csrf import CSRFError, validate_csrf
