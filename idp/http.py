@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import uuid
 from functools import wraps
 
 from flask import Flask, current_app, g, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from idp.errors import DomainError
@@ -32,15 +34,37 @@ def client_ip() -> str:
 
 
 def environ_client_ip(environ, hops: int) -> str:
-    """client_ip() from a WSGI environ (for middleware that runs before Flask)."""
-    remote = environ.get("REMOTE_ADDR") or "0.0.0.0"  # noqa: S104 - a placeholder, not a bind
+    """client_ip() from a WSGI environ (for middleware that runs before Flask).
+
+    The forwarded address is data, not trust: anything but an IP literal falls back to
+    the peer address and is noted in the environ (`idp.forwarded_for_rejected`, logged
+    with the request line), so a forged header never reaches a column or a limiter key.
+    """
+    remote = ip_literal(environ.get("REMOTE_ADDR")) or "0.0.0.0"  # noqa: S104 - a placeholder
     if hops <= 0:
         return remote
     forwarded = [p.strip() for p in environ.get("HTTP_X_FORWARDED_FOR", "").split(",")
                  if p.strip()]
     chain = forwarded + [remote]
     # The last `hops` entries were added by our proxies; the one before is the client.
-    return chain[-(hops + 1)] if len(chain) > hops else chain[0]
+    claimed = chain[-(hops + 1)] if len(chain) > hops else chain[0]
+    address = ip_literal(claimed)
+    if address is None:
+        environ["idp.forwarded_for_rejected"] = claimed[:64]
+        return remote
+    return address
+
+
+def ip_literal(value: str | None) -> str | None:
+    """`value` as a canonical IPv4/IPv6 address, or None if it is not one."""
+    if not value or len(value) > 45:
+        return None
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return None
+    # A zone id (fe80::1%eth0) is the proxy's interface, not the client's address.
+    return None if getattr(address, "scope_id", None) else str(address)
 
 
 def _incoming_request_id() -> str:
@@ -118,8 +142,20 @@ def _security_headers(response):
     return response
 
 
+class FlowCookieInterface(SecureCookieSessionInterface):
+    """The signed flow cookie, never written on a 5xx answer."""
+
+    def save_session(self, app, session, response) -> None:
+        # A failed request changes no client state: a partial login saved on the 500
+        # would tell a guesser the password was right although nothing was committed.
+        if response.status_code >= 500:
+            return
+        super().save_session(app, session, response)
+
+
 def install(app: Flask) -> None:
     """Request context, security headers and error mapping for every route."""
+    app.session_interface = FlowCookieInterface()
 
     @app.before_request
     def _start():

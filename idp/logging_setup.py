@@ -144,7 +144,13 @@ class RequestLog:
             "status": seen.get("status", 500),
             "duration_ms": seen.get("ms"),
             "client_ip": environ_client_ip(environ, self.hops),
+            **_rejected_forwarded_for(environ),
         })
+
+
+def _rejected_forwarded_for(environ) -> dict:
+    rejected = environ.get("idp.forwarded_for_rejected")
+    return {"forwarded_for_rejected": rejected} if rejected is not None else {}
 
 
 def _note_loggable_path() -> None:

@@ -45,12 +45,14 @@ def self_service_limit() -> str:
 
 
 def _failed(response) -> bool:
-    return response.status_code == 401
+    # Fail closed: an answer we could not complete (a storage error rolled the attempt's
+    # audit and failure count back) still counts, so a guess is never uncounted.
+    return response.status_code == 401 or response.status_code >= 500
 
 
 def failed_attempts_limit(limit_value, *, event: EventType = EventType.LOGIN,
                           scope: str = "failed-login"):
-    """Limit POSTs per IP, deducting only failures (401); one bucket for every view that
+    """Limit POSTs per IP, deducting only failures (401, 5xx); one bucket for every view that
     shares `scope`, so failed passwords and failed MFA codes count together."""
     return limiter.shared_limit(limit_value, scope, methods=["POST"], deduct_when=_failed,
                                 on_breach=_auditor(event))
