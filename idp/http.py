@@ -7,11 +7,13 @@ import secrets
 import uuid
 from functools import wraps
 
-from flask import Flask, current_app, g, jsonify, render_template, request
+from flask import Flask, abort, current_app, g, jsonify, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import HTTPException
 
 from idp.errors import DomainError
+from idp.input_limits import has_nul, loads_bounded
 from idp.request_context import RequestContext
 
 REQUEST_ID_HEADER = "X-Request-ID"
@@ -153,9 +155,29 @@ class FlowCookieInterface(SecureCookieSessionInterface):
         super().save_session(app, session, response)
 
 
+class BoundedJSONProvider(DefaultJSONProvider):
+    """request.get_json() and friends, with input_limits' depth and NUL rules."""
+
+    def loads(self, s, **kwargs):
+        return loads_bounded(s, **kwargs)
+
+
+def refuse_nul_bytes() -> None:
+    """400 for a NUL anywhere in the path, query, form, Basic credentials or user agent."""
+    auth = request.authorization
+    fields = [*request.args.items(multi=True), *request.form.items(multi=True)]
+    if (has_nul(request.path, request.headers.get("User-Agent"),
+                auth.username if auth else None, auth.password if auth else None)
+            or any(has_nul(key, value) for key, value in fields)):
+        abort(400, description="The request contains a NUL character.")
+
+
 def install(app: Flask) -> None:
-    """Request context, security headers and error mapping for every route."""
+    """Request context, input limits, security headers and error mapping for every route."""
     app.session_interface = FlowCookieInterface()
+    app.json = BoundedJSONProvider(app)
+    # First of our hooks, so no view, limiter or audit write ever sees such input.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_nul_bytes)
 
     @app.before_request
     def _start():

@@ -7,6 +7,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idp.accounts.tenant_settings import clean_settings
 from idp.audit import EventType, record
 from idp.errors import Conflict, ValidationFailed
 from idp.models.tenancy import Tenant
@@ -21,35 +22,6 @@ def _name(value) -> str:
     return value.strip()
 
 
-def _plain(value) -> bool:
-    return value is None or isinstance(value, str | int | float | bool)
-
-
-def _setting(value) -> bool:
-    """A plain value, a list of them (`mfa_required_roles`), or an object of those
-    (`password_policy`, `session`): what the tenant-level policies read."""
-    if isinstance(value, list):
-        return len(value) <= 100 and all(_plain(v) for v in value)
-    if isinstance(value, dict):
-        return len(value) <= 100 and all(
-            isinstance(k, str) and (_plain(v) or (isinstance(v, list) and _setting(v)))
-            for k, v in value.items())
-    return _plain(value)
-
-
-def _settings(value) -> dict:
-    if not isinstance(value, dict) or len(value) > 100 or not all(
-            isinstance(k, str) and _setting(v) for k, v in value.items()):
-        raise ValidationFailed("settings must be an object of plain values, lists of them, "
-                               "or objects of those (password_policy, session).",
-                               field="settings")
-    if isinstance(value.get("password_policy"), dict):
-        from idp.accounts.password_policy import validate_policy_settings
-
-        validate_policy_settings(value["password_policy"])
-    return value
-
-
 def create_tenant(db: Session, ctx: RequestContext, data: dict) -> Tenant:
     slug = data.get("slug")
     if not isinstance(slug, str) or not SLUG.match(slug):
@@ -57,7 +29,7 @@ def create_tenant(db: Session, ctx: RequestContext, data: dict) -> Tenant:
     if db.execute(select(Tenant.id).where(Tenant.slug == slug)).first():
         raise Conflict(f"A tenant {slug!r} exists.")
     tenant = Tenant(slug=slug, name=_name(data.get("name", slug)),
-                    settings=_settings(data.get("settings", {})), created_at=ctx.now)
+                    settings=clean_settings(data.get("settings", {})), created_at=ctx.now)
     db.add(tenant)
     db.flush()
     record(db, ctx, EventType.TENANT_CREATED, tenant_id=tenant.id, details={"slug": slug})
@@ -72,7 +44,7 @@ def update_tenant(db: Session, ctx: RequestContext, tenant: Tenant, data: dict) 
     if "name" in data:
         tenant.name = _name(data["name"])
     if "settings" in data:
-        tenant.settings = {**(tenant.settings or {}), **_settings(data["settings"])}
+        tenant.settings = {**(tenant.settings or {}), **clean_settings(data["settings"])}
     db.flush()
     record(db, ctx, EventType.TENANT_UPDATED, tenant_id=tenant.id,
            details={"fields": sorted(data)})

@@ -9,7 +9,6 @@ compare-and-set so a cloned authenticator (or a replayed assertion) is refused.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
@@ -35,6 +34,7 @@ from webauthn.helpers.structs import (
 )
 
 from idp.errors import ValidationFailed
+from idp.input_limits import loads_bounded
 from idp.models.accounts import User
 from idp.models.mfa import UsedWebAuthnChallenge, WebAuthnCredential
 
@@ -98,7 +98,7 @@ def authentication_options(rp: RelyingParty,
 
 def _parse(credential_json: str) -> dict:
     try:
-        data = json.loads(credential_json)
+        data = loads_bounded(credential_json)
     except (TypeError, ValueError):
         raise ValidationFailed("The passkey response could not be read.") from None
     if not isinstance(data, dict) or not isinstance(data.get("rawId"), str):

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
 from idp.fast_paths import request_id
+from idp.input_limits import has_nul
 from idp.metrics import LATENCY, REQUESTS
 
 MAX_BODY = 4096
@@ -33,8 +34,9 @@ HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
 def is_basic_form_post(environ, path: str) -> bool:
+    # A query string goes to the full path, which refuses parameters there (RFC 6749 3.2).
     return (environ.get("PATH_INFO") == path and environ.get("REQUEST_METHOD") == "POST"
-            and bool(environ.get("HTTP_AUTHORIZATION")))
+            and bool(environ.get("HTTP_AUTHORIZATION")) and not environ.get("QUERY_STRING"))
 
 
 def read_form_body(environ) -> bytes | None:
@@ -65,13 +67,17 @@ def form_params(body: bytes, allowed: set[str]) -> dict[str, str] | None:
     params = dict(pairs)
     if len(params) != len(pairs) or not params.keys() <= allowed or not all(params.values()):
         return None
+    if any(has_nul(k, v) for k, v in pairs):
+        return None  # the full path refuses it (http.refuse_nul_bytes)
     return params
 
 
 def basic_credentials(environ) -> tuple[str, str] | None:
     """client_id and secret from HTTP Basic (RFC 6749 2.3.1), both non-empty; else None."""
     client_id, secret = extract_basic_authorization({"Authorization": environ["HTTP_AUTHORIZATION"]})
-    return (client_id, secret) if client_id and secret else None
+    if not client_id or not secret or has_nul(client_id, secret):
+        return None
+    return client_id, secret
 
 
 def send_json(environ, start_response, headers: list, payload: dict, endpoint: str,

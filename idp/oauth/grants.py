@@ -34,6 +34,16 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = list(CLIENT_AUTH_METHODS)
     AUTHORIZATION_CODE_LENGTH = 43
 
+    @staticmethod
+    def validate_authorization_redirect_uri(request, client):
+        """RFC 6749 3.1.2.4: an unregistered redirect URI is shown, never followed."""
+        uri = request.payload.redirect_uri
+        if uri and not client.check_redirect_uri(uri):
+            # Authlib's own error quotes the URI, and a `"` or CR LF in it makes building
+            # that error raise (a 500): name the parameter, not its value.
+            raise InvalidRequestError("The 'redirect_uri' is not registered for this client.")
+        return grants.AuthorizationCodeGrant.validate_authorization_redirect_uri(request, client)
+
     def generate_authorization_code(self):
         return new_opaque_token()
 

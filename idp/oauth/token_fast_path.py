@@ -24,6 +24,7 @@ from idp.metrics import TOKENS
 from idp.models.base import utcnow
 from idp.oauth import fast_form
 from idp.oauth.client_auth import authenticate_secret
+from idp.oauth.token_request import token_request_problem
 from idp.oauth.token_service import client_may_request, token_audience
 
 GRANT = "client_credentials"
@@ -58,6 +59,8 @@ class ClientCredentialsFastPath:
         params = fast_form.form_params(body, PARAMS)
         if params is None or params.get("grant_type") != GRANT:
             return None
+        if token_request_problem(environ.get("QUERY_STRING", ""), list(params.items()), True):
+            return None  # the full path answers the same decision with its 400
         ip = environ_client_ip(environ, self.hops)
         blocked = self.services.extra.get("token_blocked_ips", {}).get(ip)
         if blocked is not None and blocked[0] > time.time():

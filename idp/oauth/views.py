@@ -21,6 +21,7 @@ from idp.oauth.claims import user_claims
 from idp.oauth.discovery import metadata_json
 from idp.oauth.responses import error_to_client, to_client
 from idp.oauth.signing_keys import JWKS_MAX_AGE
+from idp.oauth.token_request import token_request_problem
 from idp.oauth.token_service import AuthorizedUser
 from idp.sessions.service import revoke_session
 from idp.web.rate_limits import token_limit
@@ -174,6 +175,11 @@ def _commit_and_flush_usage(response):
 @token_limit()
 @no_store
 def token():
+    problem = token_request_problem(request.query_string, list(request.form.items(multi=True)),
+                                    request.authorization is not None
+                                    and request.authorization.type == "basic")
+    if problem:
+        return oauth_json_error(400, "invalid_request", problem)
     response = services().server.create_token_response()
     return _commit_and_flush_usage(response)
 

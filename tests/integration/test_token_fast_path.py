@@ -95,7 +95,8 @@ def test_fast_and_full_path_give_the_same_answer(app, client, monkeypatch):
 @pytest.mark.parametrize(("body", "status", "error"), [
     ("grant_type=client_credentials&scope=api%3Awrite", 400, "invalid_scope"),
     ("grant_type=client_credentials&resource=https%3A%2F%2Fevil.example", 400, "invalid_target"),
-    ("grant_type=client_credentials&grant_type=client_credentials", 200, None),
+    # RFC 6749 3.2: a repeated parameter is refused (token_request.token_request_problem).
+    ("grant_type=client_credentials&grant_type=client_credentials", 400, "invalid_request"),
     ("grant_type=client_credentials&scope=", 200, None),
     ("grant_type=client_credentials&unknown=1", 200, None),
     ("grant_type=password&username=a&password=b", 400, "unsupported_grant_type"),

@@ -32,6 +32,11 @@ def _bad_value(exc):
 def body() -> dict:
     """The JSON object sent by the caller; 400 when it is not one."""
     data = request.get_json(silent=True)
+    if data is None and request.is_json and request.get_data(cache=True):
+        from idp.admin.api.paging import BadRequest
+
+        # Unparsable, or refused by input_limits (nested too deeply, a NUL in a string).
+        raise BadRequest("The JSON body could not be read.")
     if not isinstance(data, dict):
         raise ValidationFailed("Send a JSON object (Content-Type: application/json).",
                                code="bad_request")

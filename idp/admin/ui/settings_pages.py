@@ -145,15 +145,14 @@ def create_tenant():
 @bp.post("/tenants/<tenant_id>")
 @require("tenants:write")
 def edit_tenant(tenant_id):
-    import json
-
     from idp.accounts.tenant_admin import update_tenant
+    from idp.input_limits import loads_bounded
 
     data = {"name": request.form.get("name", "")}
     raw = request.form.get("settings", "").strip()
     if raw:
         try:
-            data["settings"] = json.loads(raw)
+            data["settings"] = loads_bounded(raw)
         except ValueError:
             raise ValidationFailed("Settings must be a JSON object, e.g. "
                                    '{"registration": "invite"}.', field="settings") from None

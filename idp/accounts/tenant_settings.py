@@ -1,0 +1,93 @@
+"""The schema of `Tenant.settings`: every key a policy reads, with its type, in one place.
+
+The admin API and the console both store settings through `clean_settings`, so a value
+of the wrong type (`"mfa_required_roles": "tenant_admin"`, `"idle_timeout": "abc"`, a
+negative timeout) is a 422 naming the field and is never stored. `null` for a key means
+"use the default".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from idp.errors import ValidationFailed
+
+MAX_ROLES = 100
+SESSION_KEYS = ("idle_timeout", "absolute_timeout", "max_per_user")
+MAX_SECONDS = 366 * 24 * 3600
+
+
+def _fail(field: str, message: str):
+    raise ValidationFailed(f"{field}: {message}", field=field)
+
+
+def _registration(field: str, value):
+    if value not in {"open", "invite", "off"}:
+        _fail(field, "must be 'open', 'invite' or 'off'.")
+    return value
+
+
+def _flag(field: str, value):
+    if not isinstance(value, bool):
+        _fail(field, "must be true or false.")
+    return value
+
+
+def _role_names(field: str, value):
+    if not isinstance(value, list) or len(value) > MAX_ROLES or not all(
+            isinstance(v, str) and 0 < len(v) <= 64 for v in value):
+        _fail(field, "must be a list of role names.")
+    return value
+
+
+def _positive(field: str, value, maximum: int):
+    # bool is an int in Python; `true` is not a number of seconds.
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= maximum:
+        _fail(field, f"must be a whole number from 1 to {maximum}.")
+    return value
+
+
+def _session(field: str, value):
+    if not isinstance(value, dict):
+        _fail(field, "must be an object with " + ", ".join(SESSION_KEYS) + ".")
+    for key in value:
+        if key not in SESSION_KEYS:
+            _fail(f"{field}.{key}", "is not a session setting.")
+    for key, item in value.items():
+        _positive(f"{field}.{key}", item, 1000 if key == "max_per_user" else MAX_SECONDS)
+    idle, absolute = value.get("idle_timeout"), value.get("absolute_timeout")
+    if idle and absolute and idle > absolute:
+        _fail(f"{field}.idle_timeout", "must not exceed absolute_timeout.")
+    return value
+
+
+def _password_policy(field: str, value):
+    from idp.accounts.password_policy import validate_policy_settings
+
+    if not isinstance(value, dict):
+        _fail(field, "must be an object.")
+    try:
+        return validate_policy_settings(value)
+    except ValidationFailed as exc:
+        raise ValidationFailed(exc.message, field=exc.field or field) from None
+
+
+SCHEMA: dict[str, Callable] = {
+    "registration": _registration,
+    "mfa_required": _flag,
+    "mfa_required_roles": _role_names,
+    "password_policy": _password_policy,
+    "session": _session,
+}
+
+
+def clean_settings(value) -> dict:
+    """The settings document checked against SCHEMA; ValidationFailed names the field."""
+    if not isinstance(value, dict):
+        _fail("settings", "must be a JSON object.")
+    for key in value:
+        if key not in SCHEMA:
+            _fail(f"settings.{key}", "is not a tenant setting (known: "
+                  + ", ".join(sorted(SCHEMA)) + ").")
+    return {key: None if item is None else SCHEMA[key](f"settings.{key}", item)
+            for key, item in value.items()}
