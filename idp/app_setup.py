@@ -17,12 +17,15 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def _flask_settings(app: Flask, config: Config, keyring: Keyring) -> None:
+    from idp.http import FLOW_COOKIE, cookie_name
+
     url = prepare_sqlite_path(config.database_url, Path.cwd())
     app.config.update(
         SECRET_KEY=keyring.cookie_key,
         SQLALCHEMY_DATABASE_URI=url,
         SQLALCHEMY_ENGINE_OPTIONS=engine_options(url),
-        SESSION_COOKIE_NAME="idp_flow",
+        SESSION_COOKIE_NAME=cookie_name(FLOW_COOKIE, config.issuer_is_https),
+        SESSION_COOKIE_PATH="/",  # __Host- needs Path=/ whatever APPLICATION_ROOT says
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=config.issuer_is_https,

@@ -18,11 +18,26 @@ from idp.request_context import RequestContext
 
 REQUEST_ID_HEADER = "X-Request-ID"
 SESSION_COOKIE = "idp_session"
+FLOW_COOKIE = "idp_flow"  # Flask's signed session: the partial login and ceremonies
 
 
 def settings():
     """The validated `Config` of the running app."""
     return current_app.extensions["idp"].config
+
+
+def cookie_name(base: str, https: bool) -> str:
+    """The name a cookie is sent under: `__Host-` prefixed under https.
+
+    The prefix makes the browser refuse the cookie unless it is Secure, for Path=/ and
+    without a Domain, so a sibling host or an http page cannot plant or shadow it.
+    """
+    return f"__Host-{base}" if https else base
+
+
+def session_cookie() -> str:
+    """The browser-session cookie's name for the running app."""
+    return cookie_name(SESSION_COOKIE, settings().issuer_is_https)
 
 
 def services():
@@ -206,7 +221,7 @@ def current_session():
     from idp.sessions.service import SessionState, load_session, revoke_session, touch_session
 
     svc = services()
-    state, session = load_session(db.session, request.cookies.get(SESSION_COOKIE),
+    state, session = load_session(db.session, request.cookies.get(session_cookie()),
                                   svc.session_policy, g.request_context.now)
     g.session_expired = state == SessionState.EXPIRED
     if state == SessionState.EXPIRED:
@@ -263,12 +278,12 @@ def set_session_cookie(response, token: str, lifetime: int | None = None) -> Non
     long as the session may (`lifetime`: the tenant's absolute timeout, if it sets one)."""
     cfg = settings()
     max_age = lifetime if lifetime is not None else cfg.session_absolute_timeout
-    response.set_cookie(SESSION_COOKIE, token, max_age=max_age,
+    response.set_cookie(session_cookie(), token, max_age=max_age,
                         httponly=True, secure=cfg.issuer_is_https, samesite="Lax", path="/")
 
 
 def clear_session_cookie(response) -> None:
-    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True,
+    response.delete_cookie(session_cookie(), path="/", httponly=True,
                            secure=settings().issuer_is_https, samesite="Lax")
 
 
