@@ -66,10 +66,11 @@ def request_limit(limit_value, *, event: EventType):
 def token_limit():
     """/token: per IP, counting failed client authentication (401) only.
 
-    The token endpoint is the hot path, so successful requests do not touch the limiter
-    at all: a failure is counted (in Redis when configured, shared by every worker), and
-    an IP that used up its allowance is remembered in this process until its window
-    resets, so its next requests get 429 without being evaluated.
+    Successful requests are not counted. Before a request is evaluated the shared window
+    is read, so an IP whose allowance another worker or instance used up is refused here
+    too: the limit holds across processes, not per process. An IP seen over its allowance
+    is also remembered in this process until its window resets, so its next requests get
+    429 without a store round trip (and the fast path hands them over).
     """
     item = parse_limit(TOKEN_FAILURE_LIMIT)
 
@@ -79,6 +80,8 @@ def token_limit():
             ip = client_ip()
             blocked = _blocked_ips()
             entry = blocked.get(ip)
+            if entry is None and not _token_allowance_left(item, ip):
+                entry = _remember_blocked(blocked, item, ip)
             if entry is not None and entry[0] > time.time():
                 # Audited once per blocked window: a flood of refused requests must not
                 # turn into a flood of database writes.
@@ -87,11 +90,7 @@ def token_limit():
                 return _token_refused(int(entry[0] - time.time()) + 1, audit=first)
             response = view(*args, **kwargs)
             if response.status_code == 401 and not _count_token_failure(item, ip):
-                if len(blocked) > 10_000:
-                    now = time.time()
-                    for key in [k for k, (until, _) in blocked.items() if until <= now]:
-                        blocked.pop(key, None)
-                blocked[ip] = [_window_reset(item, ip), False]
+                _remember_blocked(blocked, item, ip)
             return response
 
         return limiter.exempt(wrapper)
@@ -104,6 +103,15 @@ def _blocked_ips() -> dict[str, list]:
     return services().extra.setdefault("token_blocked_ips", {})
 
 
+def _remember_blocked(blocked: dict, item, ip: str) -> list:
+    if len(blocked) > 10_000:
+        now = time.time()
+        for key in [k for k, (until, _) in blocked.items() if until <= now]:
+            blocked.pop(key, None)
+    entry = blocked[ip] = [_window_reset(item, ip), False]
+    return entry
+
+
 def _strategies():
     # The shared store first; this process's own counter if the store fails (bounded
     # fallback: limiting never stops, it only stops being shared).
@@ -114,12 +122,28 @@ def _strategies():
     return (limiter.limiter, local)
 
 
+def _token_key(ip: str) -> tuple[str, str, str]:
+    # IDP_REDIS_PREFIX first, as in Flask-Limiter's own keys: two deployments sharing a
+    # Redis never count (or block) each other's clients.
+    return (settings().redis_prefix, "token-failures", ip)
+
+
+def _token_allowance_left(item, ip: str) -> bool:
+    """False when the window already holds the whole allowance of failures."""
+    for strategy in _strategies():
+        try:
+            return strategy.test(item, *_token_key(ip))
+        except Exception:  # noqa: BLE001 - any storage error: use the next strategy
+            log.warning("rate-limit store failed; reading /token failures in process")
+    return True
+
+
 def _count_token_failure(item, ip: str) -> bool:
     """Count one failure; False once the allowance is used up."""
     for strategy in _strategies():
         try:
-            strategy.hit(item, "token-failures", ip)
-            return strategy.test(item, "token-failures", ip)
+            strategy.hit(item, *_token_key(ip))
+            return strategy.test(item, *_token_key(ip))
         except Exception:  # noqa: BLE001 - any storage error: use the next strategy
             log.warning("rate-limit store failed; counting /token failures in process")
     return True
@@ -128,7 +152,7 @@ def _count_token_failure(item, ip: str) -> bool:
 def _window_reset(item, ip: str) -> float:
     for strategy in _strategies():
         try:
-            return float(strategy.get_window_stats(item, "token-failures", ip).reset_time)
+            return float(strategy.get_window_stats(item, *_token_key(ip)).reset_time)
         except Exception:  # noqa: BLE001 - any storage error: use the next strategy
             log.warning("rate-limit store failed reading the /token window")
     return time.time() + 60
