@@ -69,6 +69,9 @@ def configure_app(app: Flask, config: Config) -> None:
 
     services.mailer = Mailer(config.smtp_url, config.mail_from)
     http.install(app)
+    from idp import rejection_audit
+
+    rejection_audit.install(app)
     _register_blueprints(app)
     _install_fast_paths(app, services)
     _install_operations(app, config)  # last: its WSGI wrappers see every request

@@ -91,6 +91,14 @@ def _incoming_request_id() -> str:
     return secrets.token_hex(8)
 
 
+def request_context() -> RequestContext:
+    """g.request_context, built now when a hook that runs before ours (CSRF, limits) asks."""
+    if g.get("request_context") is None:
+        g.request_id = g.get("request_id") or _incoming_request_id()
+        g.request_context = build_request_context()
+    return g.request_context
+
+
 def build_request_context() -> RequestContext:
     return RequestContext(ip=client_ip(), user_agent=request.headers.get("User-Agent"),
                           request_id=g.request_id)
@@ -119,7 +127,8 @@ def oauth_json_error(status: int, error: str, description: str):
     return response
 
 
-def _handle_http_exception(exc: HTTPException):
+def handle_http_exception(exc: HTTPException):
+    """An HTTP error as RFC 6749 JSON, admin JSON or a page, by endpoint."""
     status = exc.code or 500
     if request.path.startswith(("/token", "/introspect", "/revoke", "/userinfo")):
         return oauth_json_error(status, "invalid_request", exc.description or exc.name)
@@ -201,7 +210,7 @@ def install(app: Flask) -> None:
         g.request_context = build_request_context()
 
     app.after_request(_security_headers)
-    app.register_error_handler(HTTPException, _handle_http_exception)
+    app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, domain_error_response)
 
     @app.context_processor

@@ -37,6 +37,8 @@ class EventType(StrEnum):
     EMAIL_VERIFIED = "user.email.verified"
     PROFILE_UPDATED = "user.profile.updated"
     RATE_LIMITED = "http.rate_limited"
+    CSRF_REJECTED = "http.csrf.rejected"
+    ADMIN_INPUT_REJECTED = "admin.input.rejected"
     SESSION_REVOKED = "session.revoked"
     ROLE_ASSIGNED = "role.assigned"
     ROLE_REVOKED = "role.revoked"

@@ -18,15 +18,22 @@ import logging
 import time
 from functools import wraps
 
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, current_app, render_template, request
 from limits import parse as parse_limit
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from idp.audit import EventType, Outcome, record
 from idp.extensions import db, limiter
-from idp.http import client_ip, oauth_json_error, services, settings, wants_json
-from idp.request_context import RequestContext
+from idp.http import (
+    client_ip,
+    oauth_json_error,
+    request_context,
+    services,
+    settings,
+    wants_json,
+)
+from idp.rejection_audit import audit_rejection
 
 log = logging.getLogger("idp.rate_limits")
 
@@ -160,7 +167,7 @@ def _window_reset(item, ip: str) -> float:
 
 def _token_refused(retry: int, *, audit: bool):
     if audit:
-        record(db.session, _context(), EventType.CLIENT_AUTH_FAILED,
+        record(db.session, request_context(), EventType.CLIENT_AUTH_FAILED,
                outcome=Outcome.RATE_LIMITED, client_id=_attempted_client_id(),
                details={"path": request.path, "limit": TOKEN_FAILURE_LIMIT})
         db.session.commit()
@@ -168,15 +175,6 @@ def _token_refused(retry: int, *, audit: bool):
                                 f"Too many attempts. Try again in {retry} seconds.")
     response.headers["Retry-After"] = str(retry)
     return response
-
-
-def _context() -> RequestContext:
-    # on_breach may run before our own before_request hook has built g.request_context.
-    ctx = g.get("request_context")
-    if ctx is not None:
-        return ctx
-    return RequestContext(ip=client_ip(), user_agent=request.headers.get("User-Agent"),
-                          request_id=g.get("request_id"))
 
 
 def _attempted_client_id() -> str | None:
@@ -187,17 +185,13 @@ def _attempted_client_id() -> str | None:
 
 def _auditor(event: EventType):
     def on_breach(request_limit) -> None:
-        try:
-            record(db.session, _context(), event, outcome=Outcome.RATE_LIMITED,
-                   username=(request.form.get("username") or request.form.get("email")
-                             or "")[:320] or None,
-                   client_id=_attempted_client_id() if event == EventType.CLIENT_AUTH_FAILED
-                   else None,
-                   details={"path": request.path, "limit": str(request_limit.limit)})
-            db.session.commit()
-        except Exception:  # noqa: BLE001 - the 429 must still be sent
-            db.session.rollback()
-            log.exception("could not audit a rate-limited request")
+        # Aggregated per IP and window: a flood of refused requests is not a write flood.
+        audit_rejection(event, Outcome.RATE_LIMITED,
+                        username=(request.form.get("username") or request.form.get("email")
+                                  or "")[:320] or None,
+                        client_id=_attempted_client_id()
+                        if event == EventType.CLIENT_AUTH_FAILED else None,
+                        details={"path": request.path, "limit": str(request_limit.limit)})
 
     return on_breach
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, request
 
-from idp.errors import ValidationFailed
+from idp.errors import DomainError, ValidationFailed
 from idp.extensions import csrf, limiter
 from idp.http import json_error
 
@@ -26,7 +26,27 @@ limiter.limit(_rate_limit)(bp)
 
 @bp.errorhandler(ValueError)
 def _bad_value(exc):
+    _audit_rejected_input("bad_request", None)
     return json_error(400, "bad_request", "The request is malformed.")
+
+
+@bp.errorhandler(DomainError)
+def _domain_error(exc: DomainError):
+    """Rejected input (400, 422) is audited; every domain error keeps its usual JSON."""
+    if exc.status in (400, 422):
+        _audit_rejected_input(exc.code, exc.field)
+    extra = {"field": exc.field} if exc.field else {}
+    return json_error(exc.status, exc.code, exc.message, **extra)
+
+
+def _audit_rejected_input(code: str, field: str | None) -> None:
+    from idp.audit import EventType, Outcome
+    from idp.rejection_audit import audit_rejection
+
+    # Field names and codes only: the rejected values may be secrets or personal data.
+    audit_rejection(EventType.ADMIN_INPUT_REJECTED, Outcome.FAILURE, ctx=_caller_context(),
+                    details={"path": request.path, "method": request.method, "code": code,
+                             "field": field})
 
 
 def body() -> dict:
@@ -41,6 +61,15 @@ def body() -> dict:
         raise ValidationFailed("Send a JSON object (Content-Type: application/json).",
                                code="bad_request")
     return data
+
+
+def _caller_context():
+    from idp.admin.permissions import admin_context
+
+    try:
+        return admin_context()  # the admin as actor, when the caller was resolved
+    except Exception:  # noqa: BLE001 - rejected before authentication: no actor
+        return None
 
 
 def _register() -> None:

@@ -1,0 +1,22 @@
+"""idp.audit.repeats: one row per kind, address and window; the next window's row
+carries how many were folded into the previous one."""
+
+from __future__ import annotations
+
+from limits.storage import MemoryStorage
+
+from idp.audit.repeats import WINDOW, claim_row
+
+
+def test_one_row_per_window_and_the_count_carried_over():
+    storage = MemoryStorage()
+    start = 1_000 * WINDOW
+    claims = [claim_row(storage, "p", "http.csrf.rejected:failure", "192.0.2.1", start + i)
+              for i in range(5)]
+    assert claims == [(True, 0)] + [(False, 0)] * 4
+    assert claim_row(storage, "p", "http.csrf.rejected:failure", "192.0.2.1",
+                     start + WINDOW) == (True, 4)
+    # Another address, kind or deployment prefix has its own row.
+    assert claim_row(storage, "p", "http.csrf.rejected:failure", "192.0.2.2", start)[0]
+    assert claim_row(storage, "p", "auth.login:rate_limited", "192.0.2.1", start)[0]
+    assert claim_row(storage, "q", "http.csrf.rejected:failure", "192.0.2.1", start)[0]
