@@ -101,7 +101,22 @@ def request_context() -> RequestContext:
 
 def build_request_context() -> RequestContext:
     return RequestContext(ip=client_ip(), user_agent=request.headers.get("User-Agent"),
-                          request_id=g.request_id)
+                          request_id=g.request_id, repeat_gate=_repeat_gate())
+
+
+def _repeat_gate():
+    """The app's audit repeat gate, on the rate limiter's (shared) counter store."""
+    import time
+
+    from idp.audit.repeats import RepeatGate
+    from idp.extensions import limiter
+
+    extra = services().extra
+    gate = extra.get("audit_repeat_gate")
+    if gate is None:
+        gate = extra["audit_repeat_gate"] = RepeatGate(limiter.storage,
+                                                       settings().redis_prefix, time.time)
+    return gate
 
 
 def wants_json() -> bool:

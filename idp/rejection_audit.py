@@ -1,22 +1,20 @@
-"""Audit of rejected requests (rate limited, CSRF, invalid admin input), aggregated.
+"""Audit of rejected requests (rate limited, CSRF, invalid admin input).
 
 An adapter helper: it reads the request and commits. Repeats from one address within a
-window share one row (idp.audit.repeats), so refused floods cost a counter increment,
-not a hash-chained insert each.
+window share one row (idp.audit.repeats, through the request context's gate), so a
+refused flood costs a counter increment, not a hash-chained insert each.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 
 from flask import Flask, request
 from flask_wtf.csrf import CSRFError
 
 from idp.audit import EventType, Outcome, record
-from idp.audit.repeats import WINDOW, claim_row
-from idp.extensions import db, limiter
-from idp.http import request_context, settings
+from idp.extensions import db
+from idp.http import request_context
 from idp.request_context import RequestContext
 
 log = logging.getLogger("idp.audit")
@@ -24,20 +22,11 @@ log = logging.getLogger("idp.audit")
 
 def audit_rejection(event: EventType, outcome: str, *, ctx: RequestContext | None = None,
                     details: dict | None = None, **fields) -> None:
-    """Record a rejected request, one row per kind, address and window; never raises."""
-    ctx = ctx or request_context()
+    """Record and commit a rejected request's event (aggregated by the context's repeat
+    gate); never raises, since the refusal is sent either way."""
     try:
-        write, repeats = claim_row(limiter.storage, settings().redis_prefix,
-                                   f"{event}:{outcome}", ctx.ip or "-", time.time())
-    except Exception:  # noqa: BLE001 - counter store down: write the row (fail closed)
-        write, repeats = True, 0
-    if not write:
-        return
-    details = {**(details or {}), "aggregation_window": WINDOW}
-    if repeats:
-        details["repeats_in_previous_window"] = repeats
-    try:
-        record(db.session, ctx, event, outcome=outcome, details=details, **fields)
+        record(db.session, ctx or request_context(), event, outcome=outcome,
+               details=details, **fields)
         db.session.commit()
     except Exception:  # noqa: BLE001 - the refusal is sent either way
         db.session.rollback()

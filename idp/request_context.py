@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,6 +18,9 @@ class RequestContext:
     request_id: str | None = None
     actor_id: str | None = None
     now: datetime = field(default_factory=utcnow)
+    # (type, outcome, ip) -> (write a row?, repeats folded before): audit.repeats.RepeatGate
+    # for requests, so floods of failures are aggregated; None (always write) elsewhere.
+    repeat_gate: Callable[[str, str, str | None], tuple[bool, int]] | None = None
 
 
 def system_context() -> RequestContext:

@@ -85,8 +85,18 @@ def record(
     username: str | None = None,
     actor_id: str | None = None,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Add one event to the current transaction (flushed, not committed)."""
+) -> AuditEvent | None:
+    """Add one event to the current transaction (flushed, not committed).
+
+    None when the context's repeat gate folded this failure into a count
+    (idp.audit.repeats): the next row from that address carries the number.
+    """
+    if ctx.repeat_gate is not None:
+        write, repeats = ctx.repeat_gate(str(type), str(outcome), ctx.ip)
+        if not write:
+            return None
+        if repeats:
+            details = {**(details or {}), "repeats_in_previous_window": repeats}
     head = _lock_head(db)
     event = AuditEvent(
         at=ctx.now,

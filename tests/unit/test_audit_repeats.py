@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from limits.storage import MemoryStorage
 
-from idp.audit.repeats import WINDOW, claim_row
+from idp.audit.repeats import WINDOW, allowance, claim_row
 
 
 def test_one_row_per_window_and_the_count_carried_over():
@@ -20,3 +20,22 @@ def test_one_row_per_window_and_the_count_carried_over():
     assert claim_row(storage, "p", "http.csrf.rejected:failure", "192.0.2.2", start)[0]
     assert claim_row(storage, "p", "auth.login:rate_limited", "192.0.2.1", start)[0]
     assert claim_row(storage, "q", "http.csrf.rejected:failure", "192.0.2.1", start)[0]
+
+
+def test_an_allowance_of_rows_before_folding():
+    storage = MemoryStorage()
+    start = 2_000 * WINDOW
+    writes = [claim_row(storage, "p", "auth.login:invalid_password", "192.0.2.1", start, 3)
+              for _ in range(7)]
+    assert [w for w, _ in writes] == [True] * 3 + [False] * 4
+    assert claim_row(storage, "p", "auth.login:invalid_password", "192.0.2.1",
+                     start + WINDOW, 3) == (True, 4)
+
+
+def test_what_is_aggregated():
+    assert allowance("auth.login", "invalid_password") == 10
+    assert allowance("auth.login", "rate_limited") == 1
+    assert allowance("http.csrf.rejected", "failure") == 1
+    assert allowance("auth.login", "success") is None
+    assert allowance("user.locked", "success") is None
+    assert allowance("oauth.token.reuse_detected", "failure") is None
