@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from idp.audit import EventType
+from tests.account_support import events
 from tests.factories import make_user
 from tests.integration.admin_support import bearer, browser_login, make_person
 
@@ -54,6 +56,7 @@ def test_right_types_are_stored_and_null_restores_the_default(app, client):
 
 
 def test_the_console_uses_the_same_schema(app, client):
+    """...and a rejection there is audited like one in the API."""
     make_user(app, email="root@example.com", username="root")
     make_person(app, "boss", roles=["superadmin"])
     token = browser_login(client, "boss")
@@ -65,3 +68,6 @@ def test_the_console_uses_the_same_schema(app, client):
     assert "settings.session.idle_timeout" in response.get_data(as_text=True)
     after = client.get(f"/api/v1/tenants/{tenant['id']}").get_json()
     assert "session" not in after["settings"]
+    [row] = events(app, EventType.ADMIN_INPUT_REJECTED)
+    assert row.details["path"] == f"/admin/tenants/{tenant['id']}" and row.actor_id
+    assert row.details["field"] == "settings.session.idle_timeout"

@@ -6,7 +6,7 @@ from flask import Blueprint, request
 
 from idp.errors import DomainError, ValidationFailed
 from idp.extensions import csrf, limiter
-from idp.http import json_error
+from idp.http import domain_error_response, json_error
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1")
 # CSRF is checked by the caller resolution instead: only browser sessions need it.
@@ -26,7 +26,7 @@ limiter.limit(_rate_limit)(bp)
 
 @bp.errorhandler(ValueError)
 def _bad_value(exc):
-    _audit_rejected_input("bad_request", None)
+    audit_rejected_input("bad_request", None)
     return json_error(400, "bad_request", "The request is malformed.")
 
 
@@ -34,12 +34,12 @@ def _bad_value(exc):
 def _domain_error(exc: DomainError):
     """Rejected input (400, 422) is audited; every domain error keeps its usual JSON."""
     if exc.status in (400, 422):
-        _audit_rejected_input(exc.code, exc.field)
-    extra = {"field": exc.field} if exc.field else {}
-    return json_error(exc.status, exc.code, exc.message, **extra)
+        audit_rejected_input(exc.code, exc.field)
+    return domain_error_response(exc)
 
 
-def _audit_rejected_input(code: str, field: str | None) -> None:
+def audit_rejected_input(code: str, field: str | None) -> None:
+    """admin.input.rejected for this request (API and console), aggregated per window."""
     from idp.audit import EventType, Outcome
     from idp.rejection_audit import audit_rejection
 

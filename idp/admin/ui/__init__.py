@@ -8,7 +8,7 @@ script is needed.
 from flask import Blueprint, redirect, request, url_for
 
 from idp.admin.permissions import Denied, audit_denial
-from idp.errors import Unauthorized
+from idp.errors import Unauthorized, ValidationFailed
 from idp.http import domain_error_response
 
 bp = Blueprint("admin_ui", __name__, url_prefix="/admin")
@@ -22,6 +22,14 @@ def _sign_in_first(exc):
 @bp.errorhandler(Denied)
 def _denied(exc: Denied):
     audit_denial(exc)
+    return domain_error_response(exc)
+
+
+@bp.errorhandler(ValidationFailed)
+def _rejected_input(exc: ValidationFailed):
+    from idp.admin.api import audit_rejected_input
+
+    audit_rejected_input(exc.code, exc.field)
     return domain_error_response(exc)
 
 
