@@ -10,8 +10,6 @@ hash chain and `idp audit verify` are untouched. Successes are never aggregated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from idp.audit.events import EventType, Outcome
 
 WINDOW = 60
@@ -53,20 +51,26 @@ def claim_row(storage, prefix: str, kind: str, ip: str, now: float,
     return True, max(0, int(previous or 0) - rows)
 
 
-@dataclass(frozen=True)
 class RepeatGate:
     """What `record` asks before writing a repeatable failure (set on a request's context)."""
 
-    storage: object
-    prefix: str
-    clock: object  # () -> float
+    RETRY_AFTER = 5.0  # seconds without the store after it failed
+
+    def __init__(self, storage, prefix: str, clock):
+        self.storage = storage
+        self.prefix = prefix
+        self.clock = clock  # () -> float, seconds
+        self._store_down_until = 0.0
 
     def __call__(self, type_: str, outcome: str, ip: str | None) -> tuple[bool, int]:
         rows = allowance(type_, outcome)
-        if rows is None or not ip:
+        now = self.clock()
+        if rows is None or not ip or now < self._store_down_until:
             return True, 0
         try:
-            return claim_row(self.storage, self.prefix, f"{type_}:{outcome}", ip,
-                             self.clock(), rows)
+            return claim_row(self.storage, self.prefix, f"{type_}:{outcome}", ip, now, rows)
         except Exception:  # noqa: BLE001 - counter store down: write the row (fail closed)
+            # ...and stop asking it for a while, so an outage does not add a timeout to
+            # every failed attempt.
+            self._store_down_until = now + self.RETRY_AFTER
             return True, 0

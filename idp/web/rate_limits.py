@@ -39,6 +39,7 @@ log = logging.getLogger("idp.rate_limits")
 
 PROTOCOL_PATHS = ("/token", "/introspect", "/revoke", "/userinfo")
 TOKEN_FAILURE_LIMIT = "30 per minute"
+STORE_RETRY = 5.0  # seconds the /token limiter counts in process after a store failure
 
 
 def login_limit() -> str:
@@ -121,12 +122,23 @@ def _remember_blocked(blocked: dict, item, ip: str) -> list:
 
 def _strategies():
     # The shared store first; this process's own counter if the store fails (bounded
-    # fallback: limiting never stops, it only stops being shared).
+    # fallback: limiting never stops, it only stops being shared). After a failure the
+    # store is left alone for STORE_RETRY seconds, so an outage does not add a socket
+    # timeout to every /token request.
     extra = services().extra
     local = extra.get("token_local_limiter")
     if local is None:
         local = extra["token_local_limiter"] = MovingWindowRateLimiter(MemoryStorage())
+    if extra.get("token_store_down_until", 0.0) > time.time():
+        return (local,)
     return (limiter.limiter, local)
+
+
+def _store_failed(strategy, what: str) -> None:
+    if strategy is not limiter.limiter:
+        return
+    services().extra["token_store_down_until"] = time.time() + STORE_RETRY
+    log.warning("rate-limit store failed %s; using this process's counter", what)
 
 
 def _token_key(ip: str) -> tuple[str, str, str]:
@@ -141,7 +153,7 @@ def _token_allowance_left(item, ip: str) -> bool:
         try:
             return strategy.test(item, *_token_key(ip))
         except Exception:  # noqa: BLE001 - any storage error: use the next strategy
-            log.warning("rate-limit store failed; reading /token failures in process")
+            _store_failed(strategy, "reading /token failures")
     return True
 
 
@@ -152,7 +164,7 @@ def _count_token_failure(item, ip: str) -> bool:
             strategy.hit(item, *_token_key(ip))
             return strategy.test(item, *_token_key(ip))
         except Exception:  # noqa: BLE001 - any storage error: use the next strategy
-            log.warning("rate-limit store failed; counting /token failures in process")
+            _store_failed(strategy, "counting /token failures")
     return True
 
 
@@ -161,7 +173,7 @@ def _window_reset(item, ip: str) -> float:
         try:
             return float(strategy.get_window_stats(item, *_token_key(ip)).reset_time)
         except Exception:  # noqa: BLE001 - any storage error: use the next strategy
-            log.warning("rate-limit store failed reading the /token window")
+            _store_failed(strategy, "reading the /token window")
     return time.time() + 60
 
 

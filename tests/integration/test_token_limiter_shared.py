@@ -14,8 +14,14 @@ from tests.conftest import REDIS_URL
 from tests.factories import make_client
 from tests.oauth_flow import basic
 
-pytestmark = pytest.mark.skipif(not REDIS_URL, reason="needs IDP_TEST_REDIS_URL")
+needs_redis = pytest.mark.skipif(not REDIS_URL, reason="needs IDP_TEST_REDIS_URL")
 LIMIT = 30
+
+
+@pytest.fixture
+def config_overrides(config_overrides, request):
+    config_overrides.update(getattr(request, "param", {}))
+    return config_overrides
 
 
 @contextmanager
@@ -36,6 +42,7 @@ def _fail(client, client_id):
                        headers=basic(client_id, "wrong-secret"))
 
 
+@needs_redis
 def test_the_limit_holds_across_processes(app, config_overrides):
     client_id, _ = make_client(app, grant_types=["client_credentials"])
     client = app.test_client()
@@ -48,6 +55,7 @@ def test_the_limit_holds_across_processes(app, config_overrides):
         assert _fail(second, client_id).status_code == 429
 
 
+@needs_redis
 def test_a_deployment_with_another_prefix_is_not_blocked(app, config_overrides):
     client_id, secret = make_client(app, grant_types=["client_credentials"])
     client = app.test_client()
@@ -62,6 +70,7 @@ def test_a_deployment_with_another_prefix_is_not_blocked(app, config_overrides):
         assert ok.status_code == 200
 
 
+@needs_redis
 def test_token_limiter_keys_start_with_the_prefix(app, config_overrides):
     import redis
 
@@ -71,3 +80,17 @@ def test_token_limiter_keys_start_with_the_prefix(app, config_overrides):
     mine = [k for k in keys if config_overrides["redis_prefix"] in k]
     assert mine and all(f"/{config_overrides['redis_prefix']}/token-failures/" in k
                         for k in mine)
+
+
+@pytest.mark.parametrize("config_overrides", [{"redis_url": "redis://127.0.0.1:1/0"}],
+                         indirect=True)
+def test_unreachable_redis_still_limits_in_process(app):
+    from idp.extensions import limiter
+
+    client_id, _ = make_client(app, grant_types=["client_credentials"])
+    client = app.test_client()
+    try:
+        assert {_fail(client, client_id).status_code for _ in range(LIMIT)} == {401}
+        assert _fail(client, client_id).status_code == 429
+    finally:
+        limiter._storage_dead = False  # the limiter object is shared by every test app

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from limits.storage import MemoryStorage
 
-from idp.audit.repeats import WINDOW, allowance, claim_row
+from idp.audit.repeats import WINDOW, RepeatGate, allowance, claim_row
 
 
 def test_one_row_per_window_and_the_count_carried_over():
@@ -39,3 +39,22 @@ def test_what_is_aggregated():
     assert allowance("auth.login", "success") is None
     assert allowance("user.locked", "success") is None
     assert allowance("oauth.token.reuse_detected", "failure") is None
+
+
+class _BrokenStore:
+    calls = 0
+
+    def incr(self, *args, **kwargs):
+        self.calls += 1
+        raise ConnectionError("counter store unreachable")
+
+
+def test_a_broken_store_writes_every_row_and_is_left_alone_for_a_while():
+    store, now = _BrokenStore(), [100.0]
+    gate = RepeatGate(store, "p", lambda: now[0])
+    assert gate("auth.login", "invalid_password", "192.0.2.1") == (True, 0)
+    assert gate("auth.login", "invalid_password", "192.0.2.1") == (True, 0)
+    assert store.calls == 1
+    now[0] += RepeatGate.RETRY_AFTER + 1
+    gate("auth.login", "invalid_password", "192.0.2.1")
+    assert store.calls == 2
