@@ -85,9 +85,25 @@ def _clear_limiter(application):
 
     try:
         with application.app_context():
-            limiter.reset()
+            if REDIS_URL:
+                _clear_own_redis_keys(application, limiter)
+            else:
+                limiter.reset()
     except Exception as exc:  # noqa: BLE001 - best effort between tests
         print(f"limiter reset failed: {exc}")
+
+
+def _clear_own_redis_keys(application, limiter):
+    """Only this run's keys: limiter.reset() would clear every run's on a shared Redis."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    # Flask-Limiter keeps the first app's prefix for the whole process; ours use each app's.
+    prefixes = {limiter._key_prefix, application.extensions["idp"].config.redis_prefix} - {""}
+    for prefix in prefixes:
+        keys = list(client.scan_iter(match=f"*{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
 
 
 @pytest.fixture
