@@ -219,7 +219,7 @@ def _operation(path: str, method: str, spec: tuple) -> dict:
     return op
 
 
-def build_document() -> dict:
+def build_document(session_cookie: str = "idp_session") -> dict:
     """The OpenAPI 3.1 document."""
     paths: dict = {}
     for (path, method), spec in OPERATIONS.items():
@@ -235,7 +235,7 @@ def build_document() -> dict:
         "components": {"schemas": SCHEMAS, "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                        "description": "Client-credentials token with scope idp:admin."},
-            "session": {"type": "apiKey", "in": "cookie", "name": "idp_session",
+            "session": {"type": "apiKey", "in": "cookie", "name": session_cookie,
                         "description": "An admin's browser session; unsafe methods also "
                                        "need the X-CSRFToken header."}}},
     }
@@ -243,4 +243,6 @@ def build_document() -> dict:
 
 @bp.get("/api/openapi.json")
 def openapi_json():
-    return build_document()
+    from idp.http import SESSION_COOKIE, cookie_name, settings
+
+    return build_document(cookie_name(SESSION_COOKIE, settings().issuer_is_https))

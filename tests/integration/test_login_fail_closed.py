@@ -1,6 +1,7 @@
 """Lockout, audit and limits fail closed (issue 11, E2): when storage refuses the audit
 row of a login attempt, the answer is the same error for a right and a wrong password (no
-cookie tells them apart) and the per-IP limiter still counts the guess."""
+cookie tells them apart), the per-account lockout keeps the guess and the per-IP limiter
+still counts it."""
 
 from __future__ import annotations
 
@@ -51,6 +52,12 @@ def test_right_and_wrong_password_fail_alike_and_every_guess_counts(app, client,
     assert right.status_code >= 500 and wrong.status_code == right.status_code
     for response in (right, wrong):
         assert not response.headers.getlist("Set-Cookie"), response.headers
+    # The wrong guess stays counted against the account although its audit row failed:
+    # the attempt's place is committed before the hash is evaluated.
+    with app.app_context():
+        count = db.session.execute(text(
+            "SELECT failed_login_count FROM users WHERE username = 'mallory'")).scalar_one()
+    assert count == 1
     # The two failed answers were counted: the third guess fills the allowance.
     assert sign_in(client, username="mallory", password="wrong-2").status_code >= 500
     assert sign_in(client, username="mallory").status_code == 429
