@@ -60,6 +60,9 @@ class Config:
     log_level: str = "INFO"
     # Loopback/private/link-local targets the server may fetch or post to (CIDRs, host names).
     outbound_allow: tuple[str, ...] = ()
+    # RabbitMQ (issue 19): events also go to this topic exchange, routing key = event type.
+    amqp_url: str | None = None
+    amqp_exchange: str = "idp.events"
     testing: bool = False
     extra: dict = field(default_factory=dict)
 
@@ -155,7 +158,7 @@ def _validate(config: Config) -> Config:
         raise ConfigError("IDP_SESSION_IDLE_TIMEOUT must not exceed IDP_SESSION_ABSOLUTE_TIMEOUT")
     if "://" not in config.database_url:
         raise ConfigError(f"IDP_DATABASE_URL must be an SQLAlchemy URL, got {config.database_url!r}")
-    for name in ("redis_url", "smtp_url"):
+    for name in ("redis_url", "smtp_url", "amqp_url"):
         value = getattr(config, name)
         if value and "://" not in value:
             raise ConfigError(f"{_env_name(name)} must be a URL, got {value!r}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def register(app) -> None:
-    """Blueprints of the admin area (issue 5), and the event publisher when Redis is set."""
+    """Blueprints of the admin area (issue 5), and the events worker when serving."""
     from idp.admin.api import bp as api_bp
     from idp.admin.openapi import bp as openapi_bp
     from idp.admin.self_export import bp as export_bp
@@ -16,14 +16,13 @@ def register(app) -> None:
     if "account_export.account_export" not in app.view_functions and not any(
             r.rule == "/account/export" for r in app.url_map.iter_rules()):
         app.register_blueprint(export_bp)
-    config = app.extensions["idp"].config
-    if config.redis_url and not config.testing:
+    if not app.extensions["idp"].config.testing:
         _publish_events_when_serving(app)
 
 
 def _publish_events_when_serving(app) -> None:
-    """Start the outbox publisher with the first request a process serves (each gunicorn
-    worker), never in CLI commands; the Redis lock lets one publish at a time."""
+    """Start the events worker with the first request a process serves (each gunicorn
+    worker), never in CLI commands; Redis locks or row claims keep the workers apart."""
     import threading
 
     started = threading.Event()

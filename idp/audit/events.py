@@ -63,6 +63,10 @@ class EventType(StrEnum):
     KEY_CREATED = "key.created"
     KEY_ROTATED = "key.rotated"
     AUTHZ_DENIED = "authz.denied"
+    WEBHOOK_CREATED = "webhook.created"
+    WEBHOOK_DELETED = "webhook.deleted"
+    WEBHOOK_SECRET_ROTATED = "webhook.secret.rotated"
+    WEBHOOK_DISABLED = "webhook.disabled"
 
 
 class Outcome(StrEnum):

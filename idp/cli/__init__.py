@@ -104,7 +104,8 @@ if __name__ == "__main__":
 def _register_commands() -> None:
     # Importing a module registers its commands: clients, keys, users; backup; users_admin
     # (disable/enable/unlock/sessions); mfa (`idp users mfa`); audit, events, users_bulk
-    # (issue 5: `idp audit verify`, `idp events publish`, `idp users import|export`).
+    # (issue 5: `idp audit verify`, `idp events publish`, `idp users import|export`);
+    # webhooks (issue 19).
     from idp.cli import (  # noqa: F401
         audit,
         backup,
@@ -115,6 +116,7 @@ def _register_commands() -> None:
         users,
         users_admin,
         users_bulk,
+        webhooks,
     )
 
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
 
 from prometheus_client import Counter
 from sqlalchemy import select
@@ -104,40 +103,15 @@ def publish_pending(db: Session, redis, prefix: str, batch: int = 500) -> int:
             log.info("publisher lock had expired")
 
 
-def run_forever(session_factory, redis, prefix: str, interval: float = 1.0,
-                stop: threading.Event | None = None) -> None:
-    """Poll the outbox until `stop` is set."""
-    stop = stop or threading.Event()
-    while not stop.is_set():
-        try:
-            with session_factory() as db:
-                sent = publish_pending(db, redis, prefix)
-        except Exception:  # noqa: BLE001 - keep publishing after Redis/db hiccups
-            log.exception("event publishing failed; retrying")
-            sent = 0
-        if not sent:
-            stop.wait(interval)
-        else:
-            time.sleep(0)
+def start_background_publisher(app) -> threading.Thread:
+    """A daemon thread per process running the events worker (Redis stream, RabbitMQ,
+    webhooks; idp.events.worker), so no delivery ever waits in a request."""
+    from idp.events.worker import build_worker
 
-
-def start_background_publisher(app) -> threading.Thread | None:
-    """A daemon thread per process when IDP_REDIS_URL is set (the Redis lock elects one)."""
-    config = app.extensions["idp"].config
-    if not config.redis_url:
-        return None
-    import redis as redis_lib
-    from sqlalchemy.orm import sessionmaker
-
-    from idp.extensions import db
-
-    with app.app_context():
-        factory = sessionmaker(bind=db.engine)
-    client = redis_lib.Redis.from_url(config.redis_url, socket_timeout=2,
-                                      socket_connect_timeout=2)
+    worker = build_worker(app)
     stop = threading.Event()
-    thread = threading.Thread(target=run_forever, args=(factory, client, config.redis_prefix),
-                              kwargs={"stop": stop}, daemon=True, name="idp-events")
+    thread = threading.Thread(target=worker.run_forever, kwargs={"stop": stop}, daemon=True,
+                              name="idp-events")
     thread.start()
     # `idp serve` stops it in the gunicorn master before forking workers: a fork while this
     # thread is inside an SQLite transaction leaves the workers' SQLite believing the

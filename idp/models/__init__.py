@@ -23,6 +23,7 @@ from idp.models.outbox import OutboxEvent
 from idp.models.rbac import Role, RoleAssignment
 from idp.models.sessions import UserSession
 from idp.models.tenancy import DEFAULT_TENANT_SLUG, Tenant
+from idp.models.webhooks import WebhookDelivery, WebhookSubscription
 
 __all__ = [
     "AccountToken",
@@ -33,4 +34,5 @@ __all__ = [
     "RefreshToken", "RevokedToken", "Role", "RoleAssignment", "SigningKey", "Tenant",
     "TokenGrant", "UsedAssertion", "User", "UserSession", "utcnow",
     "BackupCode", "TotpCredential", "UsedWebAuthnChallenge", "WebAuthnCredential",
+    "WebhookDelivery", "WebhookSubscription",
 ]

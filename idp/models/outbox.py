@@ -15,7 +15,9 @@ class OutboxEvent(Base):
     """One event; the publisher sends unpublished rows in id order (at-least-once)."""
 
     __tablename__ = "outbox_events"
-    __table_args__ = (Index("ix_outbox_events_unpublished", "published_at", "id"),)
+    __table_args__ = (Index("ix_outbox_events_unpublished", "published_at", "id"),
+                      Index("ix_outbox_events_amqp_unpublished", "amqp_published_at", "id"),
+                      Index("ix_outbox_events_webhooks_unqueued", "webhooks_queued_at", "id"))
 
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
@@ -30,4 +32,8 @@ class OutboxEvent(Base):
     audit_event_id: Mapped[int | None] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
     # Identifiers and outcomes only, never personal data: a published stream cannot be erased.
     payload: Mapped[dict] = mapped_column(JSON, default=dict)
-    published_at: Mapped[datetime | None]
+    published_at: Mapped[datetime | None]  # sent to the Redis stream
+    # Each other channel keeps its own mark: RabbitMQ after the broker's confirm, webhooks
+    # once the row's deliveries are queued (webhook_deliveries).
+    amqp_published_at: Mapped[datetime | None]
+    webhooks_queued_at: Mapped[datetime | None]

@@ -73,7 +73,14 @@ def _caller_context():
 
 
 def _register() -> None:
-    from idp.admin.api import audit, clients, roles, tenants, users  # noqa: F401 - groups in roles
+    from idp.admin.api import (  # noqa: F401 - groups in roles
+        audit,
+        clients,
+        roles,
+        tenants,
+        users,
+        webhooks,
+    )
     from idp.admin.permissions import BearerRefused, Denied, audit_denial
     from idp.http import domain_error_response
 
