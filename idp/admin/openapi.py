@@ -171,6 +171,22 @@ OPERATIONS = {
                                               "Secret", []),
     ("/clients/{client_id}/revoke", "post"): ("Revoke the client", "clients:write", None, 200,
                                               "Client", []),
+    ("/webhooks", "get"): ("Webhook subscriptions", "clients:write", None, 200, "WebhookPage", []),
+    ("/webhooks", "post"): ("Subscribe a URL (secret shown once)", "clients:write",
+                            "WebhookWrite", 201, "Webhook", []),
+    ("/webhooks/{webhook_id}", "get"): ("Show a subscription", "clients:write", None, 200,
+                                        "Webhook", []),
+    ("/webhooks/{webhook_id}", "delete"): ("Delete a subscription", "clients:write", None, 204,
+                                           None, []),
+    ("/webhooks/{webhook_id}/secret", "post"): ("Rotate the secret (old one signs during the "
+                                                "overlap)", "clients:write", "Overlap", 200,
+                                               "WebhookSecret", []),
+    ("/webhooks/{webhook_id}/test", "post"): ("Send a webhook.test event now", "clients:write",
+                                              None, 200, "Delivery", []),
+    ("/webhooks/{webhook_id}/deliveries", "get"): ("Delivery log, newest first", "clients:write",
+                                                   None, 200, "DeliveryPage", []),
+    ("/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", "post"): (
+        "Deliver again (same webhook-id)", "clients:write", None, 202, "Delivery", []),
 }
 SCHEMAS.update({
     "Confirm": {"type": "object", "required": ["confirm"], "properties": {"confirm": S}},
@@ -185,6 +201,24 @@ SCHEMAS.update({
     "Removed": {"type": "object", "required": ["removed"], "properties": {"removed": OBJ}},
     "Secret": {"type": "object", "required": ["client_id", "client_secret"],
                "properties": {"client_id": S, "client_secret": S}},
+    "Webhook": {"type": "object", "required": ["id", "tenant", "url", "event_types", "enabled"],
+                "properties": {"id": S, "tenant": S, "url": S, "enabled": B, "created_at": S,
+                               "event_types": {"type": "array", "items": S}, "created_by": N,
+                               "failing_since": N, "disabled_reason": N, "secret": S}},
+    "WebhookWrite": {"type": "object", "required": ["url"], "properties": {
+        "url": S, "tenant": N, "event_types": {"type": ["array", "null"], "items": S}}},
+    "WebhookPage": page_of("Webhook"),
+    "Overlap": {"type": "object", "properties": {"overlap": INT}},
+    "WebhookSecret": {"type": "object", "required": ["id", "secret"],
+                      "properties": {"id": S, "secret": S}},
+    "Delivery": {"type": "object", "required": ["id", "event_id", "type", "status", "attempts"],
+                 "properties": {"id": INT, "event_id": S, "type": S, "attempts": INT,
+                                "status": {"enum": ["pending", "delivered", "dead"]},
+                                "last_status": {"type": ["integer", "null"]},
+                                "latency_ms": {"type": ["integer", "null"]},
+                                "last_error": N, "created_at": N, "last_attempt_at": N,
+                                "next_attempt_at": N}},
+    "DeliveryPage": page_of("Delivery"),
     "AuditExport": {"type": "object", "required": ["items"],
                     "properties": {"items": {"type": "array", "items": ref("AuditEvent")}}},
 })
@@ -214,7 +248,7 @@ def _operation(path: str, method: str, spec: tuple) -> dict:
           "summary": summary, "description": f"Permission: `{permission}`.",
           "parameters": params, "responses": responses}
     if request_schema:
-        op["requestBody"] = {"required": request_schema not in {"Grace"}, "content": {
+        op["requestBody"] = {"required": request_schema not in {"Grace", "Overlap"}, "content": {
             "application/json": {"schema": ref(request_schema)}}}
     return op
 

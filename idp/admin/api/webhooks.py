@@ -90,11 +90,12 @@ def list_webhook_deliveries(webhook_id):
     return page([delivery_service.describe_delivery(d) for d in rows], None)
 
 
-@bp.post("/webhooks/<webhook_id>/deliveries/<int:delivery_id>/redeliver")
+@bp.post("/webhooks/<webhook_id>/deliveries/<delivery_id>/redeliver")
 @require(PERMISSION)
 def redeliver_webhook(webhook_id, delivery_id):
     sub = _subscription(webhook_id)
-    delivery = db.session.get(WebhookDelivery, delivery_id)
+    delivery = db.session.get(WebhookDelivery, int(delivery_id)) if delivery_id.isdigit() \
+        and len(delivery_id) < 19 else None
     if delivery is None or delivery.subscription_id != sub.id:
         raise NotFound("No such delivery.")
     delivery_service.redeliver(db.session, delivery, utcnow())
