@@ -19,6 +19,7 @@ from tests.account_support import MailLog, sign_in
 from tests.factories import make_user
 from tests.integration.admin_support import bearer, make_person, make_tenant
 from tests.integration.webhook_receiver import Receiver
+from tests.unit.test_event_schemas import validator
 
 LOOPBACK = pytest.mark.parametrize("config_overrides", [{"outbound_allow": "127.0.0.1/32"}],
                                    indirect=True)
@@ -84,6 +85,7 @@ def test_signed_retries_keep_their_id_and_events_stay_in_their_tenant(app, clien
             events.run_once(row.next_attempt_at)
         calls = receiver.at("/a")
     assert [r["json"]["type"] for r in calls] == ["auth.login.success"] * 3
+    schema = validator()
     assert 2 <= gaps[0] <= 2.5 and 10 <= gaps[1] <= 12.5  # retries within seconds, jittered
     assert len({r["headers"]["webhook-id"] for r in calls}) == 1
     for call in calls:
@@ -93,10 +95,11 @@ def test_signed_retries_keep_their_id_and_events_stay_in_their_tenant(app, clien
         assert set(verified) == {"id", "type", "occurred_at", "tenant", "actor", "subject",
                                  "data", "schema"}
         assert verified["data"]["outcome"] == "success"
+        schema.validate(verified)  # docs/events.schema.json
     # The other tenant's subscription saw its own events only (its webhook.created).
     assert {r["json"]["tenant"] for r in receiver.at("/b")} == {other}
     for call in receiver.at("/b"):
-        Webhook(theirs["secret"]).verify(call["body"], call["headers"])
+        schema.validate(Webhook(theirs["secret"]).verify(call["body"], call["headers"]))
     [row] = deliveries(app, mine["id"])
     assert (row.status, row.attempts, row.last_status) == ("delivered", 3, 200)
     log = client.get(f"/api/v1/webhooks/{mine['id']}/deliveries", headers=auth).get_json()
