@@ -136,3 +136,42 @@ def test_broker_outage_delays_the_event_and_never_loses_or_doubles_it(app, clien
         consumer.close()
     assert [key for key, _, _ in got] == ["auth.login.success"]
     assert unpublished(app) == []
+
+
+def test_example_consumer_keeps_a_profile_store(app, client, exchange, tmp_path):
+    """examples/events_consumer.py, run as its README says: one profile per sign-up, its
+    last login from auth.login.success, a redelivered event applied once."""
+    import sqlite3
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.integration.test_registration_rules import GOOD, _register
+
+    queue = f"profile-sync-{secrets.token_hex(4)}"
+    consumer = Consumer(exchange, "user.registered")  # declares the exchange first
+    consumer.channel.queue_declare(queue, durable=True)  # the consumer's queue exists
+    for key in ("user.registered", "auth.login.success"):  # before the events happen
+        consumer.channel.queue_bind(queue, exchange, routing_key=key)
+    try:
+        assert _register(client, "new@example.com", "newbie").status_code == 200
+        assert sign_in(client, "newbie", GOOD).status_code in (302, 303)
+        worker(app).run_once()
+        [(_, _, registered)] = consumer.drain(1)
+        # A redelivery (same id) must not count twice.
+        consumer.channel.basic_publish(exchange, "user.registered", json.dumps(registered))
+        script = Path(__file__).resolve().parents[2] / "examples" / "events_consumer.py"
+        store = tmp_path / "profiles.db"
+        env = {"AMQP_URL": amqp_url(BROKER[1]), "PROFILE_DB": str(store), "EXCHANGE": exchange,
+               "QUEUE": queue, "IDLE_EXIT": "1", "PATH": "/usr/bin:/bin"}
+        done = subprocess.run([sys.executable, str(script)], env=env, capture_output=True,
+                              text=True, timeout=60)
+    finally:
+        consumer.channel.queue_delete(queue)
+        consumer.close()
+    assert done.returncode == 0, done.stderr
+    rows = sqlite3.connect(store).execute(
+        "SELECT user_id, registered_at IS NOT NULL, last_login_at IS NOT NULL, logins"
+        " FROM profiles").fetchall()
+    assert rows == [(registered["subject"], 1, 1, 1)]
+    assert "already applied" in done.stdout

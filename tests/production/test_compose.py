@@ -87,3 +87,16 @@ def test_compose_file_validates_and_a_broken_one_does_not(tmp_path):
     (tmp_path / "Dockerfile").write_text((ROOT / "Dockerfile").read_text())
     refused = _validate(command, tmp_path)
     assert refused.returncode != 0 and "healthchek" in refused.stderr + refused.stdout
+
+
+def test_rabbitmq_profile_runs_the_broker_and_the_example_consumer(compose):
+    services = compose["services"]
+    broker, consumer = services["rabbitmq"], services["events-consumer"]
+    assert broker["profiles"] == ["rabbitmq"] == consumer["profiles"]
+    assert broker["healthcheck"]["test"]
+    assert consumer["depends_on"]["rabbitmq"]["condition"] == "service_healthy"
+    script = consumer["command"][-1].replace("/examples/", "examples/")
+    assert (ROOT / script).is_file()
+    assert "./examples:/examples:ro" in consumer["volumes"]
+    # Off unless the operator sets it (an empty value leaves IDP_AMQP_URL unset).
+    assert services["provider"]["environment"]["IDP_AMQP_URL"] == "${IDP_AMQP_URL:-}"
