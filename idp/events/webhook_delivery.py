@@ -39,12 +39,20 @@ LEASE = timedelta(seconds=30)  # a claimed attempt is retried after this if its 
 def queue_pending(db: Session, now: datetime, batch: int = 200) -> int:
     """Turn unqueued outbox rows into deliveries for the matching subscriptions of their
     tenant; returns how many rows were handled. Commits."""
-    rows = db.execute(select(OutboxEvent).where(OutboxEvent.webhooks_queued_at.is_(None))
-                      .order_by(OutboxEvent.id).limit(batch)).scalars().all()
-    if not rows:
-        return 0
     subs = db.execute(select(WebhookSubscription).where(
         WebhookSubscription.enabled.is_(True))).scalars().all()
+    if not subs:
+        return 0  # no writes at all: rows from before any subscription are skipped below
+    unqueued = select(OutboxEvent).where(OutboxEvent.webhooks_queued_at.is_(None)) \
+        .order_by(OutboxEvent.id).limit(batch)
+    rows = db.execute(unqueued).scalars().all()
+    oldest = min(sub.created_at for sub in subs)
+    if rows and rows[0].at < oldest:
+        _skip_older_rows(db, oldest, now)
+        rows = db.execute(unqueued).scalars().all()
+    if not rows:
+        db.commit()
+        return 0
     for row in rows:
         claimed = db.execute(update(OutboxEvent).where(
             OutboxEvent.id == row.id, OutboxEvent.webhooks_queued_at.is_(None))
@@ -58,6 +66,13 @@ def queue_pending(db: Session, now: datetime, batch: int = 200) -> int:
                                        next_attempt_at=now, created_at=now))
     db.commit()
     return len(rows)
+
+
+def _skip_older_rows(db: Session, oldest: datetime, now: datetime) -> None:
+    # Events from before every subscription go to none: mark them in one statement.
+    db.execute(update(OutboxEvent).where(OutboxEvent.webhooks_queued_at.is_(None),
+                                         OutboxEvent.at < oldest)
+               .values(webhooks_queued_at=now).execution_options(synchronize_session=False))
 
 
 def _wants(sub: WebhookSubscription, row: OutboxEvent) -> bool:
