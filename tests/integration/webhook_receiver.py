@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -13,6 +14,7 @@ class Receiver:
     def __init__(self):
         self.requests: list[dict] = []
         self.answers: dict[str, list[int]] = {}
+        self.delay = 0.0  # seconds before each answer (a slow receiver)
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -20,6 +22,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers),
                                           "body": body, "json": json.loads(body)})
+                time.sleep(receiver.delay)
                 queue = receiver.answers.get(self.path, [200])
                 status = queue.pop(0) if len(queue) > 1 else queue[0]
                 self.send_response(status)
