@@ -29,6 +29,8 @@ from idp.rbac.authorization import Caller
 from idp.request_context import RequestContext
 
 MAX_OVERLAP = 7 * 86400
+# Webhooks carry the tenant's events to its integrations: the same right as its clients.
+PERMISSION = "clients:write"
 _PATTERN = re.compile(r"^(\*|[a-z0-9_]+(\.[a-z0-9_]+)*(\.\*)?)$")
 
 

@@ -237,3 +237,55 @@ def test_console_edits_a_profile_with_the_api_allowlist(app, client):
     taken = client.post(f"/admin/users/{gus}/profile", data={
         "csrf_token": csrf_from(page), "email": "ANN@Example.com"})
     assert taken.status_code == 409 and "already taken" in taken.get_data(as_text=True)
+
+
+@pytest.fixture
+def config_overrides(config_overrides, request):
+    """The settings, plus what a test passes by indirect parametrization."""
+    config_overrides.update(getattr(request, "param", {}))
+    return config_overrides
+
+
+@pytest.mark.parametrize("config_overrides", [{"outbound_allow": "127.0.0.1/32"}],
+                         indirect=True)
+def test_webhook_console_creates_shows_the_log_and_redelivers(app, client):
+    from sqlalchemy.orm import sessionmaker
+
+    from idp.events.worker import EventsWorker
+    from idp.extensions import db
+    from tests.integration.webhook_receiver import Receiver
+
+    _admin(app, client)
+    with Receiver() as receiver:
+        receiver.answers["/hook"] = [500]
+        listing = client.get("/admin/webhooks").get_data(as_text=True)
+        created = client.post("/admin/webhooks", data={
+            "csrf_token": csrf_from(listing), "url": receiver.url("/hook"),
+            "event_types": "user.*"})
+        page = created.get_data(as_text=True)
+        assert created.status_code == 200 and "whsec_" in page  # the secret, once
+        webhook_id = re.search(r"/admin/webhooks/([0-9a-f-]{36})/secret", page).group(1)
+        make_person(app, "newcomer")
+        with app.app_context():
+            EventsWorker(app.extensions["idp"], sessionmaker(bind=db.engine)).run_once()
+        detail = client.get(f"/admin/webhooks/{webhook_id}").get_data(as_text=True)
+        assert "user.created" in detail and "500" in detail and "whsec_" not in detail
+        delivery = re.search(r'data-delivery="(\d+)"', detail).group(1)
+        bad = client.post("/admin/webhooks", data={"csrf_token": csrf_from(detail),
+                                                   "url": "http://10.0.0.1/x"})
+        assert bad.status_code == 422
+    with app.app_context():
+        from idp.models.webhooks import WebhookDelivery
+
+        row = db.session.get(WebhookDelivery, int(delivery))
+        row.status = "dead"  # as after a day of failures
+        db.session.commit()
+    detail = client.get(f"/admin/webhooks/{webhook_id}").get_data(as_text=True)
+    again = client.post(f"/admin/webhooks/{webhook_id}/deliveries/{delivery}/redeliver",
+                        data={"csrf_token": csrf_from(detail)})
+    assert again.status_code == 302
+    assert ">pending<" in client.get(f"/admin/webhooks/{webhook_id}").get_data(as_text=True)
+    gone = client.post(f"/admin/webhooks/{webhook_id}/delete",
+                       data={"csrf_token": csrf_from(detail)})
+    assert gone.status_code == 302
+    assert client.get(f"/admin/webhooks/{webhook_id}").status_code == 404

@@ -16,8 +16,7 @@ from idp.http import services
 from idp.models.base import utcnow
 from idp.models.webhooks import WebhookDelivery
 
-# Webhooks carry the tenant's events to its integrations: the same right as its clients.
-PERMISSION = "clients:write"
+PERMISSION = service.PERMISSION
 
 
 def _subscription(webhook_id: str):

@@ -38,4 +38,4 @@ def index():
     return redirect(url_for("admin_ui.users"))
 
 
-from idp.admin.ui import audit, people, settings_pages  # noqa: E402, F401 - registers routes
+from idp.admin.ui import audit, people, settings_pages, webhooks  # noqa: E402, F401 - registers routes
