@@ -46,6 +46,7 @@ def test_webhooks_commands(idp_env):
     assert [(w["id"], w["event_types"]) for w in listed] == [(sub["id"], ["user.*"])]
     rotated = idp(env, "webhooks", "rotate-secret", sub["id"], "--overlap", "60", "--json")
     assert json.loads(rotated.stdout)["secret"] != sub["secret"]
+    assert idp(env, "webhooks", "enable", sub["id"]).returncode == 0  # already on: no change
     assert idp(env, "webhooks", "delete", sub["id"]).returncode == 0
     assert json.loads(idp(env, "webhooks", "list", "--json").stdout) == []
 

@@ -181,6 +181,8 @@ OPERATIONS = {
     ("/webhooks/{webhook_id}/secret", "post"): ("Rotate the secret (old one signs during the "
                                                 "overlap)", "clients:write", "Overlap", 200,
                                                "WebhookSecret", []),
+    ("/webhooks/{webhook_id}/enable", "post"): ("Enable a disabled subscription", "clients:write",
+                                                None, 200, "Webhook", []),
     ("/webhooks/{webhook_id}/test", "post"): ("Send a webhook.test event now", "clients:write",
                                               None, 200, "Delivery", []),
     ("/webhooks/{webhook_id}/deliveries", "get"): ("Delivery log, newest first", "clients:write",

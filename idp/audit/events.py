@@ -67,6 +67,7 @@ class EventType(StrEnum):
     WEBHOOK_DELETED = "webhook.deleted"
     WEBHOOK_SECRET_ROTATED = "webhook.secret.rotated"
     WEBHOOK_DISABLED = "webhook.disabled"
+    WEBHOOK_ENABLED = "webhook.enabled"
 
 
 class Outcome(StrEnum):

@@ -1,4 +1,4 @@
-"""`idp webhooks create|list|delete|test|rotate-secret` (SPEC "Events for other systems")."""
+"""`idp webhooks create|list|delete|test|rotate-secret|enable` (SPEC "Events for other systems")."""
 
 from __future__ import annotations
 
@@ -72,6 +72,21 @@ def webhooks_delete(app, webhook_id):
     delete_subscription(database.session, system_context(), caller, sub)
     database.session.commit()
     click.echo(f"deleted {webhook_id}")
+
+
+@webhooks.command("enable")
+@click.argument("webhook_id")
+@with_app
+def webhooks_enable(app, webhook_id):
+    """Turn a subscription disabled after a day of failures back on."""
+    from idp.events.webhooks import enable_subscription, load_subscription
+    from idp.extensions import db as database
+
+    caller = Caller.operator()
+    sub = load_subscription(database.session, caller, webhook_id)
+    enable_subscription(database.session, system_context(), caller, sub)
+    database.session.commit()
+    click.echo(f"enabled {webhook_id}")
 
 
 @webhooks.command("test")

@@ -152,6 +152,16 @@ def rotate_secret(db: Session, ctx: RequestContext, caller: Caller, keyring: Key
     return secret
 
 
+def enable_subscription(db: Session, ctx: RequestContext, caller: Caller,
+                        sub: WebhookSubscription) -> None:
+    """Turn a disabled subscription back on (after its receiver was fixed)."""
+    if sub.enabled:
+        return
+    sub.enabled, sub.failing_since, sub.disabled_reason = True, None, None
+    db.flush()
+    record(db, ctx, EventType.WEBHOOK_ENABLED, tenant_id=sub.tenant_id, actor_id=caller.actor_id)
+
+
 def describe_subscription(sub: WebhookSubscription) -> dict:
     """The JSON form (never the secret)."""
     return {"id": str(sub.id), "tenant": str(sub.tenant_id), "url": sub.url,

@@ -211,3 +211,13 @@ def test_a_day_of_failures_dead_letters_disables_and_mails_the_owner(app, client
     missing = client.post(f"/api/v1/webhooks/{sub['id']}/deliveries/999999/redeliver",
                           headers=auth)
     assert missing.status_code == 404
+    # Once the receiver is fixed, enabling the subscription delivers the redelivered event.
+    with Receiver() as fixed:
+        with app.app_context():
+            db.session.get(WebhookSubscription, _uuid(sub["id"])).url = fixed.url("/down")
+            db.session.commit()
+        enabled = client.post(f"/api/v1/webhooks/{sub['id']}/enable", headers=auth)
+        assert enabled.status_code == 200 and enabled.get_json()["enabled"] is True
+        worker(app).run_once()
+        assert [c["json"]["type"] for c in fixed.at("/down")] == ["user.created"]
+    assert deliveries(app, sub["id"])[0].status == "delivered"

@@ -72,6 +72,15 @@ def rotate_webhook_secret(webhook_id):
     return {"id": str(sub.id), "secret": secret}
 
 
+@bp.post("/webhooks/<webhook_id>/enable")
+@require(PERMISSION)
+def enable_webhook(webhook_id):
+    sub = _subscription(webhook_id)
+    service.enable_subscription(db.session, admin_context(), resolve_caller(), sub)
+    db.session.commit()
+    return service.describe_subscription(sub)
+
+
 @bp.post("/webhooks/<webhook_id>/test")
 @require(PERMISSION)
 def test_webhook(webhook_id):
