@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from idp.events.envelope import build_envelope
@@ -38,13 +38,18 @@ class AmqpPublisher:
         channel.confirm_delivery()  # basic_publish now waits for the broker's ack
         self._channel = channel
 
+    def connect(self) -> None:
+        """Open the confirming channel unless it is open."""
+        if self._channel is None or not self._channel.is_open:
+            self.close()
+            self._open()
+
     def publish(self, row: OutboxEvent) -> None:
         """Send one event and wait for the confirm; raises when it was not confirmed."""
         import pika
 
-        if self._channel is None or not self._channel.is_open:
-            self._open()
         try:
+            self.connect()
             self._channel.basic_publish(
                 self.exchange, row.name,
                 json.dumps(build_envelope(row), separators=(",", ":")).encode(),
@@ -65,11 +70,30 @@ class AmqpPublisher:
 
 
 def publish_pending_amqp(db: Session, publisher: AmqpPublisher, batch: int = 500) -> int:
-    """Send unpublished rows in id order, each marked after its confirm; returns how many."""
-    rows = db.execute(select(OutboxEvent).where(OutboxEvent.amqp_published_at.is_(None))
+    """Send unpublished rows in id order, each marked after its confirm; returns how many.
+
+    Each row is claimed by a conditional UPDATE before it is sent, and that transaction
+    commits only after the broker's confirm: another process publishing at the same time
+    waits on the row (PostgreSQL) or the write lock (SQLite), then finds it published and
+    skips it, so several workers without a Redis lock never send an event twice.
+    """
+    rows = db.execute(select(OutboxEvent.id).where(OutboxEvent.amqp_published_at.is_(None))
                       .order_by(OutboxEvent.id).limit(batch)).scalars().all()
-    for row in rows:
-        publisher.publish(row)
-        row.amqp_published_at = utcnow()
+    db.rollback()  # no snapshot held while connecting
+    sent = 0
+    for row_id in rows:
+        publisher.connect()  # before the claim: an unreachable broker holds no lock
+        claimed = db.execute(update(OutboxEvent).where(
+            OutboxEvent.id == row_id, OutboxEvent.amqp_published_at.is_(None))
+            .values(amqp_published_at=utcnow()).execution_options(synchronize_session=False))
+        if claimed.rowcount != 1:
+            db.rollback()
+            continue  # published by another worker meanwhile
+        try:
+            publisher.publish(db.get(OutboxEvent, row_id, populate_existing=True))
+        except Exception:
+            db.rollback()  # not confirmed: stays unpublished
+            raise
         db.commit()  # a crash between confirm and commit re-sends one (same message_id)
-    return len(rows)
+        sent += 1
+    return sent

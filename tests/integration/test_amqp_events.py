@@ -175,3 +175,29 @@ def test_example_consumer_keeps_a_profile_store(app, client, exchange, tmp_path)
         " FROM profiles").fetchall()
     assert rows == [(registered["subject"], 1, 1, 1)]
     assert "already applied" in done.stdout
+
+
+def test_two_workers_without_redis_publish_each_event_once(app, exchange):
+    """Every gunicorn process runs a worker; without a Redis lock the row claims keep them
+    from sending an event twice."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.integration.admin_support import make_person
+
+    consumer = Consumer(exchange, "#")
+    try:
+        for n in range(8):
+            make_person(app, f"person{n}")
+        workers = [worker(app), worker(app)]
+        with ThreadPoolExecutor(2) as pool:
+            list(pool.map(lambda w: w.run_once(), workers))
+        for w in workers:
+            w.run_once()  # whatever a busy database made one of them skip
+            w.amqp.close()
+        got = consumer.drain(1.5)
+    finally:
+        consumer.close()
+    ids = [envelope["id"] for _, _, envelope in got]
+    with app.app_context():
+        total = db.session.execute(select(OutboxEvent.event_id)).scalars().all()
+    assert sorted(ids) == sorted(str(i) for i in total) and len(set(ids)) == len(ids)
