@@ -60,8 +60,8 @@ class EventsWorker:
 
     @contextmanager
     def _single_publisher(self, channel: str):
-        # With Redis one process publishes at a time (order); without it each process
-        # publishes and a repeat carries the same message_id.
+        # With Redis one process publishes at a time (in order); without it each process
+        # publishes and row claims keep them from sending an event twice.
         if self.redis is None:
             yield True
             return
