@@ -8,7 +8,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from idp.config import Config
-from idp.database import engine_options, prepare_sqlite_path
+from idp.database import engine_options, install_deadline, prepare_sqlite_path
 from idp.extensions import csrf, db, limiter
 from idp.keyring import Keyring
 from idp.services import Services
@@ -62,6 +62,7 @@ def configure_app(app: Flask, config: Config) -> None:
     app.extensions["idp"] = services
     with app.app_context():
         engine = db.engine
+    install_deadline(engine)
     services.engine = engine
     services.keys = KeyCache(keyring, lambda: Session(engine))
     services.server = build_server(app, config, keyring, services.keys)
@@ -78,7 +79,7 @@ def configure_app(app: Flask, config: Config) -> None:
 
 
 def _install_fast_paths(app: Flask, services: Services) -> None:
-    """Discovery and JWKS from memory, successful client-credentials token requests and
+    """Liveness, discovery and JWKS from memory, successful client-credentials token requests and
     introspection of active client tokens, ahead of Flask (counted in the request metrics)."""
     from idp.fast_paths import FastPaths
     from idp.metrics import REQUESTS
@@ -86,7 +87,7 @@ def _install_fast_paths(app: Flask, services: Services) -> None:
     from idp.oauth.introspection_fast_path import IntrospectionFastPath
     from idp.oauth.token_fast_path import ClientCredentialsFastPath
 
-    endpoints = {"/jwks.json": "oauth.jwks"}
+    endpoints = {"/jwks.json": "oauth.jwks", "/healthz": "ops.healthz"}
 
     def count(path: str, status: int) -> None:
         REQUESTS.labels(endpoints.get(path, "oauth.discovery"), "GET", str(status)).inc()

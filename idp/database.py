@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from pathlib import Path
 
+import psycopg
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
@@ -18,11 +21,66 @@ def engine_options(url: str) -> dict:
         return {
             "pool_size": 10, "max_overflow": 10, "pool_pre_ping": True, "pool_recycle": 1800,
             "pool_timeout": 5,
-            # A stalled database must not hang requests forever.
-            "connect_args": {"connect_timeout": 5,
-                             "options": "-c statement_timeout=10000 -c lock_timeout=5000"},
+            # A stalled database must not hang requests forever: the server cancels long
+            # statements, the kernel gives up on a silent peer, and connecting is bounded.
+            # A frozen server (SIGSTOP, paused VM) still ACKs at TCP level, so none of these
+            # fire there: DeadlineConnection's client-side deadline covers that case.
+            "connect_args": {"connect_timeout": CONNECT_TIMEOUT, "tcp_user_timeout": 10_000,
+                             "keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 2,
+                             "keepalives_count": 3,
+                             "options": f"-c statement_timeout={STATEMENT_TIMEOUT * 1000} "
+                                        "-c lock_timeout=5000"},
         }
     return {"pool_pre_ping": True}
+
+
+# Seconds. The client deadline sits just above statement_timeout so a live server always
+# cancels first (a clean error, the connection kept); it only fires when the server is
+# frozen. A request then fails after at most one deadline plus one connect attempt (the
+# pool is invalidated by the first failure): 11 + 2 s, inside the 15 s promised.
+STATEMENT_TIMEOUT = 10
+CLIENT_DEADLINE = 11.0
+CONNECT_TIMEOUT = 2  # libpq's minimum
+_deadline: contextvars.ContextVar[float] = contextvars.ContextVar("db_deadline",
+                                                                 default=CLIENT_DEADLINE)
+
+
+class DeadlineConnection(psycopg.Connection):
+    """A psycopg connection whose every wait (query, commit, ping) has a deadline."""
+
+    def wait(self, gen, interval=0.1, timeout=None):
+        try:
+            return super().wait(gen, interval, _deadline.get() if timeout is None else timeout)
+        except _WAIT_TIMEOUT as exc:
+            # Half a conversation is lost: the connection can never be trusted again.
+            # Closed, SQLAlchemy sees a disconnect and invalidates the whole pool.
+            self.pgconn.finish()
+            raise psycopg.OperationalError(
+                f"no answer from the database within {_deadline.get():g} s") from exc
+
+
+# psycopg raises this (an OperationalError) when a wait passes its timeout.
+_WAIT_TIMEOUT = getattr(psycopg.errors, "_WaitTimeout", psycopg.OperationalError)
+
+
+@contextlib.contextmanager
+def database_deadline(seconds: float):
+    """Run the block with a shorter client-side deadline for each database wait."""
+    token = _deadline.set(seconds)
+    try:
+        yield
+    finally:
+        _deadline.reset(token)
+
+
+def install_deadline(engine: Engine) -> None:
+    """Make every psycopg connection of `engine` a DeadlineConnection."""
+    if engine.dialect.driver != "psycopg":
+        return
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect, conn_rec, cargs, cparams):
+        return DeadlineConnection.connect(*cargs, **cparams)
 
 
 def prepare_sqlite_path(url: str, root: Path) -> str:

@@ -1,4 +1,7 @@
-"""Operations endpoints (liveness, readiness, Prometheus metrics) and the 503 mapping.
+"""Operations endpoints (readiness, Prometheus metrics) and the 503 mapping.
+
+Liveness (/healthz) is answered in idp/fast_paths.py, without the database; under
+`idp serve` both probes also have their own threads (idp/probe_worker.py).
 
 Readiness: the database is a hard dependency (no database, no logins) so /readyz
 answers 503 without it. Redis is a soft dependency: rate limits fall back to per-process
@@ -19,19 +22,16 @@ from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from idp.database import database_deadline
 from idp.extensions import db
 from idp.http import settings
 
 bp = Blueprint("ops", __name__)
 log = logging.getLogger("idp.ops")
 REDIS_TIMEOUT = 0.5
+READY_DEADLINE = 1.5
 _redis_clients: dict = {}
 _redis_lock = threading.Lock()
-
-
-@bp.get("/healthz")
-def healthz():
-    return jsonify(status="ok")
 
 
 @bp.get("/readyz")
@@ -52,8 +52,10 @@ def readyz():
 
 def _database_status() -> str:
     try:
-        db.session.execute(text("SELECT 1"))
-        db.session.rollback()
+        # Well under the 5 s promised: a frozen database is reported, not waited for.
+        with database_deadline(READY_DEADLINE):
+            db.session.execute(text("SELECT 1"))
+            db.session.rollback()
         return "ok"
     except SQLAlchemyError:
         _safe_rollback()

@@ -1,6 +1,7 @@
 """`idp serve`: gunicorn with settings suited to an identity provider.
 
-gthread workers keep connections alive (relying parties and load balancers reuse them);
+gthread workers keep connections alive (relying parties and load balancers reuse them)
+and answer health probes on threads of their own (idp/probe_worker.py);
 graceful_timeout lets in-flight requests finish on SIGTERM, and SIGHUP replaces the
 workers one generation at a time without dropping a request; no preload, so every
 worker opens its own database pool. Each setting is explained in docs/deployment.md.
@@ -26,7 +27,8 @@ def gunicorn_options(config: Config) -> dict:
     return {
         "bind": f"{config.host}:{config.port}",
         "workers": config.workers,
-        "worker_class": "gthread",
+        # gthread, with /healthz, /readyz and the key documents on threads of their own.
+        "worker_class": "idp.probe_worker.ProbeThreadWorker",
         "threads": 4,
         "keepalive": 5,
         "timeout": 30,

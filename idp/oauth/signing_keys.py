@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import math
 import threading
 import time
@@ -21,9 +22,11 @@ from datetime import timedelta
 
 from joserfc.jwk import ECKey, RSAKey
 from sqlalchemy import or_, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from idp.audit import EventType, record
+from idp.database import database_deadline
 from idp.errors import Conflict
 from idp.keyring import Keyring
 from idp.models.keys import KEY_ACTIVE, KEY_NEXT, KEY_RETIRED, SigningKey
@@ -33,6 +36,8 @@ from idp.request_context import RequestContext
 SUPPORTED_ALGS = SIGNING_ALGS
 JWKS_MAX_AGE = 300  # seconds; the Cache-Control max-age of /jwks.json and discovery
 KEY_CACHE_TTL = 5.0  # seconds a process may serve its cached JWKS after a change
+log = logging.getLogger("idp.keys")
+RELOAD_DEADLINE = 2.0  # seconds a background-ish refresh may hold a JWKS request
 
 
 def _generate(alg: str):
@@ -166,10 +171,24 @@ class KeyCache:
         snap = self._snap
         if time.monotonic() - snap.loaded_at < self._ttl:
             return snap
-        with self._lock:
-            if time.monotonic() - self._snap.loaded_at >= self._ttl:
+        if not snap.loaded_at:
+            with self._lock:  # never loaded, or invalidated by a rotation: wait for it
+                if not self._snap.loaded_at:
+                    self._snap = self._load()
+                return self._snap
+        # Stale keys stay valid while one thread reloads: JWKS and signing keep working
+        # from memory while the database is slow or away.
+        if not self._lock.acquire(blocking=False):
+            return snap
+        try:
+            with database_deadline(RELOAD_DEADLINE):
                 self._snap = self._load()
-            return self._snap
+        except SQLAlchemyError:
+            log.warning("could not reload signing keys; serving the cached ones")
+            snap.loaded_at = time.monotonic()  # next attempt after another ttl
+        finally:
+            self._lock.release()
+        return self._snap
 
     def _load(self) -> _Snapshot:
         from idp.models.base import utcnow

@@ -96,3 +96,23 @@ def redis_server(tmp_path):
     server = RedisServer(tmp_path).start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def private_pg(tmp_path):
+    """A PostgreSQL cluster of this test's own (free to SIGSTOP), killed afterwards."""
+    from tests.production.servers import PostgresCluster
+
+    if PostgresCluster.bin_dir() is None:
+        pytest.skip("needs PostgreSQL server binaries under /usr/lib/postgresql")
+    cluster = PostgresCluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture
+def private_pg_deployment(tmp_path, private_pg) -> Deployment:
+    """A deployment on the private cluster."""
+    return _prepare(tmp_path, private_pg.url)
