@@ -1,10 +1,11 @@
 """Per-IP rate limits for the hosted pages and /token, with an audited, clear 429.
 
 Counters live in Redis when IDP_REDIS_URL is set (shared by every worker and instance),
-else in process memory. When Redis fails, Flask-Limiter switches to a per-process
-in-memory limiter (RATELIMIT_IN_MEMORY_FALLBACK_ENABLED) and re-tries Redis with
-back-off: limiting never silently stops; at worst each process counts on its own
-(see docs/rate-limits.md).
+else in process memory. When Redis fails, each call falls back to a per-process
+in-memory counter (PerCallFallback), and Redis is re-tried after a short back-off:
+limiting never silently stops and a Redis failure is never a 500; at worst each process
+counts on its own (see docs/rate-limits.md). Flask-Limiter's own fallback is not enough:
+it switches only on the first error, so requests already waiting on Redis re-raise.
 
 Use these decorators on any view (the MFA page too):
 
@@ -21,7 +22,7 @@ from functools import wraps
 from flask import Flask, current_app, render_template, request
 from limits import parse as parse_limit
 from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
+from limits.strategies import MovingWindowRateLimiter, RateLimiter
 
 from idp.audit import EventType, Outcome, record
 from idp.extensions import db, limiter
@@ -234,6 +235,45 @@ def too_many_requests(exc):
     return response
 
 
+class PerCallFallback(RateLimiter):
+    """The shared store's strategy, with this process's memory taking over any call the
+    store fails; after a failure the store is skipped for RETRY_AFTER seconds so a hung
+    Redis costs one socket timeout, not one per call."""
+
+    RETRY_AFTER = 2.0
+
+    def __init__(self, primary: RateLimiter, local: RateLimiter):
+        super().__init__(primary.storage)
+        self.primary, self.local = primary, local
+        self._skip_until = 0.0
+
+    def _call(self, name: str, *args, **kwargs):
+        if time.monotonic() >= self._skip_until:
+            try:
+                return getattr(self.primary, name)(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - any storage error: count in this process
+                self._skip_until = time.monotonic() + self.RETRY_AFTER
+                log.warning("rate-limit store failed; counting in process")
+        return getattr(self.local, name)(*args, **kwargs)
+
+    def hit(self, item, *identifiers, cost: int = 1) -> bool:
+        return self._call("hit", item, *identifiers, cost=cost)
+
+    def test(self, item, *identifiers, cost: int = 1) -> bool:
+        return self._call("test", item, *identifiers, cost=cost)
+
+    def get_window_stats(self, item, *identifiers):
+        return self._call("get_window_stats", item, *identifiers)
+
+    def clear(self, item, *identifiers) -> None:
+        return self._call("clear", item, *identifiers)
+
+
 def install(app: Flask) -> None:
-    """Answer 429 with our own page / JSON (registered once by the account blueprint)."""
+    """Answer 429 with our own page / JSON (registered once by the account blueprint), and
+    fall back per call when the shared store fails."""
     app.register_error_handler(429, too_many_requests)
+    primary = limiter._limiter  # noqa: SLF001 - Flask-Limiter has no hook for this
+    if primary is not None and not isinstance(primary, PerCallFallback):
+        limiter._limiter = PerCallFallback(  # noqa: SLF001
+            primary, type(primary)(MemoryStorage()))
