@@ -40,3 +40,11 @@ class Forbidden(DomainError):
 class Unauthorized(DomainError):
     status = 401
     code = "unauthorized"
+
+
+class AuditUnavailable(DomainError):
+    """The audit log could not be written, so the action it records must not happen
+    (answered like a database outage: 503 with Retry-After, the transaction rolled back)."""
+
+    status = 503
+    code = "service_unavailable"

@@ -23,6 +23,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from idp.database import database_deadline
+from idp.errors import AuditUnavailable
 from idp.extensions import db
 from idp.http import settings
 
@@ -129,8 +130,10 @@ def _database_unavailable(exc: Exception):
 
 
 def install(app: Flask) -> None:
-    """Map database connectivity failures to 503."""
+    """Map database connectivity failures, and an unwritable audit log, to 503."""
     # Connectivity, stalls and timeouts only: an IntegrityError is a bug, not an outage.
     app.register_error_handler(OperationalError, _database_unavailable)
     app.register_error_handler(InterfaceError, _database_unavailable)
     app.register_error_handler(PoolTimeoutError, _database_unavailable)
+    # Not a DomainError page: like an outage, rolled back and retried later.
+    app.register_error_handler(AuditUnavailable, _database_unavailable)

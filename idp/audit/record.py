@@ -15,8 +15,10 @@ import uuid
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from idp.errors import AuditUnavailable
 from idp.models.audit import AuditChainHead, AuditEvent
 from idp.request_context import RequestContext
 
@@ -90,6 +92,8 @@ def record(
 
     None when the context's repeat gate folded this failure into a count
     (idp.audit.repeats): the next row from that address carries the number.
+    Raises AuditUnavailable when the audit tables refuse the write (revoked privilege,
+    constraint, full tablespace...): an action that cannot be audited is not done.
     """
     if ctx.repeat_gate is not None:
         write, repeats = ctx.repeat_gate(str(type), str(outcome), ctx.ip)
@@ -97,6 +101,19 @@ def record(
             return None
         if repeats:
             details = {**(details or {}), "repeats_in_previous_window": repeats}
+    db.flush()  # the caller's own changes first: their errors stay theirs
+    try:
+        return _append(db, ctx, type, outcome=outcome, subject_id=subject_id,
+                       tenant_id=tenant_id, client_id=client_id, username=username,
+                       actor_id=actor_id, details=details)
+    except OperationalError:
+        raise  # an outage or a lock timeout: already a 503 of its own
+    except DBAPIError as exc:
+        raise AuditUnavailable("The audit log cannot be written; nothing was changed.") from exc
+
+
+def _append(db: Session, ctx: RequestContext, type: str, *, outcome, subject_id, tenant_id,
+            client_id, username, actor_id, details) -> AuditEvent:
     head = _lock_head(db)
     event = AuditEvent(
         at=ctx.now,
