@@ -37,7 +37,7 @@ SUPPORTED_ALGS = SIGNING_ALGS
 JWKS_MAX_AGE = 300  # seconds; the Cache-Control max-age of /jwks.json and discovery
 KEY_CACHE_TTL = 5.0  # seconds a process may serve its cached JWKS after a change
 log = logging.getLogger("idp.keys")
-RELOAD_DEADLINE = 2.0  # seconds a background-ish refresh may hold a JWKS request
+RELOAD_DEADLINE = 1.0  # seconds a stale-key refresh may hold the request that runs it
 
 
 def _generate(alg: str):

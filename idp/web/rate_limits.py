@@ -4,8 +4,9 @@ Counters live in Redis when IDP_REDIS_URL is set (shared by every worker and ins
 else in process memory. When Redis fails, each call falls back to a per-process
 in-memory counter (PerCallFallback), and Redis is re-tried after a short back-off:
 limiting never silently stops and a Redis failure is never a 500; at worst each process
-counts on its own (see docs/rate-limits.md). Flask-Limiter's own fallback is not enough:
-it switches only on the first error, so requests already waiting on Redis re-raise.
+counts on its own (docs/deployment.md, "When Redis fails"). Flask-Limiter's own fallback
+is not enough: it switches only on the first error, so requests already waiting on
+Redis when it dies re-raise.
 
 Use these decorators on any view (the MFA page too):
 
