@@ -41,8 +41,8 @@ def engine_options(url: str) -> dict:
 STATEMENT_TIMEOUT = 10
 CLIENT_DEADLINE = 11.0
 CONNECT_TIMEOUT = 2  # libpq's minimum
-_deadline: contextvars.ContextVar[float] = contextvars.ContextVar("db_deadline",
-                                                                 default=CLIENT_DEADLINE)
+_deadline: contextvars.ContextVar[float | None] = contextvars.ContextVar(
+    "db_deadline", default=CLIENT_DEADLINE)
 
 
 class DeadlineConnection(psycopg.Connection):
@@ -64,8 +64,9 @@ _WAIT_TIMEOUT = getattr(psycopg.errors, "_WaitTimeout", psycopg.OperationalError
 
 
 @contextlib.contextmanager
-def database_deadline(seconds: float):
-    """Run the block with a shorter client-side deadline for each database wait."""
+def database_deadline(seconds: float | None):
+    """Run the block with another client-side deadline for each database wait (None:
+    none at all)."""
     token = _deadline.set(seconds)
     try:
         yield

@@ -24,12 +24,15 @@ def with_app(func):
     def wrapper(*args, **kwargs):
         from idp import create_app
         from idp.config import load_dotenv_file
+        from idp.database import database_deadline
 
         app = None
         try:
             load_dotenv_file()
             app = create_app()
-            with app.app_context():
+            # An operator's command (a migration waiting for another's lock, a long
+            # import) is not a request: no client-side database deadline.
+            with app.app_context(), database_deadline(None):
                 return func(app, *args, **kwargs)
         except ConfigError as exc:
             fail(str(exc))
