@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import threading
 from pathlib import Path
 
 import psycopg
@@ -74,14 +75,41 @@ def database_deadline(seconds: float | None):
         _deadline.reset(token)
 
 
+class ConnectGate:
+    """While connecting fails, one thread at a time tries again and the others fail at
+    once: requests queued behind a dead database answer 503 in milliseconds instead of
+    each waiting out connect_timeout, and the first success reopens the gate."""
+
+    def __init__(self):
+        self._trial = threading.Lock()
+        self._failing = False
+
+    def connect(self, cargs, cparams) -> DeadlineConnection:
+        trial = self._failing
+        if trial and not self._trial.acquire(blocking=False):
+            raise psycopg.OperationalError("the database is not answering (another "
+                                           "connection attempt is under way)")
+        try:
+            conn = DeadlineConnection.connect(*cargs, **cparams)
+        except psycopg.OperationalError:
+            self._failing = True
+            raise
+        finally:
+            if trial:
+                self._trial.release()
+        self._failing = False
+        return conn
+
+
 def install_deadline(engine: Engine) -> None:
-    """Make every psycopg connection of `engine` a DeadlineConnection."""
+    """Make every psycopg connection of `engine` a DeadlineConnection, behind a ConnectGate."""
     if engine.dialect.driver != "psycopg":
         return
+    gate = ConnectGate()
 
     @event.listens_for(engine, "do_connect")
     def _connect(dialect, conn_rec, cargs, cparams):
-        return DeadlineConnection.connect(*cargs, **cparams)
+        return gate.connect(cargs, cparams)
 
 
 def prepare_sqlite_path(url: str, root: Path) -> str:
