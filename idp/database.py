@@ -50,14 +50,17 @@ class DeadlineConnection(psycopg.Connection):
     """A psycopg connection whose every wait (query, commit, ping) has a deadline."""
 
     def wait(self, gen, interval=0.1, timeout=None):
+        if timeout is not None:  # psycopg's own bounded waits (cancel, notifies) as they are
+            return super().wait(gen, interval, timeout)
+        deadline = _deadline.get()
         try:
-            return super().wait(gen, interval, _deadline.get() if timeout is None else timeout)
+            return super().wait(gen, interval, deadline)
         except _WAIT_TIMEOUT as exc:
             # Half a conversation is lost: the connection can never be trusted again.
             # Closed, SQLAlchemy sees a disconnect and invalidates the whole pool.
             self.pgconn.finish()
             raise psycopg.OperationalError(
-                f"no answer from the database within {_deadline.get():g} s") from exc
+                f"no answer from the database within {deadline:g} s") from exc
 
 
 # psycopg raises this (an OperationalError) when a wait passes its timeout.
