@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tests.factories import make_client, make_user
+from tests.production.pg_cluster import pg_cluster  # noqa: F401 - fixture for every test here
 from tests.production.servers import IdpServer, RedisServer, base_env, run_cli
 
 PG_URL = os.environ.get("IDP_TEST_DATABASE_URL")
@@ -99,20 +100,6 @@ def redis_server(tmp_path):
 
 
 @pytest.fixture
-def private_pg(tmp_path):
-    """A PostgreSQL cluster of this test's own (free to SIGSTOP), killed afterwards."""
-    from tests.production.servers import PostgresCluster
-
-    if PostgresCluster.bin_dir() is None:
-        pytest.skip("needs PostgreSQL server binaries under /usr/lib/postgresql")
-    cluster = PostgresCluster()
-    try:
-        yield cluster.start()
-    finally:
-        cluster.stop()
-
-
-@pytest.fixture
-def private_pg_deployment(tmp_path, private_pg) -> Deployment:
-    """A deployment on the private cluster."""
-    return _prepare(tmp_path, private_pg.url)
+def private_pg_deployment(tmp_path, pg_cluster) -> Deployment:  # noqa: F811
+    """A deployment on a private cluster of this test's own (free to SIGSTOP)."""
+    return _prepare(tmp_path, pg_cluster.create_database("idp"))

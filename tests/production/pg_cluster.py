@@ -87,8 +87,32 @@ class PostgresCluster:
         hba.write_text("\n".join(lines) + "\n")
         self.sql("SELECT pg_reload_conf()")
 
+    def pause(self) -> None:
+        """Freeze the postmaster, then each of its children (a frozen primary): every
+        backend calls setsid, so a process group would not reach them."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        self._paused = self._children()
+        for pid in self._paused:
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for pid in [*getattr(self, "_paused", []), *self._children()]:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def _children(self) -> list[int]:
+        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
+        try:
+            return [int(p) for p in path.read_text().split()]
+        except (OSError, ValueError):
+            return []
+
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
+            self.resume()  # a paused server would never see the shutdown signal
             self.proc.send_signal(signal.SIGINT)  # fast shutdown
             try:
                 self.proc.wait(20)

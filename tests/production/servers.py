@@ -1,5 +1,4 @@
-"""Real processes on loopback for the production tests: `idp serve`, `redis-server`,
-a private PostgreSQL cluster.
+"""Real processes on loopback for the production tests: `idp serve`, `redis-server`.
 
 Every wait is bounded; every process is started (and stopped) by the test itself.
 """
@@ -13,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -148,109 +146,6 @@ class RedisServer:
             self.proc.send_signal(signal.SIGCONT)
             self.proc.kill()
             self.proc.wait(5)
-
-
-class PostgresCluster:
-    """A throwaway PostgreSQL cluster (initdb) on a spare loopback port, trust auth.
-
-    Never the shared server: fault tests may SIGSTOP this one. stop() resumes it first,
-    then kills it by PID.
-    """
-
-    def __init__(self):
-        self.port = free_port()
-        # Not under pytest's tmp_path: the postgres user must be able to reach it.
-        self.datadir = Path(tempfile.mkdtemp(prefix=f"idp-pg-{self.port}-"))
-        if os.geteuid() == 0:
-            import pwd
-
-            entry = pwd.getpwnam("postgres")
-            os.chown(self.datadir, entry.pw_uid, entry.pw_gid)
-        self.proc: subprocess.Popen | None = None
-
-    @staticmethod
-    def bin_dir() -> Path | None:
-        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
-        return found[-1].parent if found else None
-
-    @property
-    def url(self) -> str:
-        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/idp"
-
-    def start(self) -> PostgresCluster:
-        bindir = self.bin_dir()
-        assert bindir, "PostgreSQL server binaries are not installed"
-        subprocess.run([str(bindir / "initdb"), "-D", str(self.datadir), "-U", "postgres",
-                        "-A", "trust", "--no-sync"], check=True, capture_output=True, timeout=120,
-                       **_as_postgres())
-        self.proc = subprocess.Popen(
-            [str(bindir / "postgres"), "-D", str(self.datadir), "-p", str(self.port),
-             "-c", "listen_addresses=127.0.0.1", "-c", f"unix_socket_directories={self.datadir}",
-             "-c", "fsync=off", "-c", "max_connections=100"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, **_as_postgres())
-        wait_for(self._ready, 30, "private PostgreSQL")
-        import psycopg
-
-        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                             autocommit=True) as conn:
-            conn.execute("CREATE DATABASE idp")
-        return self
-
-    def _ready(self) -> bool:
-        import psycopg
-
-        if self.proc.poll() is not None:
-            raise AssertionError("private PostgreSQL exited")
-        try:
-            psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres",
-                            connect_timeout=2).close()
-            return True
-        except psycopg.OperationalError:
-            return False
-
-    def pause(self) -> None:
-        """Freeze the postmaster, then each of its children (every backend calls setsid,
-        so a process group would not reach them); none can fork meanwhile."""
-        os.kill(self.proc.pid, signal.SIGSTOP)
-        self._paused = self._children()
-        for pid in self._paused:
-            os.kill(pid, signal.SIGSTOP)
-
-    def resume(self) -> None:
-        for pid in [*getattr(self, "_paused", []), *self._children()]:
-            try:
-                os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
-        os.kill(self.proc.pid, signal.SIGCONT)
-
-    def _children(self) -> list[int]:
-        path = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children")
-        try:
-            return [int(p) for p in path.read_text().split()]
-        except (OSError, ValueError):
-            return []
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.resume()
-            self.proc.send_signal(signal.SIGQUIT)  # immediate shutdown, children too
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
-        shutil.rmtree(self.datadir, ignore_errors=True)
-
-
-def _as_postgres() -> dict:
-    """initdb and postgres refuse to run as root: drop to the postgres user then."""
-    if os.geteuid() != 0:
-        return {}
-    import pwd
-
-    entry = pwd.getpwnam("postgres")
-    return {"user": entry.pw_uid, "group": entry.pw_gid, "extra_groups": []}
 
 
 # --- a relying party driving the browser flow over HTTP ------------------------------

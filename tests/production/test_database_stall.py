@@ -32,7 +32,7 @@ def _poll(stop: threading.Event, call, out: list, pause: float) -> None:
 
 
 def test_frozen_database_keeps_probes_fast_and_answers_503_then_recovers(
-        private_pg, private_pg_deployment, servers):
+        pg_cluster, private_pg_deployment, servers):
     dep = private_pg_deployment
     server = dep.server(workers=2).start()
     servers.append(server)
@@ -62,11 +62,11 @@ def test_frozen_database_keeps_probes_fast_and_answers_503_then_recovers(
         thread.start()
     time.sleep(1.0)
     paused_at = time.monotonic()
-    private_pg.pause()
+    pg_cluster.pause()
     try:
         time.sleep(STALL)
     finally:
-        private_pg.resume()
+        pg_cluster.resume()
     resumed_at = time.monotonic()
     try:
         first_ok = wait_for(lambda: _ok_after(url, bearer), 15, "recovery after SIGCONT", 0.1)
