@@ -79,7 +79,7 @@ def configure_app(app: Flask, config: Config) -> None:
 
 
 def _install_fast_paths(app: Flask, services: Services) -> None:
-    """Liveness, discovery and JWKS from memory, successful client-credentials token requests and
+    """Discovery and JWKS from memory, successful client-credentials token requests and
     introspection of active client tokens, ahead of Flask (counted in the request metrics)."""
     from idp.fast_paths import FastPaths
     from idp.metrics import REQUESTS
@@ -87,7 +87,7 @@ def _install_fast_paths(app: Flask, services: Services) -> None:
     from idp.oauth.introspection_fast_path import IntrospectionFastPath
     from idp.oauth.token_fast_path import ClientCredentialsFastPath
 
-    endpoints = {"/jwks.json": "oauth.jwks", "/healthz": "ops.healthz"}
+    endpoints = {"/jwks.json": "oauth.jwks"}
 
     def count(path: str, status: int) -> None:
         REQUESTS.labels(endpoints.get(path, "oauth.discovery"), "GET", str(status)).inc()

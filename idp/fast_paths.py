@@ -1,9 +1,8 @@
-"""Liveness, discovery and JWKS served straight from memory, in front of Flask.
+"""Discovery and JWKS served straight from memory, in front of Flask.
 
 These documents change only when keys rotate, and relying parties and resource servers
 fetch them often; answering them before Flask's request machinery roughly halves their
-cost. /healthz says only that the process serves HTTP: it never touches the database
-(see docs/operations.md). Everything else goes to the Flask app unchanged.
+cost. Everything else goes to the Flask app unchanged.
 """
 
 from __future__ import annotations
@@ -23,8 +22,6 @@ _COMMON = [
 ]
 METADATA_PATHS = {"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"}
 JWKS_PATH = "/jwks.json"
-HEALTH_PATH = "/healthz"
-_HEALTHY = b'{"status":"ok"}'
 
 
 class FastPaths:
@@ -37,11 +34,8 @@ class FastPaths:
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
         method = environ.get("REQUEST_METHOD", "GET")
-        if method not in ("GET", "HEAD") or (
-                path not in METADATA_PATHS and path not in (JWKS_PATH, HEALTH_PATH)):
+        if method not in ("GET", "HEAD") or (path not in METADATA_PATHS and path != JWKS_PATH):
             return self.app(environ, start_response)
-        if path == HEALTH_PATH:
-            return self._health(environ, start_response, method)
         if path == JWKS_PATH:
             try:
                 snap = self.services.keys.snapshot()
@@ -59,13 +53,6 @@ class FastPaths:
         headers.append(("Content-Length", str(len(body))))
         return self._send(start_response, "200 OK", headers,
                           b"" if method == "HEAD" else body, path, 200)
-
-    def _health(self, environ, start_response, method):
-        headers = [("Content-Type", "application/json"), ("Cache-Control", "no-store"),
-                   ("Content-Length", str(len(_HEALTHY))),
-                   ("X-Request-ID", request_id(environ))]
-        return self._send(start_response, "200 OK", headers,
-                          b"" if method == "HEAD" else _HEALTHY, HEALTH_PATH, 200)
 
     def _send(self, start_response, status, headers, body, path, code):
         start_response(status, headers)

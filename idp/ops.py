@@ -1,7 +1,9 @@
-"""Operations endpoints (readiness, Prometheus metrics) and the 503 mapping.
+"""Operations endpoints (liveness, readiness, Prometheus metrics) and the 503 mapping.
 
-Liveness (/healthz) is answered in idp/fast_paths.py, without the database; under
-`idp serve` both probes also have their own threads (idp/probe_worker.py).
+Liveness (/healthz) never touches the database; under `idp serve` both probes also have
+threads of their own (idp/probe_worker.py), so they answer while every request thread
+waits on a stalled database. (/healthz stays a Flask route: its first request in a
+worker is what starts the event publisher, idp/admin/__init__.py.)
 
 Readiness: the database is a hard dependency (no database, no logins) so /readyz
 answers 503 without it. Redis is a soft dependency: rate limits fall back to per-process
@@ -33,6 +35,11 @@ REDIS_TIMEOUT = 0.5
 READY_DEADLINE = 1.5
 _redis_clients: dict = {}
 _redis_lock = threading.Lock()
+
+
+@bp.get("/healthz")
+def healthz():
+    return jsonify(status="ok")
 
 
 @bp.get("/readyz")
