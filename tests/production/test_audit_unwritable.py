@@ -1,5 +1,5 @@
 """INSERT on the audit table revoked (private cluster): the action is refused with 503 and
-nothing of it is applied; granted back, it works again."""
+nothing of it is applied (but a wrong password's lockout count); granted back, it works."""
 
 from __future__ import annotations
 
@@ -68,8 +68,15 @@ def test_unwritable_audit_table_refuses_the_action_with_503_and_applies_nothing(
                                               response.text[:300])
         assert response.headers["Retry-After"]
         assert "temporarily unavailable" in response.text.lower()
-    # No session, no audit row, no failure counted, no last-login stamp.
-    assert _state(dep) == before
+        if password == PASSWORD:
+            # No session, no audit row, no last-login stamp, no failure left counted.
+            assert _state(dep) == before
+    # The wrong password: still nothing but its place in the lockout count, which
+    # check_password reserves and commits before the hash by design (a guess must count
+    # whatever the answer; accounts/lockout.py).
+    sessions, audits, failures, last_login = _state(dep)
+    assert (sessions, audits, last_login) == (before[0], before[1], before[3])
+    assert failures == before[2] + 1
 
     _set_audit_insert(dep, allowed=True)
     assert _login(server, dep, PASSWORD).status_code in (302, 303)
