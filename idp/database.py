@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -79,23 +80,29 @@ def database_deadline(seconds: float | None):
 
 
 class ConnectGate:
-    """While connecting fails, one thread at a time tries again and the others fail at
-    once: requests queued behind a dead database answer 503 in milliseconds instead of
-    each waiting out connect_timeout, and the first success reopens the gate."""
+    """While connecting fails, one thread at a time tries again (at most once per connect
+    timeout) and the others fail at once: requests queued behind a dead database answer
+    503 in milliseconds instead of each waiting out connect_timeout; the first success
+    reopens the gate."""
 
     def __init__(self):
         self._trial = threading.Lock()
         self._failing = False
+        self._next_trial = 0.0
 
     def connect(self, cargs, cparams) -> DeadlineConnection:
         trial = self._failing
-        if trial and not self._trial.acquire(blocking=False):
-            raise psycopg.OperationalError("the database is not answering (another "
-                                           "connection attempt is under way)")
+        # A pause of one connect timeout between trials: a request that already spent its
+        # deadline cannot add two more connect attempts to it.
+        if trial and (time.monotonic() < self._next_trial
+                      or not self._trial.acquire(blocking=False)):
+            raise psycopg.OperationalError("the database is not answering (it failed a "
+                                           "moment ago; retrying shortly)")
         try:
             conn = DeadlineConnection.connect(*cargs, **cparams)
         except psycopg.OperationalError:
             self._failing = True
+            self._next_trial = time.monotonic() + CONNECT_TIMEOUT
             raise
         finally:
             if trial:
