@@ -129,6 +129,9 @@ def _register_blueprints(app: Flask) -> None:
     from idp.admin import register as register_admin
 
     register_admin(app)  # /api/v1, /api/openapi.json, /admin (issue 5)
+    from idp.scim import register as register_scim
+
+    register_scim(app)  # /scim/v2 (issue 15)
 
 
 def _register_account_pages(app: Flask) -> None:

@@ -97,6 +97,34 @@ def create_group(db: Session, ctx: RequestContext, tenant: Tenant, data: dict) -
     return group
 
 
+def update_group(db: Session, ctx: RequestContext, group: Group, data: dict) -> Group:
+    """Rename a group or change its description or external id (SCIM); audited."""
+    changed = {}
+    if "name" in data and data["name"] != group.name:
+        name = _check_name(data["name"])
+        if db.execute(select(Group.id).where(Group.tenant_id == group.tenant_id,
+                                             Group.name == name, Group.id != group.id)).first():
+            raise Conflict(f"A group named {name!r} exists.")
+        changed["name"] = (group.name, name)
+        group.name = name
+    if "description" in data and data["description"] != group.description:
+        group.description = _check_description(data["description"])
+        changed["description"] = True
+    if "external_id" in data and data["external_id"] != group.external_id:
+        value = data["external_id"]
+        if value is not None and (not isinstance(value, str) or len(value) > 255):
+            raise ValidationFailed("external_id must be text of at most 255 characters.",
+                                   field="external_id")
+        group.external_id = value
+        changed["external_id"] = True
+    if changed:
+        db.flush()
+        record(db, ctx, EventType.GROUP_UPDATED, tenant_id=group.tenant_id,
+               details={"group": group.name, "fields": sorted(changed),
+                        **({"renamed_from": changed["name"][0]} if "name" in changed else {})})
+    return group
+
+
 def delete_group(db: Session, ctx: RequestContext, group: Group) -> None:
     record(db, ctx, EventType.GROUP_DELETED, tenant_id=group.tenant_id,
            details={"group": group.name})

@@ -16,12 +16,12 @@ from idp.models.accounts import User
 from idp.request_context import RequestContext
 
 # Profile fields, with their maximum length (None: not a string). OIDC Core 1.0 5.1
-# plus the enterprise fields (department, manager, location).
+# plus the enterprise fields (department, manager, location, employee number).
 PROFILE_FIELDS = {
     "name": 200, "given_name": 100, "family_name": 100, "middle_name": 100, "nickname": 100,
     "profile": 500, "picture": 500, "website": 500, "gender": 50, "zoneinfo": 64,
     "locale": 35, "phone_number": 40, "department": 200, "manager": 200, "location": 200,
-    "birthdate": None, "address": None, "phone_number_verified": None,
+    "employee_number": 100, "birthdate": None, "address": None, "phone_number_verified": None,
 }
 # What a person may change themselves; email, username and the enterprise fields are
 # managed by administrators.

@@ -14,10 +14,11 @@ from idp.oauth.constants import ADMIN_SCOPE
 from idp.resource import ResourceProtector, TokenError
 
 
-def validate_admin_token(db: Session, keys, issuer: str, token: str) -> ValidAccessToken:
-    """The active token with the admin scope, or TokenError (RFC 6750 3.1)."""
+def validate_admin_token(db: Session, keys, issuer: str, token: str,
+                         scope: str = ADMIN_SCOPE) -> ValidAccessToken:
+    """The active token with the admin scope (SCIM: `idp:scim`), or TokenError (RFC 6750 3.1)."""
     protector = ResourceProtector(issuer, audience=issuer, key_source=keys.verification_key)
-    protector.validate(token, [ADMIN_SCOPE])
+    protector.validate(token, [scope])
     valid = check_access_token(db, keys, issuer, token)
     if valid is None:
         raise TokenError("invalid_token", "The access token is no longer active.", 401)

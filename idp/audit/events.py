@@ -28,6 +28,7 @@ class EventType(StrEnum):
     USER_UNLOCKED = "user.unlocked"
     USER_ERASED = "user.erased"
     USER_DELETED = "user.deleted"
+    USER_DEPROVISIONED = "user.deprovisioned"  # a SCIM DELETE (then disabled or erased)
     PASSWORD_CHANGED = "user.password.changed"
     PASSWORD_CHANGE_REQUIRED = "user.password.change_required"
     PASSWORD_RESET_REQUESTED = "user.password.reset_requested"

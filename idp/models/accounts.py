@@ -52,6 +52,14 @@ class User(Base):
     department: Mapped[str | None] = mapped_column(String(200))
     manager: Mapped[str | None] = mapped_column(String(200))
     location: Mapped[str | None] = mapped_column(String(200))
+    employee_number: Mapped[str | None] = mapped_column(String(100))
+
+    # SCIM provisioning (RFC 7643): the directory's own id for the person, the userName it
+    # sent when that is not a username of ours (Entra ID sends the UPN, an email form), and
+    # when a directory's DELETE retired the person (they then no longer exist for SCIM).
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    scim_username: Mapped[str | None] = mapped_column(String(320))
+    scim_deleted_at: Mapped[datetime | None]
 
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

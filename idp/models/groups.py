@@ -19,6 +19,7 @@ class Group(Base):
     tenant_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("tenants.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str] = mapped_column(String(300), default="")
+    external_id: Mapped[str | None] = mapped_column(String(255))  # a SCIM directory's id
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 # The scope a service client (or a person's token) needs for the admin API.
 ADMIN_SCOPE = "idp:admin"
+# The scope a service client needs for SCIM provisioning (/scim/v2, RFC 7644).
+SCIM_SCOPE = "idp:scim"
+# Scopes whose tokens are for this provider itself (audience = the issuer).
+OWN_API_SCOPES = frozenset({ADMIN_SCOPE, SCIM_SCOPE})
 # RFC 6749 grants we implement.
 GRANT_TYPES = frozenset({"authorization_code", "refresh_token", "client_credentials"})
 # RFC 7591 / OIDC token endpoint authentication methods; "none" is for public clients.

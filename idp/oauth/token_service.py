@@ -19,7 +19,7 @@ from idp.audit import EventType, record
 from idp.models.accounts import User
 from idp.models.oauth import AuthorizationCode, RefreshToken, TokenGrant
 from idp.models.sessions import UserSession
-from idp.oauth.constants import ADMIN_SCOPE
+from idp.oauth.constants import OWN_API_SCOPES
 from idp.oauth.tokens import REFRESH_TOKEN_PREFIX, hash_token, new_opaque_token
 from idp.request_context import RequestContext
 
@@ -214,11 +214,11 @@ def token_audience(client, resources: list[str], scope: str | None,
     """The `aud` of a client-credentials token; InvalidTargetError for a resource the
     client may not ask for.
 
-    Default: our own admin API (the issuer) for `idp:admin`, the client's single allowed
-    audience, or else the client itself.
+    Default: our own APIs (the issuer) for `idp:admin` and `idp:scim`, the client's single
+    allowed audience, or else the client itself.
     """
     if not resources:
-        if ADMIN_SCOPE in (scope or "").split():
+        if OWN_API_SCOPES & set((scope or "").split()):
             return issuer
         return client.audiences[0] if len(client.audiences) == 1 else client.id
     for resource in resources:

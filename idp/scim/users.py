@@ -1,0 +1,231 @@
+"""SCIM Users (RFC 7643 4.1, enterprise extension 4.3) over our people.
+
+Every change goes through the account services (create_user, update_user, disable_user,
+enable_user, erase_user) and every access through the admin authorization rule, so SCIM
+adds no rule of its own beyond what SCIM itself defines: userName uniqueness in SCIM's
+sense, and a DELETE after which the person no longer exists for SCIM.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from scim2_models import EnterpriseUser
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from idp.accounts import administration as admin_ops
+from idp.accounts.normalization import normalize_identifier, validate_username
+from idp.accounts.users import create_user
+from idp.audit import EventType, record
+from idp.errors import Conflict, NotFound
+from idp.models.accounts import User
+from idp.models.groups import Group, GroupMember
+from idp.models.tenancy import Tenant
+from idp.rbac.authorization import Caller, load_user, require_permission
+from idp.request_context import RequestContext
+from idp.scim.protocol import CORE_USER, ENTERPRISE_USER, ScimError, version_of
+
+# SCIM attribute -> our column, for the simple (single-valued string) attributes.
+SIMPLE = {"displayName": "name", "nickName": "nickname", "profileUrl": "profile",
+          "locale": "locale", "timezone": "zoneinfo", "externalId": "external_id"}
+NAME_PARTS = {"givenName": "given_name", "familyName": "family_name",
+              "middleName": "middle_name"}
+ENTERPRISE = {"employeeNumber": "employee_number", "department": "department"}
+DEPROVISIONING = ("disable", "erase")  # a tenant's `scim_deprovisioning` setting
+
+
+def scim_user_name(user: User) -> str:
+    return user.scim_username or user.username
+
+
+def user_name_column():
+    """userName as SCIM sees it (case-insensitive, RFC 7643 4.1.1)."""
+    return func.lower(func.coalesce(User.scim_username, User.username))
+
+
+def live(stmt):
+    """Only people that exist for SCIM: neither erased nor deleted by a directory."""
+    return stmt.where(User.erased_at.is_(None), User.scim_deleted_at.is_(None))
+
+
+def groups_of(db: Session, user_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[Group]]:
+    """Each person's groups, in one query for a whole page."""
+    out: dict[uuid.UUID, list[Group]] = {i: [] for i in user_ids}
+    rows = db.execute(select(GroupMember.user_id, Group).join(
+        Group, Group.id == GroupMember.group_id).where(GroupMember.user_id.in_(user_ids)))
+    for user_id, group in rows:
+        out[user_id].append(group)
+    return out
+
+
+def to_document(user: User, base: str, groups: list[Group]) -> dict:
+    """The SCIM User for a person (plain JSON, before attribute selection)."""
+    doc: dict = {"schemas": [CORE_USER, ENTERPRISE_USER], "id": str(user.id),
+                 "userName": scim_user_name(user), "active": bool(user.is_active)}
+    doc.update({k: getattr(user, col) for k, col in SIMPLE.items() if getattr(user, col)})
+    name = {k: getattr(user, col) for k, col in NAME_PARTS.items() if getattr(user, col)}
+    if name:
+        doc["name"] = name
+    if user.email:
+        doc["emails"] = [{"value": user.email, "type": "work", "primary": True}]
+    if user.phone_number:
+        doc["phoneNumbers"] = [{"value": user.phone_number, "type": "work", "primary": True}]
+    if groups:
+        doc["groups"] = [{"value": str(g.id), "display": g.name, "type": "direct",
+                          "$ref": f"{base}/Groups/{g.id}"} for g in groups]
+    enterprise = {k: getattr(user, col) for k, col in ENTERPRISE.items() if getattr(user, col)}
+    if user.manager:
+        enterprise["manager"] = {"value": user.manager}
+    if enterprise:
+        doc[ENTERPRISE_USER] = enterprise
+    doc["meta"] = {"resourceType": "User", "created": _iso(user.created_at),
+                   "lastModified": _iso(user.updated_at or user.created_at),
+                   "location": f"{base}/Users/{user.id}", "version": version_of(doc)}
+    return doc
+
+
+def _iso(value) -> str:
+    return value.isoformat().replace("+00:00", "Z") if value.tzinfo else value.isoformat() + "Z"
+
+
+def _pick(values) -> str | None:
+    """The value of the primary entry, else the work one, else the first (we keep one)."""
+    values = [v for v in values or [] if getattr(v, "value", None)]
+    for test in (lambda v: v.primary, lambda v: str(v.type or "") == "work", lambda v: True):
+        for v in values:
+            if test(v):
+                return str(v.value)
+    return None
+
+
+def wanted_fields(resource) -> tuple[dict, bool | None]:
+    """Our fields (every mapped one: None when absent) and `active` (None: not sent)."""
+    if not resource.user_name or not str(resource.user_name).strip():
+        raise ScimError(400, "userName is required.", "invalidValue")
+    fields = {col: getattr(resource, _snake(k)) for k, col in SIMPLE.items()}
+    parts = resource.name
+    fields.update({col: getattr(parts, _snake(k)) if parts else None
+                   for k, col in NAME_PARTS.items()})
+    if not fields["name"] and parts and parts.formatted:
+        fields["name"] = parts.formatted
+    fields["phone_number"] = _pick(resource.phone_numbers)
+    extension = resource[EnterpriseUser]
+    fields.update({col: getattr(extension, _snake(k)) if extension else None
+                   for k, col in ENTERPRISE.items()})
+    manager = extension.manager if extension else None
+    fields["manager"] = str(manager.value) if manager and manager.value else None
+    user_name = str(resource.user_name).strip()
+    fields["email"] = _pick(resource.emails) or (user_name if "@" in user_name else None)
+    fields["user_name"] = user_name
+    return fields, resource.active
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def _ensure_user_name_free(db: Session, tenant_id, user_name: str, user_id=None) -> None:
+    stmt = live(select(User.id).where(User.tenant_id == tenant_id,
+                                      user_name_column() == user_name.lower()))
+    if user_id is not None:
+        stmt = stmt.where(User.id != user_id)
+    if db.execute(stmt).first():
+        raise Conflict("That userName is already taken.")
+
+
+def _username_for(db: Session, tenant_id, user_name: str, current: User | None) -> str:
+    """Our username: the userName itself, or for an email-form userName (Entra ID's UPN)
+    its local part, numbered when taken (the sign-in name; userName stays as sent)."""
+    if "@" not in user_name:
+        return user_name
+    if current is not None:
+        return current.username
+    base = validate_username(user_name.split("@", 1)[0])
+    for n in range(1, 1000):
+        candidate = base if n == 1 else f"{base}{n}"
+        if not db.execute(select(User.id).where(
+                User.tenant_id == tenant_id,
+                User.username_normalized == normalize_identifier(candidate))).first():
+            return candidate
+    raise Conflict("No free username for that userName.")
+
+
+def create(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant, resource) -> User:
+    """POST /Users (RFC 7644 3.3)."""
+    require_permission(caller, "users:write")
+    fields, active = wanted_fields(resource)
+    if not fields["email"]:
+        raise ScimError(400, "A person here needs an email: send emails or an email-form "
+                             "userName.", "invalidValue")
+    _ensure_user_name_free(db, tenant.id, fields["user_name"])
+    profile = admin_ops.clean_profile({k: v for k, v in fields.items()
+                                       if k in admin_ops.PROFILE_FIELDS})
+    user = create_user(db, ctx, tenant, email=fields["email"],
+                       username=_username_for(db, tenant.id, fields["user_name"], None),
+                       profile={k: v for k, v in profile.items() if v is not None})
+    user.scim_username = fields["user_name"] if "@" in fields["user_name"] else None
+    db.flush()
+    if active is False:
+        _set_active(db, ctx, caller, user, False)
+    return user
+
+
+def update(db: Session, ctx: RequestContext, caller: Caller, user: User, resource) -> User:
+    """PUT or PATCH (after the patch was applied to the current resource): change what
+    differs through update_user, then `active` through disable/enable."""
+    fields, active = wanted_fields(resource)
+    user_name = fields.pop("user_name")
+    if user_name != scim_user_name(user):
+        _ensure_user_name_free(db, user.tenant_id, user_name, user.id)
+        fields["username"] = _username_for(db, user.tenant_id, user_name, user)
+        scim_username = user_name if "@" in user_name else None
+        if scim_username != user.scim_username:
+            user.scim_username = scim_username
+            record(db, ctx, EventType.USER_UPDATED, subject_id=user.id,
+                   tenant_id=user.tenant_id, details={"fields": ["userName"]})
+    if not fields["email"]:
+        raise ScimError(400, "A person here needs an email.", "invalidValue")
+    changes = {k: v for k, v in fields.items() if getattr(user, k) != v}
+    if changes:
+        admin_ops.update_user(db, ctx, user, changes)
+    if active is not None and active != user.is_active:
+        _set_active(db, ctx, caller, user, active)
+    return user
+
+
+def _set_active(db: Session, ctx: RequestContext, caller: Caller, user: User,
+                active: bool) -> None:
+    """`active: false` ends sessions and refresh tokens now (disable_user); true re-enables."""
+    load_user(db, caller, user.id, "users:disable")
+    if active:
+        admin_ops.enable_user(db, ctx, user)
+    else:
+        admin_ops.disable_user(db, ctx, user)
+
+
+def deprovision(db: Session, ctx: RequestContext, caller: Caller, user_id: str, tenant: Tenant,
+                erase_key: bytes) -> None:
+    """DELETE /Users/{id}: the tenant's choice, disable (default) or GDPR erasure; either way
+    the person no longer exists for SCIM (RFC 7644 3.6)."""
+    mode = (tenant.settings or {}).get("scim_deprovisioning", "disable")
+    mode = mode if mode in DEPROVISIONING else "disable"
+    user = load_live(db, caller, user_id, "users:erase" if mode == "erase" else "users:disable")
+    record(db, ctx, EventType.USER_DEPROVISIONED, subject_id=user.id, tenant_id=user.tenant_id,
+           details={"mode": mode})
+    if mode == "erase":
+        from idp.accounts.gdpr import erase_user
+
+        erase_user(db, ctx, user, str(user.id), erase_key)
+        return
+    admin_ops.disable_user(db, ctx, user)
+    user.scim_deleted_at = ctx.now
+    db.flush()
+
+
+def load_live(db: Session, caller: Caller, user_id, permission: str) -> User:
+    """A person of the SCIM client's own tenant it may act on, who exists for SCIM."""
+    user = load_user(db, caller, user_id, permission)
+    if user.tenant_id != caller.tenant_id or user.erased_at or user.scim_deleted_at:
+        raise NotFound("Not found.")
+    return user
