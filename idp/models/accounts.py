@@ -60,6 +60,9 @@ class User(Base):
     external_id: Mapped[str | None] = mapped_column(String(255))
     scim_username: Mapped[str | None] = mapped_column(String(320))
     scim_deleted_at: Mapped[datetime | None]
+    # The directory's emails and phoneNumbers lists as sent (types, primary); the columns
+    # above keep the one address and number the product uses.
+    scim_contacts: Mapped[dict | None] = mapped_column(JSON)
 
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

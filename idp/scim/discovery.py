@@ -18,15 +18,16 @@ SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 # attribute -> kept sub-attributes (None: a simple attribute)
 KEPT = {
     CORE_USER: {"userName": None, "name": {"givenName", "familyName", "middleName"},
-                "displayName": None, "nickName": None, "profileUrl": None, "locale": None,
+                "displayName": None, "nickName": None, "profileUrl": None,
                 "timezone": None, "active": None, "emails": {"value", "type", "primary"},
                 "phoneNumbers": {"value", "type", "primary"},
                 "groups": {"value", "$ref", "display", "type"}},
     ENTERPRISE_USER: {"employeeNumber": None, "department": None, "manager": {"value"}},
-    CORE_GROUP: {"displayName": None, "members": {"value", "$ref", "display", "type"}},
+    CORE_GROUP: {"displayName": None, "members": {"value", "$ref", "type"}},
 }
-USER_SORT = ("userName", "displayName", "externalId", "emails.value", "meta.created",
-             "meta.lastModified")
+# A person here needs an email (sign-in, mail) and always is active or not: RFC 7643 7 lets
+# a service mark what it requires.
+REQUIRED_HERE = {"emails", "active"}
 
 
 def _trimmed(model) -> dict:
@@ -37,6 +38,10 @@ def _trimmed(model) -> dict:
         if attribute["name"] not in kept:
             continue
         subs = kept[attribute["name"]]
+        if attribute["name"] in REQUIRED_HERE:
+            attribute["required"] = True
+            for sub in attribute.get("subAttributes", []):
+                sub["required"] = sub["required"] or sub["name"] == "value"
         if subs is not None:
             attribute["subAttributes"] = [s for s in attribute.get("subAttributes", [])
                                           if s["name"] in subs]

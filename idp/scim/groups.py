@@ -20,7 +20,7 @@ from idp.models.tenancy import Tenant
 from idp.rbac.authorization import Caller, load_group, require_permission, visible_users
 from idp.request_context import RequestContext
 from idp.scim.protocol import CORE_GROUP, ScimError, version_of
-from idp.scim.users import live, scim_user_name
+from idp.scim.users import live
 
 
 def members_of(db: Session, caller: Caller, group_ids: list[uuid.UUID]) -> dict:
@@ -38,8 +38,8 @@ def to_document(group: Group, base: str, members: list[User]) -> dict:
     if group.external_id:
         doc["externalId"] = group.external_id
     if members:
-        doc["members"] = [{"value": str(u.id), "display": scim_user_name(u), "type": "User",
-                           "$ref": f"{base}/Users/{u.id}"} for u in members]
+        doc["members"] = [{"value": str(u.id), "type": "User", "$ref": f"{base}/Users/{u.id}"}
+                          for u in members]
     created = group.created_at.isoformat().replace("+00:00", "Z")
     doc["meta"] = {"resourceType": "Group", "created": created, "lastModified": created,
                    "location": f"{base}/Groups/{group.id}", "version": version_of(doc)}

@@ -28,7 +28,7 @@ from idp.scim.protocol import CORE_USER, ENTERPRISE_USER, ScimError, version_of
 
 # SCIM attribute -> our column, for the simple (single-valued string) attributes.
 SIMPLE = {"displayName": "name", "nickName": "nickname", "profileUrl": "profile",
-          "locale": "locale", "timezone": "zoneinfo", "externalId": "external_id"}
+          "timezone": "zoneinfo", "externalId": "external_id"}
 NAME_PARTS = {"givenName": "given_name", "familyName": "family_name",
               "middleName": "middle_name"}
 ENTERPRISE = {"employeeNumber": "employee_number", "department": "department"}
@@ -67,10 +67,9 @@ def to_document(user: User, base: str, groups: list[Group]) -> dict:
     name = {k: getattr(user, col) for k, col in NAME_PARTS.items() if getattr(user, col)}
     if name:
         doc["name"] = name
-    if user.email:
-        doc["emails"] = [{"value": user.email, "type": "work", "primary": True}]
-    if user.phone_number:
-        doc["phoneNumbers"] = [{"value": user.phone_number, "type": "work", "primary": True}]
+    for key, current in (("emails", user.email), ("phoneNumbers", user.phone_number)):
+        if current:
+            doc[key] = _contacts(user, key, current)
     if groups:
         doc["groups"] = [{"value": str(g.id), "display": g.name, "type": "direct",
                           "$ref": f"{base}/Groups/{g.id}"} for g in groups]
@@ -85,18 +84,40 @@ def to_document(user: User, base: str, groups: list[Group]) -> dict:
     return doc
 
 
+def _contacts(user: User, key: str, current: str) -> list[dict]:
+    """The directory's list as sent while its chosen entry is still ours, else ours alone."""
+    sent = (user.scim_contacts or {}).get(key)
+    if sent and _pick_plain(sent) == current:
+        return sent
+    return [{"value": current, "type": "work", "primary": True}]
+
+
+def _pick_plain(entries: list[dict]) -> str | None:
+    for test in (lambda e: e.get("primary") is True, lambda e: e.get("type") == "work",
+                 lambda e: True):
+        for entry in entries:
+            if entry.get("value") and test(entry):
+                return entry["value"]
+    return None
+
+
+def _plain(entries) -> list[dict] | None:
+    """scim2-models multi-valued entries as stored JSON (value, type, primary)."""
+    out = []
+    for entry in entries or []:
+        if not getattr(entry, "value", None):
+            continue
+        item = {"value": str(entry.value)}
+        if entry.type is not None:
+            item["type"] = str(getattr(entry.type, "value", entry.type))
+        if entry.primary is not None:
+            item["primary"] = bool(entry.primary)
+        out.append(item)
+    return out[:20] or None
+
+
 def _iso(value) -> str:
     return value.isoformat().replace("+00:00", "Z") if value.tzinfo else value.isoformat() + "Z"
-
-
-def _pick(values) -> str | None:
-    """The value of the primary entry, else the work one, else the first (we keep one)."""
-    values = [v for v in values or [] if getattr(v, "value", None)]
-    for test in (lambda v: v.primary, lambda v: str(v.type or "") == "work", lambda v: True):
-        for v in values:
-            if test(v):
-                return str(v.value)
-    return None
 
 
 def wanted_fields(resource) -> tuple[dict, bool | None]:
@@ -109,15 +130,19 @@ def wanted_fields(resource) -> tuple[dict, bool | None]:
                    for k, col in NAME_PARTS.items()})
     if not fields["name"] and parts and parts.formatted:
         fields["name"] = parts.formatted
-    fields["phone_number"] = _pick(resource.phone_numbers)
+    contacts = {"emails": _plain(resource.emails), "phoneNumbers": _plain(resource.phone_numbers)}
+    # We keep one address and one number: the primary entry, else the work one, else the first.
+    fields["phone_number"] = _pick_plain(contacts["phoneNumbers"] or [])
     extension = resource[EnterpriseUser]
     fields.update({col: getattr(extension, _snake(k)) if extension else None
                    for k, col in ENTERPRISE.items()})
     manager = extension.manager if extension else None
     fields["manager"] = str(manager.value) if manager and manager.value else None
     user_name = str(resource.user_name).strip()
-    fields["email"] = _pick(resource.emails) or (user_name if "@" in user_name else None)
+    fields["email"] = _pick_plain(contacts["emails"] or []) or (
+        user_name if "@" in user_name else None)
     fields["user_name"] = user_name
+    fields["scim_contacts"] = {k: v for k, v in contacts.items() if v} or None
     return fields, resource.active
 
 
@@ -165,6 +190,7 @@ def create(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant, res
                        username=_username_for(db, tenant.id, fields["user_name"], None),
                        profile={k: v for k, v in profile.items() if v is not None})
     user.scim_username = fields["user_name"] if "@" in fields["user_name"] else None
+    user.scim_contacts = fields["scim_contacts"]
     db.flush()
     if active is False:
         _set_active(db, ctx, caller, user, False)
@@ -175,15 +201,11 @@ def update(db: Session, ctx: RequestContext, caller: Caller, user: User, resourc
     """PUT or PATCH (after the patch was applied to the current resource): change what
     differs through update_user, then `active` through disable/enable."""
     fields, active = wanted_fields(resource)
-    user_name = fields.pop("user_name")
+    user_name, contacts = fields.pop("user_name"), fields.pop("scim_contacts")
     if user_name != scim_user_name(user):
         _ensure_user_name_free(db, user.tenant_id, user_name, user.id)
         fields["username"] = _username_for(db, user.tenant_id, user_name, user)
-        scim_username = user_name if "@" in user_name else None
-        if scim_username != user.scim_username:
-            user.scim_username = scim_username
-            record(db, ctx, EventType.USER_UPDATED, subject_id=user.id,
-                   tenant_id=user.tenant_id, details={"fields": ["userName"]})
+    _set_directory_state(db, ctx, user, user_name if "@" in user_name else None, contacts)
     if not fields["email"]:
         raise ScimError(400, "A person here needs an email.", "invalidValue")
     changes = {k: v for k, v in fields.items() if getattr(user, k) != v}
@@ -192,6 +214,20 @@ def update(db: Session, ctx: RequestContext, caller: Caller, user: User, resourc
     if active is not None and active != user.is_active:
         _set_active(db, ctx, caller, user, active)
     return user
+
+
+def _set_directory_state(db: Session, ctx: RequestContext, user: User, scim_username,
+                         contacts) -> None:
+    """What only SCIM keeps (the directory's userName and contact lists), audited."""
+    changed = [name for name, column, value in (("userName", "scim_username", scim_username),
+                                                ("contacts", "scim_contacts", contacts))
+               if getattr(user, column) != value]
+    if not changed:
+        return
+    user.scim_username, user.scim_contacts = scim_username, contacts
+    db.flush()
+    record(db, ctx, EventType.USER_UPDATED, subject_id=user.id, tenant_id=user.tenant_id,
+           details={"fields": changed})
 
 
 def _set_active(db: Session, ctx: RequestContext, caller: Caller, user: User,

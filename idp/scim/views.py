@@ -262,8 +262,20 @@ def delete_group(group_id):
     return current_app.response_class(status=204)
 
 
+READ_ONLY = {"ServiceProviderConfig", "ResourceTypes", "Schemas"}
+
+
+@bp.post("/.search")
+def search_everything():
+    """RFC 7644 3.4.3: searching several resource types at once is optional; not here."""
+    raise ScimError(501, "Search /Users/.search or /Groups/.search.")
+
+
 @bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown(anything):
+    """404 in SCIM's shape; 405 for a write to a discovery endpoint (RFC 7644 4)."""
+    if anything.split("/", 1)[0] in READ_ONLY and request.method != "GET":
+        raise ScimError(405, "This endpoint only answers GET.")
     raise ScimError(404, "No such endpoint.")
 
 

@@ -1,5 +1,5 @@
 """SCIM provisioning: externalId of people and groups, the directory's userName,
-employee number, and the SCIM deletion mark
+employee number, the directory's contact lists and the SCIM deletion mark
 
 Revision ID: 0002_scim
 Revises: 0001
@@ -23,6 +23,7 @@ def upgrade():
         batch_op.add_column(sa.Column('external_id', sa.String(length=255), nullable=True))
         batch_op.add_column(sa.Column('scim_username', sa.String(length=320), nullable=True))
         batch_op.add_column(sa.Column('scim_deleted_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('scim_contacts', sa.JSON(), nullable=True))
     with op.batch_alter_table('groups', schema=None) as batch_op:
         batch_op.add_column(sa.Column('external_id', sa.String(length=255), nullable=True))
 
@@ -31,6 +32,7 @@ def downgrade():
     with op.batch_alter_table('groups', schema=None) as batch_op:
         batch_op.drop_column('external_id')
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('scim_contacts')
         batch_op.drop_column('scim_deleted_at')
         batch_op.drop_column('scim_username')
         batch_op.drop_column('external_id')
