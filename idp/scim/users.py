@@ -142,7 +142,9 @@ def wanted_fields(resource) -> tuple[dict, bool | None]:
     fields["email"] = _pick_plain(contacts["emails"] or []) or (
         user_name if "@" in user_name else None)
     fields["user_name"] = user_name
-    fields["scim_contacts"] = {k: v for k, v in contacts.items() if v} or None
+    # Kept only where it says more than the one value we answer by default.
+    fields["scim_contacts"] = {k: v for k, v in contacts.items() if v and v != [
+        {"value": _pick_plain(v), "type": "work", "primary": True}]} or None
     return fields, resource.active
 
 
@@ -202,6 +204,8 @@ def update(db: Session, ctx: RequestContext, caller: Caller, user: User, resourc
     differs through update_user, then `active` through disable/enable."""
     fields, active = wanted_fields(resource)
     user_name, contacts = fields.pop("user_name"), fields.pop("scim_contacts")
+    if user_name != scim_user_name(user) or contacts != user.scim_contacts:
+        require_permission(caller, "users:write", user)
     if user_name != scim_user_name(user):
         _ensure_user_name_free(db, user.tenant_id, user_name, user.id)
         fields["username"] = _username_for(db, user.tenant_id, user_name, user)
@@ -210,6 +214,7 @@ def update(db: Session, ctx: RequestContext, caller: Caller, user: User, resourc
         raise ScimError(400, "A person here needs an email.", "invalidValue")
     changes = {k: v for k, v in fields.items() if getattr(user, k) != v}
     if changes:
+        require_permission(caller, "users:write", user)
         admin_ops.update_user(db, ctx, user, changes)
     if active is not None and active != user.is_active:
         _set_active(db, ctx, caller, user, active)

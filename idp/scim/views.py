@@ -180,7 +180,8 @@ def get_user(user_id):
 @bp.route("/Users/<user_id>", methods=["PUT", "PATCH"])
 def change_user(user_id):
     who = caller()
-    user = scim_users.load_live(db.session, who, user_id, "users:write")
+    # users:write for the profile, users:disable for `active`: checked on what changes
+    user = scim_users.load_live(db.session, who, user_id, "users:read")
     current = listing.user_document(db.session, user, base_url())
     _check_version(current)
     if request.method == "PUT":
