@@ -19,7 +19,7 @@ RENAMED = {
 # Detail keys that carry no personal data; nothing else leaves the provider.
 SAFE_DETAIL_KEYS = {"role", "before", "after", "reason", "session_id", "fields", "group",
                     "grace_seconds", "endpoint", "auth_method", "grant_types", "count",
-                    "permissions", "method", "scopes", "status"}
+                    "permissions", "method", "scopes", "status", "mode"}
 
 
 def event_name(audit_type: str, outcome: str) -> str:

@@ -226,3 +226,24 @@ def test_every_change_is_audited_with_the_scim_client_as_actor(app, client, scim
     updated = events(app, EventType.USER_UPDATED)[-1]
     assert created.actor_id == updated.actor_id and created.actor_id.startswith("client:idp_ci_")
     assert updated.details == {"fields": ["name"]}
+
+
+def test_scim_changes_reach_the_event_stream_like_other_user_changes(app, client, scim):
+    from sqlalchemy import select
+
+    from idp.models.outbox import OutboxEvent
+
+    body = create(client, scim, "streamed")
+    client.patch(f"{USERS}/{body['id']}", headers=scim, json=patch_op(
+        {"op": "replace", "path": "active", "value": False}))
+    client.delete(f"{USERS}/{body['id']}", headers=scim)
+    with app.app_context():
+        rows = db.session.execute(select(OutboxEvent).where(
+            OutboxEvent.subject_id == __import__("uuid").UUID(body["id"]))
+            .order_by(OutboxEvent.id)).scalars().all()
+        published = [(r.name, r.payload["actor"], r.payload["data"]) for r in rows]
+    assert {actor for _, actor, _ in published} == {published[0][1]}
+    assert published[0][1].startswith("client:")
+    names = [name for name, _, _ in published]
+    assert names[0] == "user.registered" and "user.disabled" in names
+    assert ("user.deprovisioned", {"mode": "disable"}) in [(n, d) for n, _, d in published]
