@@ -101,12 +101,19 @@ def _pick_plain(entries: list[dict]) -> str | None:
     return None
 
 
+def _check_length(name: str, value, limit: int) -> None:
+    """What the directory owns is stored as sent, so its size is checked here."""
+    if value is not None and len(str(value)) > limit:
+        raise ScimError(400, f"{name} is longer than {limit} characters.", "invalidValue")
+
+
 def _plain(entries) -> list[dict] | None:
     """scim2-models multi-valued entries as stored JSON (value, type, primary)."""
     out = []
     for entry in entries or []:
         if not getattr(entry, "value", None):
             continue
+        _check_length("value", entry.value, 320)
         item = {"value": str(entry.value)}
         if entry.type is not None:
             item["type"] = str(getattr(entry.type, "value", entry.type))
@@ -139,6 +146,8 @@ def wanted_fields(resource) -> tuple[dict, bool | None]:
     manager = extension.manager if extension else None
     fields["manager"] = str(manager.value) if manager and manager.value else None
     user_name = str(resource.user_name).strip()
+    _check_length("userName", user_name, 320)
+    _check_length("externalId", fields["external_id"], 255)
     fields["email"] = _pick_plain(contacts["emails"] or []) or (
         user_name if "@" in user_name else None)
     fields["user_name"] = user_name
@@ -192,7 +201,7 @@ def create(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant, res
                        username=_username_for(db, tenant.id, fields["user_name"], None),
                        profile={k: v for k, v in profile.items() if v is not None})
     user.scim_username = fields["user_name"] if "@" in fields["user_name"] else None
-    user.scim_contacts = fields["scim_contacts"]
+    user.scim_contacts, user.external_id = fields["scim_contacts"], fields["external_id"]
     db.flush()
     if active is False:
         _set_active(db, ctx, caller, user, False)
@@ -203,13 +212,14 @@ def update(db: Session, ctx: RequestContext, caller: Caller, user: User, resourc
     """PUT or PATCH (after the patch was applied to the current resource): change what
     differs through update_user, then `active` through disable/enable."""
     fields, active = wanted_fields(resource)
-    user_name, contacts = fields.pop("user_name"), fields.pop("scim_contacts")
-    if user_name != scim_user_name(user) or contacts != user.scim_contacts:
-        require_permission(caller, "users:write", user)
+    directory = {"scim_username": None, "scim_contacts": fields.pop("scim_contacts"),
+                 "external_id": fields.pop("external_id")}
+    user_name = fields.pop("user_name")
     if user_name != scim_user_name(user):
         _ensure_user_name_free(db, user.tenant_id, user_name, user.id)
         fields["username"] = _username_for(db, user.tenant_id, user_name, user)
-    _set_directory_state(db, ctx, user, user_name if "@" in user_name else None, contacts)
+    directory["scim_username"] = user_name if "@" in user_name else None
+    _set_directory_state(db, ctx, caller, user, directory)
     if not fields["email"]:
         raise ScimError(400, "A person here needs an email.", "invalidValue")
     changes = {k: v for k, v in fields.items() if getattr(user, k) != v}
@@ -221,15 +231,17 @@ def update(db: Session, ctx: RequestContext, caller: Caller, user: User, resourc
     return user
 
 
-def _set_directory_state(db: Session, ctx: RequestContext, user: User, scim_username,
-                         contacts) -> None:
-    """What only SCIM keeps (the directory's userName and contact lists), audited."""
-    changed = [name for name, column, value in (("userName", "scim_username", scim_username),
-                                                ("contacts", "scim_contacts", contacts))
-               if getattr(user, column) != value]
+def _set_directory_state(db: Session, ctx: RequestContext, caller: Caller, user: User,
+                         values: dict) -> None:
+    """What only the directory owns (its userName, externalId, contact lists), audited.
+    Kept out of the admin API's editable fields, so an admin's PUT cannot drop them."""
+    changed = sorted(column for column, value in values.items()
+                     if getattr(user, column) != value)
     if not changed:
         return
-    user.scim_username, user.scim_contacts = scim_username, contacts
+    require_permission(caller, "users:write", user)
+    for column in changed:
+        setattr(user, column, values[column])
     db.flush()
     record(db, ctx, EventType.USER_UPDATED, subject_id=user.id, tenant_id=user.tenant_id,
            details={"fields": changed})

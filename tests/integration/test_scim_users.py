@@ -247,3 +247,20 @@ def test_scim_changes_reach_the_event_stream_like_other_user_changes(app, client
     names = [name for name, _, _ in published]
     assert names[0] == "user.registered" and "user.disabled" in names
     assert ("user.deprovisioned", {"mode": "disable"}) in [(n, d) for n, _, d in published]
+
+
+def test_directory_owned_values_survive_an_admin_put_and_are_size_checked(app, client, scim):
+    from tests.integration.admin_support import bearer
+
+    body = create(client, scim, "kept", externalId="dir-42")
+    admin = bearer(client, app, roles=("tenant_admin",))
+    put = client.put(f"/api/v1/users/{body['id']}", headers=admin, json={
+        "username": "kept", "email": "kept@example.com", "name": "Kept Person"})
+    assert put.status_code == 200, put.get_data(as_text=True)
+    again = client.get(f"{USERS}/{body['id']}", headers=scim).get_json()
+    assert again["externalId"] == "dir-42" and again["displayName"] == "Kept Person"
+    too_long = client.post(USERS, json=new_user("long", externalId="x" * 256), headers=scim)
+    assert too_long.status_code == 400 and too_long.get_json()["scimType"] == "invalidValue"
+    huge_name = client.patch(f"{USERS}/{body['id']}", headers=scim, json=patch_op(
+        {"op": "replace", "path": "userName", "value": "a" * 400 + "@example.com"}))
+    assert huge_name.status_code == 400
