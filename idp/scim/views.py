@@ -101,6 +101,15 @@ def _authenticate():
     g.scim_ctx = dataclasses.replace(g.request_context, actor_id=caller.actor_id)
 
 
+@bp.before_request
+def _refuse_nul():
+    """A NUL character is never data here, and PostgreSQL text cannot hold it: 400."""
+    if any("\x00" in value for value in request.args.values()) or \
+            "\x00" in request.get_data(as_text=True) or \
+            "\\u0000" in request.get_data(as_text=True):
+        raise ScimError(400, "NUL characters are not allowed.", "invalidValue")
+
+
 def caller() -> Caller:
     return request.environ[CALLER_KEY]
 

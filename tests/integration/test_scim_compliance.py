@@ -36,8 +36,11 @@ def test_scim2_tester_passes_every_check(tmp_path):
             results = check_server(SyncSCIMClient(http))
     finally:
         idp.stop()
-    failed = [(r.title, r.resource_type, r.reason) for r in results
-              if r.status in {Status.ERROR, Status.CRITICAL}]
+    # Searching every resource type at once (POST /.search) is optional and not advertised;
+    # the tester skips it. Anything else short of SUCCESS fails the test.
+    failed = [(r.status.name, r.title, r.resource_type, r.reason) for r in results
+              if r.status != Status.SUCCESS and not (
+                  r.status == Status.SKIPPED and "several resource types" in (r.reason or ""))]
     assert failed == [], "\n".join(map(str, failed))
     passed = {r.title for r in results if r.status == Status.SUCCESS}
     assert {"object_creation", "object_query", "object_replacement", "object_deletion",

@@ -264,3 +264,10 @@ def test_directory_owned_values_survive_an_admin_put_and_are_size_checked(app, c
     huge_name = client.patch(f"{USERS}/{body['id']}", headers=scim, json=patch_op(
         {"op": "replace", "path": "userName", "value": "a" * 400 + "@example.com"}))
     assert huge_name.status_code == 400
+
+
+def test_nul_characters_are_a_clear_400_on_any_database(client, scim):
+    in_filter = client.get(USERS, query_string={"filter": 'userName eq "a\x00b"'}, headers=scim)
+    in_body = client.post(USERS, json=new_user("nul", externalId="a\x00b"), headers=scim)
+    for response in (in_filter, in_body):
+        assert response.status_code == 400 and response.get_json()["scimType"] == "invalidValue"
