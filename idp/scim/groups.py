@@ -12,12 +12,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.accounts import groups as group_ops
-from idp.admin.operations import group_member
 from idp.errors import NotFound
 from idp.models.accounts import User
 from idp.models.groups import Group, GroupMember
 from idp.models.tenancy import Tenant
-from idp.rbac.authorization import Caller, load_group, require_permission, visible_users
+from idp.rbac.authorization import (
+    Caller,
+    load_group,
+    load_user,
+    require_permission,
+    visible_users,
+)
 from idp.request_context import RequestContext
 from idp.scim.protocol import CORE_GROUP, ScimError, version_of
 from idp.scim.users import live
@@ -81,11 +86,13 @@ def _set_members(db, ctx, caller, group, wanted: list[str], current: list[str]) 
 
 
 def _member(db: Session, caller: Caller, group: Group, ref: str) -> User:
+    """A live person of the group's tenant whom the caller outranks (Denied otherwise)."""
     try:
-        user = group_member(db, caller, group, ref)
+        user = load_user(db, caller, ref, "roles:write")
     except NotFound:
         user = None
-    if user is None or user.erased_at or user.scim_deleted_at:
+    if user is None or user.tenant_id != group.tenant_id or user.erased_at \
+            or user.scim_deleted_at:
         raise ScimError(400, f"No person {ref!r} to be a member.", "invalidValue")
     return user
 
