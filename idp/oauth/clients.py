@@ -16,7 +16,7 @@ from idp.models.oauth import Client
 from idp.models.tenancy import Tenant
 from idp.oauth.claims import SUPPORTED_SCOPES
 from idp.oauth.client_secrets import generate_client_secret, new_secret_row
-from idp.oauth.constants import ADMIN_SCOPE, CLIENT_AUTH_METHODS, GRANT_TYPES
+from idp.oauth.constants import ADMIN_SCOPE, CLIENT_AUTH_METHODS, GRANT_TYPES, OWN_API_SCOPES
 from idp.oauth.redirect_uris import validate_redirect_uri
 from idp.oauth.signing_keys import SUPPORTED_ALGS
 from idp.outbound import PUBLIC_ONLY, OutboundPolicy, OutboundRefused, check_registered_url
@@ -103,8 +103,11 @@ def create_client(
     method = _validate(spec, outbound)
     default_scopes = SUPPORTED_SCOPES if "authorization_code" in spec.grant_types else []
     scopes = list(spec.scopes or default_scopes)
-    if spec.roles and "client_credentials" in spec.grant_types and ADMIN_SCOPE not in scopes:
-        scopes.append(ADMIN_SCOPE)  # a client given an admin role calls the admin API with it
+    if spec.roles and "client_credentials" in spec.grant_types and not (
+            OWN_API_SCOPES & set(scopes)):
+        # A client given an admin role calls the admin API with it, unless it asked for one
+        # of our APIs by name (a provisioning client with `idp:scim` gets only that).
+        scopes.append(ADMIN_SCOPE)
     client = Client(
         id="idp_ci_" + secrets.token_urlsafe(16), tenant_id=tenant.id, name=spec.name.strip(),
         is_public=spec.public, first_party=spec.first_party, token_endpoint_auth_method=method,

@@ -83,3 +83,17 @@ def test_a_helpdesk_client_reads_and_disables_but_cannot_create(app, client):
     disabled = client.patch(f"{USERS}/{alice}", headers=scim, json=patch_op(
         {"op": "replace", "path": "active", "value": False}))
     assert disabled.status_code == 200 and disabled.get_json()["active"] is False
+
+
+def test_a_provisioning_client_gets_only_the_scim_scope(app, client):
+    import base64
+
+    from tests.integration.scim_support import scim_client
+
+    cid, secret = scim_client(app)
+    basic = base64.b64encode(f"{cid}:{secret}".encode()).decode()
+    admin = client.post("/token", data={"grant_type": "client_credentials", "scope": "idp:admin"},
+                        headers={"Authorization": f"Basic {basic}"})
+    assert admin.status_code == 400 and admin.get_json()["error"] == "invalid_scope"
+    scim = scim_headers(client, app)
+    assert client.get("/api/v1/users", headers=scim).status_code in (401, 403)
