@@ -18,8 +18,8 @@ SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Schema"
 # attribute -> kept sub-attributes (None: a simple attribute)
 KEPT = {
     CORE_USER: {"userName": None, "name": {"givenName", "familyName", "middleName"},
-                "displayName": None, "nickName": None, "profileUrl": None,
-                "timezone": None, "active": None, "emails": {"value", "type", "primary"},
+                "displayName": None, "nickName": None, "profileUrl": None, "active": None,
+                "emails": {"value", "type", "primary"},
                 "phoneNumbers": {"value", "type", "primary"},
                 "groups": {"value", "$ref", "display", "type"}},
     ENTERPRISE_USER: {"employeeNumber": None, "department": None, "manager": {"value"}},

@@ -15,8 +15,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from idp.accounts import administration as admin_ops
-from idp.accounts.normalization import normalize_identifier, validate_username
-from idp.accounts.users import create_user
+from idp.accounts.normalization import validate_username
+from idp.accounts.profile import PROFILE_FIELDS, clean_profile
+from idp.accounts.users import create_user, username_taken
 from idp.audit import EventType, record
 from idp.errors import Conflict, NotFound
 from idp.models.accounts import User
@@ -27,8 +28,10 @@ from idp.request_context import RequestContext
 from idp.scim.protocol import CORE_USER, ENTERPRISE_USER, ScimError, version_of
 
 # SCIM attribute -> our column, for the simple (single-valued string) attributes.
+# `locale` and `timezone` are not taken: the person sets them on /account, where they are
+# checked as BCP 47 tags and IANA zones.
 SIMPLE = {"displayName": "name", "nickName": "nickname", "profileUrl": "profile",
-          "timezone": "zoneinfo", "externalId": "external_id"}
+          "externalId": "external_id"}
 NAME_PARTS = {"givenName": "given_name", "familyName": "family_name",
               "middleName": "middle_name"}
 ENTERPRISE = {"employeeNumber": "employee_number", "department": "department"}
@@ -180,9 +183,7 @@ def _username_for(db: Session, tenant_id, user_name: str, current: User | None) 
     base = validate_username(user_name.split("@", 1)[0])
     for n in range(1, 1000):
         candidate = base if n == 1 else f"{base}{n}"
-        if not db.execute(select(User.id).where(
-                User.tenant_id == tenant_id,
-                User.username_normalized == normalize_identifier(candidate))).first():
+        if not username_taken(db, tenant_id, candidate):
             return candidate
     raise Conflict("No free username for that userName.")
 
@@ -195,8 +196,7 @@ def create(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant, res
         raise ScimError(400, "A person here needs an email: send emails or an email-form "
                              "userName.", "invalidValue")
     _ensure_user_name_free(db, tenant.id, fields["user_name"])
-    profile = admin_ops.clean_profile({k: v for k, v in fields.items()
-                                       if k in admin_ops.PROFILE_FIELDS})
+    profile = clean_profile({k: v for k, v in fields.items() if k in PROFILE_FIELDS})
     user = create_user(db, ctx, tenant, email=fields["email"],
                        username=_username_for(db, tenant.id, fields["user_name"], None),
                        profile={k: v for k, v in profile.items() if v is not None})

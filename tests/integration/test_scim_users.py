@@ -245,7 +245,7 @@ def test_scim_changes_reach_the_event_stream_like_other_user_changes(app, client
     assert {actor for _, actor, _ in published} == {published[0][1]}
     assert published[0][1].startswith("client:")
     names = [name for name, _, _ in published]
-    assert names[0] == "user.registered" and "user.disabled" in names
+    assert names[0] == "user.created" and "user.disabled" in names
     assert ("user.deprovisioned", {"mode": "disable"}) in [(n, d) for n, _, d in published]
 
 
