@@ -90,7 +90,8 @@ def to_document(user: User, base: str, groups: list[Group]) -> dict:
 def _contacts(user: User, key: str, current: str) -> list[dict]:
     """The directory's list as sent while its chosen entry is still ours, else ours alone."""
     sent = (user.scim_contacts or {}).get(key)
-    if sent and _pick_plain(sent) == current:
+    chosen = _pick_plain(sent or [])
+    if chosen and chosen.strip().casefold() == current.casefold():  # as we normalised it
         return sent
     return [{"value": current, "type": "work", "primary": True}]
 
