@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, literal, select, true
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from idp.errors import NotFound
 from idp.models.accounts import User
@@ -150,7 +150,7 @@ def list_users(db: Session, caller: Caller, base: str, args) -> dict:
     """GET /Users: live people of the client's tenant whom it outranks."""
     require_permission(caller, "users:read")
     stmt = visible_users(db, caller, scim_users.live(select(User).where(
-        User.tenant_id == caller.tenant_id)))
+        User.tenant_id == caller.tenant_id)).options(load_only(*scim_users.DOCUMENT_COLUMNS)))
     stmt = stmt.where(_where(args, USER_FILTERS))
     total, rows, start = _page(db, stmt, args, USER_SORT, (User.created_at, User.id))
     groups = scim_users.groups_of(db, [u.id for u in rows])

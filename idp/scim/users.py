@@ -35,7 +35,13 @@ SIMPLE = {"displayName": "name", "nickName": "nickname", "profileUrl": "profile"
 NAME_PARTS = {"givenName": "given_name", "familyName": "family_name",
               "middleName": "middle_name"}
 ENTERPRISE = {"employeeNumber": "employee_number", "department": "department"}
-DEPROVISIONING = ("disable", "erase")  # a tenant's `scim_deprovisioning` setting
+DEPROVISIONING = ("disable", "erase")
+# What a SCIM User is made of: a list loads only these (not the lockout and login state).
+DOCUMENT_COLUMNS = (User.id, User.tenant_id, User.username, User.scim_username, User.is_active,
+                    User.name, User.nickname, User.profile, User.external_id, User.given_name,
+                    User.family_name, User.middle_name, User.email, User.phone_number,
+                    User.scim_contacts, User.department, User.employee_number, User.manager,
+                    User.created_at, User.updated_at)  # a tenant's `scim_deprovisioning` setting
 
 
 def scim_user_name(user: User) -> str:

@@ -1,6 +1,6 @@
 """1,000 people provisioned in one run, and the list endpoint still answering each page in
 under 50 ms (issue 15). Timed on PostgreSQL only: SQLite's numbers say nothing about
-production, so elsewhere this test is skipped. Each page counts its best of three answers,
+production, so elsewhere this test is skipped. Each page counts its best of five answers,
 so a burst of another process on a shared CI machine is not taken for our slowness."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def test_thousand_people_provisioned_and_listed_fast(app, client):
     seen, slowest = set(), 0.0
     for start in range(1, PEOPLE + 1, PAGE):
         best = BUDGET * 10
-        for _ in range(3):
+        for _ in range(5):
             began = time.perf_counter()
             response = client.get(f"/scim/v2/Users?startIndex={start}&count={PAGE}",
                                   headers=scim)
