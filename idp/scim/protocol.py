@@ -99,6 +99,9 @@ def apply_patch(model, resource, payload) -> None:
         raise from_validation_error(exc) from None
     except SCIMException as exc:
         raise from_scim_exception(exc) from None
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
+        # an operation the library could not apply to this resource is the client's error
+        raise ScimError(400, f"The operation cannot be applied: {exc}", "invalidValue") from None
 
 
 def _vendor_forms(op) -> list:
