@@ -267,7 +267,11 @@ def test_directory_owned_values_survive_an_admin_put_and_are_size_checked(app, c
 
 
 def test_nul_characters_are_a_clear_400_on_any_database(client, scim):
+    """The app-wide input limits refuse them; SCIM answers in its own error shape."""
     in_filter = client.get(USERS, query_string={"filter": 'userName eq "a\x00b"'}, headers=scim)
     in_body = client.post(USERS, json=new_user("nul", externalId="a\x00b"), headers=scim)
+    assert in_filter.get_json()["scimType"] == "invalidValue"
+    assert in_body.get_json()["scimType"] == "invalidSyntax"
     for response in (in_filter, in_body):
-        assert response.status_code == 400 and response.get_json()["scimType"] == "invalidValue"
+        assert response.status_code == 400
+        assert response.get_json()["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:Error"]
