@@ -1,8 +1,8 @@
 """SCIM provisioning: externalId of people and groups, the directory's userName,
 employee number, the directory's contact lists and the SCIM deletion mark
 
-Revision ID: 0004_scim
-Revises: 0003_username_skeleton
+Revision ID: 0005_scim
+Revises: 0004_webhooks_amqp
 Create Date: 2026-12-02 07:45:00
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0004_scim'
-down_revision = '0003_username_skeleton'
+revision = '0005_scim'
+down_revision = '0004_webhooks_amqp'
 branch_labels = None
 depends_on = None
 
