@@ -1,10 +1,13 @@
-"""1,000 people provisioned in one run, and the list endpoint still answering each page in
-under 50 ms (issue 15). Timed on PostgreSQL only: SQLite's numbers say nothing about
-production, so elsewhere this test is skipped. Each page counts its best of five answers,
-so a burst of another process on a shared CI machine is not taken for our slowness."""
+"""1,000 people provisioned in one run and listed page by page, each person on exactly one
+page (issue 15), on PostgreSQL only. The 50 ms page budget is a benchmark, not a timed test
+(DEVELOPERS: speed lives in bench/): it is asserted only with IDP_BENCH=1 —
+`IDP_BENCH=1 IDP_TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test
+python3 -m pytest -s tests/integration/test_scim_scale.py` (bench/README.md). Each page
+counts its best of five answers."""
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -39,6 +42,7 @@ def test_thousand_people_provisioned_and_listed_fast(app, client):
         seen |= {r["id"] for r in body["Resources"]}
     assert len(seen) == PEOPLE  # every person on exactly one page
     print(f"slowest of {PEOPLE // PAGE} pages: {slowest * 1000:.1f} ms")
-    assert slowest < BUDGET, f"slowest page {slowest * 1000:.1f} ms"
+    if os.environ.get("IDP_BENCH"):
+        assert slowest < BUDGET, f"slowest page {slowest * 1000:.1f} ms"
     found = client.get('/scim/v2/Users?filter=externalId eq "ext-777"', headers=scim).get_json()
     assert [r["userName"] for r in found["Resources"]] == ["person0777"]
