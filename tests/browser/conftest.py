@@ -32,7 +32,7 @@ ARTIFACT_DIRS = [REPO_ROOT / "test-artifacts", Path("/tmp/shots")]  # noqa: S108
 
 USERNAME = "carol"
 EMAIL = "carol@example.com"
-PASSWORD = "Carol-Browser-Pass-1!"
+PASSWORD = "Lilac-Browser-Pass-1!"
 CLIENT_NAME = "Photo Share"
 
 _missing = []

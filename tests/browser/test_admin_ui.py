@@ -13,8 +13,8 @@ import pytest
 
 pytestmark = pytest.mark.browser
 
-ADMIN = ("opal", "opal@example.com", "Opal-Admin-Pass-1!")
-PERSON = ("patsy", "patsy@example.com", "Patsy-Person-Pass-1!")
+ADMIN = ("opal", "opal@example.com", "Quiet-Admin-Pass-1!")
+PERSON = ("patsy", "patsy@example.com", "Amber-Person-Pass-1!")
 
 
 def _cli(server: dict, *args: str, stdin: str | None = None) -> str:

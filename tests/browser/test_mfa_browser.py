@@ -26,7 +26,7 @@ from tests.browser.conftest import (
 
 pytestmark = pytest.mark.browser
 
-USERNAME, EMAIL, PASSWORD = "dora", "dora@example.com", "Dora-Browser-Pass-1!"
+USERNAME, EMAIL, PASSWORD = "dora", "dora@example.com", "Maple-Browser-Pass-1!"
 
 
 @pytest.fixture(scope="module")
