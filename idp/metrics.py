@@ -36,6 +36,10 @@ LATENCY = Histogram("idp_http_request_duration_seconds", "HTTP request latency b
 LOGINS = Counter("idp_logins_total", "Password login attempts by outcome", ["outcome"])
 MFA = Counter("idp_mfa_verifications_total", "Second-factor checks by outcome", ["outcome"])
 TOKENS = Counter("idp_tokens_issued_total", "Token responses issued by grant type", ["grant"])
+ACCESS_TOKEN_BYTES = Histogram(
+    "idp_access_token_bytes", "Size of issued JWT access tokens (caches such as "
+    "mod_auth_openidc's refuse large keys)", ["alg"],
+    buckets=(384, 512, 640, 768, 896, 1024, 1280, 1536, 2048))
 LOCKOUTS = Counter("idp_lockouts_total", "Accounts locked after repeated failures")
 RATE_LIMITED = Counter("idp_rate_limit_hits_total", "Requests refused with 429 by endpoint",
                        ["endpoint"])

@@ -17,6 +17,7 @@ class EventType(StrEnum):
     CLIENT_AUTH_FAILED = "auth.client.failed"
     TOKEN_REUSE = "oauth.token.reuse_detected"
     CODE_REPLAY = "oauth.code.replay_detected"
+    CODE_REDEMPTION_FAILED = "oauth.code.redemption_failed"
     TOKEN_REVOKED = "oauth.token.revoked"
     TOKEN_ISSUED = "oauth.token.issued"
     CONSENT_GRANTED = "oauth.consent.granted"

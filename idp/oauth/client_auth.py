@@ -3,7 +3,8 @@
 client_secret_basic / client_secret_post compare an HMAC of the secret in constant time;
 private_key_jwt (RFC 7523 2.2, OIDC Core 9) verifies an assertion signed with the
 client's registered key, refuses a reused `jti`, and accepts only our issuer (or the
-token endpoint URL, as OIDC Core 9 asks) as audience.
+token endpoint URL, as OIDC Core 9 asks) as audience: a string, or an array that
+contains one of them (RFC 7523 3; openid-client <= 5.6 sends [issuer, token endpoint]).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from idp.oauth.client_secrets import match_client_secret
 from idp.oauth.jwks_fetch import JWKSFetchError
 
 MAX_ASSERTION_LIFETIME = 300
+SECRET_MISMATCH = "Client authentication failed."
 
 
 def authenticate_secret(server, client_id: str, secret: str, now) -> Client | None:
@@ -42,7 +44,7 @@ def _secret_method(server, client_id, secret, status):
         return None
     client = authenticate_secret(server, client_id, secret, server.now())
     if client is None:
-        raise InvalidClientError(status_code=status, description="Client authentication failed.")
+        raise InvalidClientError(status_code=status, description=SECRET_MISMATCH)
     return client
 
 
@@ -77,8 +79,6 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         super().verify_claims(claims)
         if claims["exp"] - time.time() > MAX_ASSERTION_LIFETIME:
             raise InvalidClientError(description="Assertion 'exp' is too far in the future.")
-        if isinstance(claims.get("aud"), list) and len(claims["aud"]) != 1:
-            raise InvalidClientError(description="Assertion 'aud' must be a single value.")
 
     def validate_jti(self, claims, jti):
         expires = datetime.fromtimestamp(int(claims["exp"]) + 60, UTC)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
-from joserfc.jwk import KeySet
 from sqlalchemy import select
 
 from idp.audit import EventType, record
@@ -13,6 +12,7 @@ from idp.extensions import db
 from idp.models.oauth import Client, RefreshToken, RevokedToken
 from idp.oauth.access_tokens import ValidAccessToken, check_token_state, decode_access_token
 from idp.oauth.constants import CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS
+from idp.oauth.signing_keys import public_key_set, query_logout_hint_keys
 from idp.oauth.token_service import revoke_grant
 from idp.oauth.tokens import hash_token
 
@@ -114,8 +114,13 @@ class EndSession(EndSessionEndpoint):
     """RP-initiated logout 1.0; the view ends the browser session itself."""
 
     def get_server_jwks(self):
-        snap = self.server.keys.snapshot()
-        return KeySet(list(snap.public.values()))
+        # Not only the published keys: a session outlives the JWKS life of the key that
+        # signed its ID token, and the person must still be able to sign out (section 2).
+        from datetime import timedelta
+
+        now = self.server.now()
+        since = now - timedelta(seconds=self.server.config.session_absolute_timeout)
+        return public_key_set(query_logout_hint_keys(db.session, now, since))
 
     def get_algorithms(self):
         return ["RS256", "ES256"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749 import OAuth2Error, grants
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
@@ -19,6 +19,16 @@ class S256CodeChallenge(CodeChallenge):
 
     SUPPORTED_CODE_CHALLENGE_METHOD = ["S256"]
     DEFAULT_CODE_CHALLENGE_METHOD = "S256"
+
+    def validate_code_verifier(self, grant, result):
+        # A failed check spends the code: the right verifier afterwards gets invalid_grant,
+        # so a stolen code cannot be guessed against online (RFC 9700 4.8.2).
+        try:
+            return super().validate_code_verifier(grant, result)
+        except OAuth2Error:
+            token_service.spend_authorization_code(db.session, grant.server.ctx(),
+                                                   grant.request.authorization_code)
+            raise
 
     def validate_code_challenge(self, grant, redirect_uri):
         data = grant.request.payload.data
@@ -38,6 +48,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
     def validate_authorization_redirect_uri(request, client):
         """RFC 6749 3.1.2.4: an unregistered redirect URI is shown, never followed."""
         uri = request.payload.redirect_uri
+        # OIDC Core 3.1.2.1: redirect_uri is REQUIRED in an OpenID request; refused
+        # without redirecting, as the URI to redirect to was not given.
+        if is_openid_scope(request.payload.scope) and not uri:
+            raise InvalidRequestError("'redirect_uri' is required in an OpenID request.")
         if uri and not client.check_redirect_uri(uri):
             # Authlib's own error quotes the URI, and a `"` or CR LF in it makes building
             # that error raise (a 500): name the parameter, not its value.

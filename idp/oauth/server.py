@@ -15,7 +15,7 @@ from idp.extensions import db
 from idp.keyring import Keyring
 from idp.models.oauth import AccessToken, Client
 from idp.oauth import claims, grants
-from idp.oauth.client_auth import PrivateKeyJWT, make_secret_basic, make_secret_post
+from idp.oauth.client_auth import SECRET_MISMATCH, PrivateKeyJWT, make_secret_basic, make_secret_post
 from idp.oauth.client_cache import ClientCache
 from idp.oauth.endpoints import EndSession, Introspection, Revocation
 from idp.oauth.jwks_fetch import JWKSFetcher
@@ -67,10 +67,13 @@ class IdpAuthorizationServer(AuthorizationServer):
     def authenticate_client(self, request, methods, endpoint="token"):
         try:
             return super().authenticate_client(request, methods, endpoint)
-        except InvalidClientError:
+        except InvalidClientError as error:
             attempted = request.payload.client_id or _basic_client_id(request)
             record(db.session, self.ctx(), EventType.CLIENT_AUTH_FAILED, outcome="failure",
                    client_id=(attempted or "")[:64] or None, details={"endpoint": endpoint})
+            client = self.query_client(attempted) if attempted else None
+            if client is not None:
+                error.description = describe_auth_failure(client, request, error.description)
             raise
 
     # --- issuing ----------------------------------------------------------------
@@ -78,10 +81,10 @@ class IdpAuthorizationServer(AuthorizationServer):
                           include_refresh_token: bool) -> dict:
         """Access token (JWT, stored by jti for revocation) and a rotated refresh token."""
         cfg, user, grant = self.config, subject.user, subject.grant
+        # No `sid`: resource servers follow revocation through the grant (jti row), and
+        # every claim costs bytes in caches keyed by the token (issue 18).
         extra = {"auth_time": int(grant.auth_time.timestamp()),
                  **claims.token_identity_claims(user, scope)}
-        if grant.session_id:
-            extra["sid"] = str(grant.session_id)
         if grant.acr:
             extra["acr"] = grant.acr
         if grant.amr:
@@ -128,6 +131,30 @@ class IdpAuthorizationServer(AuthorizationServer):
         self.usage.note_token(client.id, ip)
         return {"access_token": issued.token, "token_type": "Bearer",
                 "expires_in": issued.expires_in, "scope": scope}
+
+
+def _presented_method(request) -> str:
+    form = request.form
+    if form.get("client_assertion"):
+        return "private_key_jwt"
+    if _basic_client_id(request):
+        return "client_secret_basic"
+    return "client_secret_post" if form.get("client_secret") else "none"
+
+
+def describe_auth_failure(client: Client, request, description: str | None) -> str:
+    """Name the one method the client is registered for, and what it sent instead."""
+    registered, sent = client.token_endpoint_auth_method, _presented_method(request)
+    if sent == registered:
+        # Authlib's generic text lists every method the server knows; a specific reason
+        # (expired assertion, replayed jti) is kept.
+        generic = (not description or description == SECRET_MISMATCH
+                   or description.startswith("The client cannot authenticate"))
+        if not generic:
+            return description
+        return f"Client authentication failed ({registered})."
+    return (f"Client authentication failed: the client is registered for '{registered}' "
+            f"but used '{sent}'.")
 
 
 def _basic_client_id(request) -> str | None:

@@ -138,6 +138,23 @@ def query_published_keys(db: Session, now) -> list[SigningKey]:
     ).scalars())
 
 
+def query_logout_hint_keys(db: Session, now, since) -> list[SigningKey]:
+    """Published keys plus those retired after `since`: an ID token they signed may still
+    name a live session, and RP-Initiated Logout 1.0 section 2 asks us to accept it."""
+    return list(db.execute(
+        select(SigningKey).where(or_(SigningKey.status != KEY_RETIRED,
+                                     SigningKey.publish_until > now,
+                                     SigningKey.retired_at > since))
+    ).scalars())
+
+
+def public_key_set(rows: list[SigningKey]):
+    """A joserfc KeySet of the public halves of `rows`."""
+    from joserfc.jwk import KeySet
+
+    return KeySet.import_key_set({"keys": [row.public_jwk for row in rows]})
+
+
 @dataclass
 class _Snapshot:
     loaded_at: float = 0.0

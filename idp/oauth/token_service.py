@@ -101,6 +101,18 @@ def _revoke_after_replay(db: Session, ctx: RequestContext, row: AuthorizationCod
            client_id=row.client_id, details={"grant_id": str(row.grant_id)})
 
 
+def spend_authorization_code(db: Session, ctx: RequestContext, row: AuthorizationCode) -> None:
+    """Mark a code used after a failed redemption, so it can never be redeemed (audited)."""
+    db.execute(
+        update(AuthorizationCode)
+        .where(AuthorizationCode.id == row.id, AuthorizationCode.used_at.is_(None))
+        .values(used_at=ctx.now)
+        .execution_options(synchronize_session=False)
+    )
+    record(db, ctx, EventType.CODE_REDEMPTION_FAILED, outcome="failure",
+           subject_id=row.user_id, client_id=row.client_id, details={"reason": "pkce"})
+
+
 def consume_authorization_code(
     db: Session, ctx: RequestContext, row: AuthorizationCode
 ) -> TokenSubject:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from authlib.oidc.core.util import create_half_hash
 from joserfc import jwt
 
+from idp.metrics import ACCESS_TOKEN_BYTES
 from idp.oauth.signing_keys import KeyCache
 
 REFRESH_TOKEN_PREFIX = "idp_rt_"
@@ -65,7 +66,10 @@ class TokenSigner:
             "iss": self.issuer, "sub": subject, "aud": audience, "client_id": client_id,
             "scope": scope, "iat": now, "exp": now + ttl, "jti": jti, **(extra or {}),
         }
+        # Lean tokens: an empty claim says nothing a missing one does not (RFC 9068 2.2).
+        claims = {k: v for k, v in claims.items() if v not in (None, "", [], {})}
         token = self.sign(claims, alg, typ="at+jwt")
+        ACCESS_TOKEN_BYTES.labels(alg).observe(len(token))
         return IssuedAccessToken(token, jti, ttl, now + ttl)
 
     def id_token(

@@ -238,6 +238,14 @@ def userinfo():
 
 # --- RP-initiated logout -------------------------------------------------------------
 
+def _confirm_logout(client, unchecked_hint: bool = False):
+    skip = {"confirm", "csrf_token", "id_token_hint"} if unchecked_hint else {"confirm",
+                                                                            "csrf_token"}
+    fields = [(k, v) for k, v in request.values.items(multi=True) if k not in skip]
+    return render_template("oauth/logout_confirm.html", fields=fields, client=client,
+                           unchecked_hint=unchecked_hint)
+
+
 @bp.route("/logout", methods=["GET", "POST"])
 @csrf.exempt
 def logout():
@@ -253,16 +261,18 @@ def logout():
         except Exception:  # noqa: BLE001 - wtforms raises ValidationError subclasses
             confirmed = False
     g.logout_confirmed = confirmed
+    session = current_session()
     try:
         req = server.validate_endpoint_request("end_session")
     except OAuth2Error as error:
-        return render_template("error.html", title="This sign-out link is not valid",
-                               message=error.description or error.error), 400
-    session = current_session()
+        if session is None:
+            return render_template("error.html", title="This sign-out link is not valid",
+                                   message=error.description or error.error), 400
+        # A hint we cannot check (forged, or signed by a key long gone) must not keep the
+        # person signed in: ask them, as for a request without a hint (section 6).
+        return _confirm_logout(None, unchecked_hint=True)
     if session is not None and req.needs_confirmation and not confirmed:
-        fields = [(k, v) for k, v in request.values.items(multi=True)
-                  if k not in ("confirm", "csrf_token")]
-        return render_template("oauth/logout_confirm.html", fields=fields, client=req.client)
+        return _confirm_logout(req.client)
     if session is not None:
         revoke_session(db.session, g.request_context, session, reason="logout")
         from idp.audit import EventType, record
