@@ -84,6 +84,7 @@ SCHEMAS = {
         "scopes": {"type": "array", "items": S}, "audiences": {"type": "array", "items": S},
         "roles": {"type": "array", "items": S}, "public": B, "first_party": B,
         "auth_method": S, "jwks_uri": S, "tenant": S,
+        "backchannel_logout_uri": S, "backchannel_logout_session_required": B,
         "token_alg": {"type": "string", "enum": ["RS256", "ES256"]},
         "expires_in": {"type": "integer", "minimum": 1, "maximum": 315360000,
                        "description": "Seconds until the client stops working."}}},

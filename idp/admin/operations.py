@@ -42,7 +42,8 @@ STATUSES = {"active", "disabled", "locked", "erased"}
 CLIENT_FIELDS = {"name": str, "grant_types": list, "redirect_uris": list,
                  "post_logout_redirect_uris": list, "scopes": list, "public": bool,
                  "first_party": bool, "auth_method": str, "jwks_uri": str, "roles": list,
-                 "audiences": list, "token_alg": str, "expires_in": int}
+                 "audiences": list, "token_alg": str, "expires_in": int,
+                 "backchannel_logout_uri": str, "backchannel_logout_session_required": bool}
 MAX_EXPIRY = 10 * 365 * 86400
 
 
@@ -167,7 +168,10 @@ def client_spec(data: dict) -> ClientSpec:
                       auth_method=data.get("auth_method"), jwks_uri=data.get("jwks_uri"),
                       roles=data.get("roles") or [], audiences=data.get("audiences") or [],
                       token_alg=data.get("token_alg") or "RS256",
-                      expires_in=data.get("expires_in"))
+                      expires_in=data.get("expires_in"),
+                      backchannel_logout_uri=data.get("backchannel_logout_uri"),
+                      backchannel_logout_session_required=bool(
+                          data.get("backchannel_logout_session_required")))
 
 
 def register_client(db: Session, ctx: RequestContext, caller: Caller, keyring: Keyring,

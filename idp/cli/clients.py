@@ -27,6 +27,9 @@ def clients():
 @click.option("--first-party", is_flag=True)
 @click.option("--auth-method")
 @click.option("--jwks-uri")
+@click.option("--backchannel-logout-uri", help="OpenID Back-Channel Logout 1.0 endpoint.")
+@click.option("--backchannel-logout-session-required", "bcl_sid", is_flag=True,
+              help="The client needs `sid` in logout tokens.")
 @click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--token-alg", default="RS256", show_default=True)
 @click.option("--expires-in", type=int, help="Seconds until the client stops working.")
@@ -35,8 +38,8 @@ def clients():
 @click.option("--json", "as_json", is_flag=True)
 @with_app
 def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scopes, audiences,
-                   public, first_party, auth_method, jwks_uri, jwks_file, token_alg, expires_in,
-                   roles, tenant, as_json):
+                   public, first_party, auth_method, jwks_uri, backchannel_logout_uri, bcl_sid,
+                   jwks_file, token_alg, expires_in, roles, tenant, as_json):
     """Register a client; its secret is printed once."""
     from idp.accounts.tenants import query_tenant
     from idp.extensions import db as database
@@ -56,7 +59,9 @@ def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scop
                       scopes=[s for item in scopes for s in item.split()], public=public,
                       first_party=first_party, auth_method=auth_method, jwks=jwks,
                       jwks_uri=jwks_uri, roles=list(roles), audiences=list(audiences),
-                      token_alg=token_alg, expires_in=expires_in)
+                      token_alg=token_alg, expires_in=expires_in,
+                      backchannel_logout_uri=backchannel_logout_uri,
+                      backchannel_logout_session_required=bcl_sid)
     tenant_row = query_tenant(database.session, tenant)
     svc = app.extensions["idp"]
     client, secret = create_client(database.session, system_context(), svc.keyring, tenant_row,

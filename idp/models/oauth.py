@@ -6,7 +6,8 @@ import uuid
 from datetime import date, datetime
 
 from authlib.oauth2.rfc6749 import ClientMixin, scope_to_list
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.models.base import Base, new_uuid, utcnow
@@ -33,6 +34,10 @@ class Client(Base, ClientMixin):
     access_token_alg: Mapped[str] = mapped_column(String(10), default="RS256")
     # OIDC Dynamic Registration 2: acr values requested when the request names none.
     default_acr_values: Mapped[list] = mapped_column(JSON, default=list)
+    # OpenID Connect Back-Channel Logout 1.0, section 2.2.
+    backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
+    backchannel_logout_session_required: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
@@ -249,3 +254,26 @@ class Consent(Base):
 
 
 Index("ix_authorization_codes_expires_at", AuthorizationCode.expires_at)
+
+
+class BackchannelLogout(Base):
+    """A logout token owed to a client (Back-Channel Logout 1.0), delivered in the background.
+
+    Written in the transaction that ends the session; the deliverer claims a due row by an
+    atomic update of `next_attempt_at`, so two workers never post the same one at once.
+    """
+
+    __tablename__ = "backchannel_logouts"
+    __table_args__ = (Index("ix_backchannel_logouts_due", "delivered_at", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[uuid.UUID]
+    session_id: Mapped[uuid.UUID | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivered_at: Mapped[datetime | None]
+    abandoned_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(200))

@@ -39,6 +39,8 @@ class ClientSpec:
     audiences: list[str] | None = None
     token_alg: str = "RS256"
     expires_in: int | None = None  # seconds until the client stops working
+    backchannel_logout_uri: str | None = None
+    backchannel_logout_session_required: bool = False
 
 
 def _check_uri(uri: str, field: str) -> None:
@@ -50,14 +52,15 @@ def _check_uri(uri: str, field: str) -> None:
         raise ValidationFailed(f"{uri!r}: plain http is allowed only on loopback.", field=field)
 
 
-def _check_jwks_uri(uri: str, outbound: OutboundPolicy) -> None:
-    _check_uri(uri, "jwks_uri")
+def _check_outbound_uri(uri: str, outbound: OutboundPolicy, field: str) -> None:
+    """A URL the server will fetch or post to: http(s), and allowed by the outbound guard."""
+    _check_uri(uri, field)
     try:
         check_registered_url(uri, outbound)
     except OutboundRefused:
         # The same words for every cause: registration must not become a network probe.
-        raise ValidationFailed("jwks_uri must be a public address (or one the operator "
-                               "allows in IDP_OUTBOUND_ALLOW).", field="jwks_uri") from None
+        raise ValidationFailed(f"{field} must be a public address (or one the operator "
+                               "allows in IDP_OUTBOUND_ALLOW).", field=field) from None
 
 
 def _validate(spec: ClientSpec, outbound: OutboundPolicy) -> str:
@@ -87,7 +90,10 @@ def _validate(spec: ClientSpec, outbound: OutboundPolicy) -> str:
     if method == "private_key_jwt" and not (spec.jwks or spec.jwks_uri):
         raise ValidationFailed("private_key_jwt needs --jwks-uri or a JWKS.", field="jwks_uri")
     if spec.jwks_uri:
-        _check_jwks_uri(spec.jwks_uri, outbound)
+        _check_outbound_uri(spec.jwks_uri, outbound, "jwks_uri")
+    if spec.backchannel_logout_uri:
+        # Back-Channel Logout 1.0 2.2: absolute http(s), no fragment.
+        _check_outbound_uri(spec.backchannel_logout_uri, outbound, "backchannel_logout_uri")
     if spec.expires_in is not None and spec.expires_in <= 0:
         raise ValidationFailed("Expiry must be a positive number of seconds.", field="expires_in")
     if spec.token_alg not in SUPPORTED_ALGS:
@@ -117,6 +123,8 @@ def create_client(
         audiences=list(spec.audiences or []), roles=list(spec.roles or []), jwks=spec.jwks,
         jwks_uri=spec.jwks_uri, id_token_signed_response_alg=spec.token_alg,
         access_token_alg=spec.token_alg, created_at=ctx.now,
+        backchannel_logout_uri=spec.backchannel_logout_uri or None,
+        backchannel_logout_session_required=spec.backchannel_logout_session_required,
         expires_at=ctx.now + timedelta(seconds=spec.expires_in) if spec.expires_in else None,
     )
     secret = None
@@ -183,6 +191,8 @@ def describe_client(client: Client, usage_days: list | None = None) -> dict:
         "scopes": client.scopes, "audiences": client.audiences, "roles": client.roles,
         "redirect_uris": client.redirect_uris,
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        "backchannel_logout_uri": client.backchannel_logout_uri,
+        "backchannel_logout_session_required": client.backchannel_logout_session_required,
         "created_at": _iso(client.created_at), "expires_at": _iso(client.expires_at),
         "revoked_at": _iso(client.revoked_at), "last_used_at": _iso(client.last_used_at),
         "last_used_ip": client.last_used_ip,

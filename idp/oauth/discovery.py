@@ -41,6 +41,8 @@ def provider_metadata(config: Config) -> dict:
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": True,
         "acr_values_supported": ACR_VALUES_SUPPORTED,
+        "backchannel_logout_supported": True,
+        "backchannel_logout_session_supported": True,
     }
 
 

@@ -35,6 +35,56 @@ UNSUPPORTED_PARAMS = {
 }
 
 
+# --- back-channel logout delivery ------------------------------------------------------
+
+def _deliverer():
+    from idp.oauth.backchannel import Deliverer
+
+    svc = services()
+    deliverer = svc.extra.get("backchannel_deliverer")
+    if deliverer is None:
+        server = svc.server
+        deliverer = svc.extra["backchannel_deliverer"] = Deliverer(
+            server.keys.session_factory, server.signer, svc.outbound_policy)
+    return deliverer
+
+
+@bp.after_app_request
+def _wake_backchannel_delivery(response):
+    # Logout tokens queued by this request (any page that ends a session), or left from
+    # before this process started (once): the background thread posts them.
+    from idp.sessions.backchannel import QUEUED_FLAG
+
+    svc = services()
+    if db.session.info.pop(QUEUED_FLAG, False):
+        _deliverer().kick()
+    elif request.blueprint == "oauth" and _sweep_due(svc):
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from idp.oauth.backchannel import next_due_in
+
+        try:
+            if next_due_in(db.session) is not None:
+                _deliverer().kick()
+        except SQLAlchemyError:
+            svc.extra["backchannel_swept_at"] = -1e9  # try again with a later request
+    return response
+
+
+def _sweep_due(svc) -> bool:
+    # Rows queued outside a request (the CLI) or left by a crash: looked for at most every
+    # SWEEP_INTERVAL seconds per process, on protocol requests only (never /healthz).
+    import time
+
+    from idp.oauth.backchannel import SWEEP_INTERVAL
+
+    now = time.monotonic()
+    if now - svc.extra.get("backchannel_swept_at", -SWEEP_INTERVAL) < SWEEP_INTERVAL:
+        return False
+    svc.extra["backchannel_swept_at"] = now
+    return True
+
+
 # --- metadata ------------------------------------------------------------------------
 
 def _cached_json(body: bytes, etag: str | None = None) -> Response:

@@ -18,6 +18,7 @@ from idp.models.oauth import TokenGrant
 from idp.models.sessions import UserSession
 from idp.models.tenancy import Tenant
 from idp.request_context import RequestContext
+from idp.sessions.backchannel import queue_backchannel_logouts
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,13 @@ def revoke_session(db: Session, ctx: RequestContext, session: UserSession, *, re
         .values(revoked_at=ctx.now, revoke_reason=f"session_{reason}")
         .execution_options(synchronize_session=False)
     )
+    notified = queue_backchannel_logouts(db, ctx, session)
     db.flush()
+    details = {"session_id": str(session.id), "reason": reason}
+    if notified:
+        details["count"] = notified  # clients told by back-channel logout
     record(db, ctx, EventType.SESSION_REVOKED, subject_id=session.user_id,
-           tenant_id=session.tenant_id, details={"session_id": str(session.id), "reason": reason})
+           tenant_id=session.tenant_id, details=details)
 
 
 def revoke_other_sessions(db: Session, ctx: RequestContext, keep: UserSession, *, reason: str
