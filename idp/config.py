@@ -45,6 +45,8 @@ class Config:
     refresh_token_ttl: int = 2592000
     id_token_ttl: int = 600
     authorization_code_ttl: int = 60
+    par_ttl: int = 60  # seconds a pushed request_uri lives (RFC 9126 2.2)
+    device_code_ttl: int = 600  # seconds a device code lives (RFC 8628 3.2)
     smtp_url: str | None = None
     mail_from: str = "idp@localhost"
     bootstrap_admin_email: str = "admin@localhost"
@@ -84,7 +86,8 @@ _BOOL_FIELDS = {"testing"}
 _POSITIVE = {
     "port", "workers", "session_idle_timeout", "session_absolute_timeout",
     "max_sessions_per_user", "lockout_threshold", "lockout_window", "access_token_ttl",
-    "refresh_token_ttl", "id_token_ttl", "authorization_code_ttl",
+    "refresh_token_ttl", "id_token_ttl", "authorization_code_ttl", "par_ttl",
+    "device_code_ttl",
     "password_min_length", "password_reset_ttl",
 }
 

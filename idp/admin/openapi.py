@@ -85,6 +85,7 @@ SCHEMAS = {
         "roles": {"type": "array", "items": S}, "public": B, "first_party": B,
         "auth_method": S, "jwks_uri": S, "tenant": S,
         "backchannel_logout_uri": S, "backchannel_logout_session_required": B,
+        "require_pushed_authorization_requests": B,
         "token_alg": {"type": "string", "enum": ["RS256", "ES256"]},
         "expires_in": {"type": "integer", "minimum": 1, "maximum": 315360000,
                        "description": "Seconds until the client stops working."}}},

@@ -43,7 +43,8 @@ CLIENT_FIELDS = {"name": str, "grant_types": list, "redirect_uris": list,
                  "post_logout_redirect_uris": list, "scopes": list, "public": bool,
                  "first_party": bool, "auth_method": str, "jwks_uri": str, "roles": list,
                  "audiences": list, "token_alg": str, "expires_in": int,
-                 "backchannel_logout_uri": str, "backchannel_logout_session_required": bool}
+                 "backchannel_logout_uri": str, "backchannel_logout_session_required": bool,
+                 "require_pushed_authorization_requests": bool}
 MAX_EXPIRY = 10 * 365 * 86400
 
 
@@ -171,7 +172,9 @@ def client_spec(data: dict) -> ClientSpec:
                       expires_in=data.get("expires_in"),
                       backchannel_logout_uri=data.get("backchannel_logout_uri"),
                       backchannel_logout_session_required=bool(
-                          data.get("backchannel_logout_session_required")))
+                          data.get("backchannel_logout_session_required")),
+                      require_pushed_authorization_requests=bool(
+                          data.get("require_pushed_authorization_requests")))
 
 
 def register_client(db: Session, ctx: RequestContext, caller: Caller, keyring: Keyring,

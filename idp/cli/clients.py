@@ -30,6 +30,8 @@ def clients():
 @click.option("--backchannel-logout-uri", help="OpenID Back-Channel Logout 1.0 endpoint.")
 @click.option("--backchannel-logout-session-required", "bcl_sid", is_flag=True,
               help="The client needs `sid` in logout tokens.")
+@click.option("--require-par", is_flag=True,
+              help="Authorization requests only through /par (RFC 9126).")
 @click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--token-alg", default="RS256", show_default=True)
 @click.option("--expires-in", type=int, help="Seconds until the client stops working.")
@@ -39,7 +41,7 @@ def clients():
 @with_app
 def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scopes, audiences,
                    public, first_party, auth_method, jwks_uri, backchannel_logout_uri, bcl_sid,
-                   jwks_file, token_alg, expires_in, roles, tenant, as_json):
+                   require_par, jwks_file, token_alg, expires_in, roles, tenant, as_json):
     """Register a client; its secret is printed once."""
     from idp.accounts.tenants import query_tenant
     from idp.extensions import db as database
@@ -61,7 +63,8 @@ def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scop
                       jwks_uri=jwks_uri, roles=list(roles), audiences=list(audiences),
                       token_alg=token_alg, expires_in=expires_in,
                       backchannel_logout_uri=backchannel_logout_uri,
-                      backchannel_logout_session_required=bcl_sid)
+                      backchannel_logout_session_required=bcl_sid,
+                      require_pushed_authorization_requests=require_par)
     tenant_row = query_tenant(database.session, tenant)
     svc = app.extensions["idp"]
     client, secret = create_client(database.session, system_context(), svc.keyring, tenant_row,

@@ -38,6 +38,9 @@ class Client(Base, ClientMixin):
     backchannel_logout_uri: Mapped[str | None] = mapped_column(String(500))
     backchannel_logout_session_required: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sa_false())
+    # RFC 9126 6: authorization requests only by reference to a pushed request.
+    require_pushed_authorization_requests: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
@@ -277,3 +280,16 @@ class BackchannelLogout(Base):
     delivered_at: Mapped[datetime | None]
     abandoned_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(String(200))
+
+
+class PushedRequest(Base):
+    """A pushed authorization request (RFC 9126): used once, within IDP_PAR_TTL seconds."""
+
+    __tablename__ = "pushed_requests"
+
+    uri_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    used_at: Mapped[datetime | None]

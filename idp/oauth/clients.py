@@ -41,6 +41,7 @@ class ClientSpec:
     expires_in: int | None = None  # seconds until the client stops working
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
+    require_pushed_authorization_requests: bool = False
 
 
 def _check_uri(uri: str, field: str) -> None:
@@ -125,6 +126,7 @@ def create_client(
         access_token_alg=spec.token_alg, created_at=ctx.now,
         backchannel_logout_uri=spec.backchannel_logout_uri or None,
         backchannel_logout_session_required=spec.backchannel_logout_session_required,
+        require_pushed_authorization_requests=spec.require_pushed_authorization_requests,
         expires_at=ctx.now + timedelta(seconds=spec.expires_in) if spec.expires_in else None,
     )
     secret = None
@@ -193,6 +195,7 @@ def describe_client(client: Client, usage_days: list | None = None) -> dict:
         "post_logout_redirect_uris": client.post_logout_redirect_uris,
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "backchannel_logout_session_required": client.backchannel_logout_session_required,
+        "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
         "created_at": _iso(client.created_at), "expires_at": _iso(client.expires_at),
         "revoked_at": _iso(client.revoked_at), "last_used_at": _iso(client.last_used_at),
         "last_used_ip": client.last_used_ip,

@@ -41,6 +41,8 @@ def provider_metadata(config: Config) -> dict:
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": True,
         "acr_values_supported": ACR_VALUES_SUPPORTED,
+        "pushed_authorization_request_endpoint": f"{base}/par",
+        "require_pushed_authorization_requests": False,
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
     }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from authlib.oauth2 import OAuth2Error
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 
@@ -15,7 +17,7 @@ from idp.http import (
     services,
     signed_in_user,
 )
-from idp.oauth import authorize_flow, pending
+from idp.oauth import authorize_flow, par, pending
 from idp.oauth.access_tokens import check_access_token
 from idp.oauth.claims import user_claims
 from idp.oauth.discovery import metadata_json
@@ -27,6 +29,8 @@ from idp.sessions.service import revoke_session
 from idp.web.rate_limits import token_limit
 
 bp = Blueprint("oauth", __name__)
+# Marks parameters that came from a pushed request (RFC 9126), through login and consent.
+PUSHED = "_pushed"
 
 UNSUPPORTED_PARAMS = {
     "request": "request_not_supported",
@@ -131,7 +135,7 @@ def _run_authorization(oauth_request, params: dict, entry: dict | None, rid: str
             error.description = "The session expired."
         return error_to_client(error, params)
     try:
-        _check_extra_params(params, grant.redirect_uri)
+        _check_extra_params(params, grant.request.client)
         hint_sub = _hint_subject(params)
     except OAuth2Error as error:
         error.redirect_uri = grant.redirect_uri
@@ -140,9 +144,11 @@ def _run_authorization(oauth_request, params: dict, entry: dict | None, rid: str
     return _next_step(server, grant, params, session, user, hint_sub, entry, rid)
 
 
-def _check_extra_params(params: dict, redirect_uri: str) -> None:
+def _check_extra_params(params: dict, client) -> None:
     from authlib.oauth2.rfc6749.errors import InvalidRequestError
 
+    if client.require_pushed_authorization_requests and not params.get(PUSHED):
+        raise InvalidRequestError("This client must push its authorization requests (PAR).")
     for name, code in UNSUPPORTED_PARAMS.items():
         if params.get(name):
             err = InvalidRequestError(f"The '{name}' parameter is not supported.")
@@ -194,7 +200,57 @@ def _next_step(server, grant, params, session, user, hint_sub, entry, rid):
 @csrf.exempt
 def authorize():
     params = pending.request_params()
+    if params.get("request_uri", "").startswith(par.URN_PREFIX):
+        # RFC 9126 4: only the pushed parameters count; anything else on the URL is ignored.
+        pushed = par.redeem_request(db.session, g.request_context, params.get("client_id"),
+                                    params["request_uri"])
+        if pushed is None:
+            return render_template("error.html", title="This sign-in link is not valid",
+                                   message="The pushed request is unknown, used or expired "
+                                           "(invalid_request_uri)."), 400
+        db.session.commit()
+        params = {**pushed, PUSHED: "1"}
+        return _run_authorization(pending.StoredAuthorizationRequest(params), params, None, None)
+    params.pop(PUSHED, None)  # only a redeemed request_uri sets it
     return _run_authorization(None, params, None, None)
+
+
+@bp.post("/par")
+@csrf.exempt
+@no_store
+def pushed_authorization_request():
+    """RFC 9126 2: an authenticated client pushes an authorization request, validated now."""
+    from idp.oauth.constants import CLIENT_AUTH_METHODS
+
+    server = services().server
+    try:
+        client = server.authenticate_client(server.create_oauth2_request(request),
+                                            list(CLIENT_AUTH_METHODS), "par")
+        params = _pushed_params(client)
+        grant = server.get_authorization_grant(pending.StoredAuthorizationRequest(params))
+        grant.validate_authorization_request()
+        _check_extra_params({**params, PUSHED: "1"}, client)
+    except OAuth2Error as error:
+        error.redirect_uri = None  # section 2.3: errors answer the client, never redirect
+        db.session.commit()  # the failed client authentication's audit event
+        return server.handle_error_response(request, error)
+    ttl = services().config.par_ttl
+    request_uri = par.push_request(db.session, g.request_context, client.id, params, ttl)
+    db.session.commit()
+    return Response(json.dumps({"request_uri": request_uri, "expires_in": ttl}), status=201,
+                    mimetype="application/json")
+
+
+def _pushed_params(client) -> dict:
+    from authlib.oauth2.rfc6749.errors import InvalidRequestError
+
+    params = {k: v for k, v in pending.request_params().items()
+              if k not in (*par.CLIENT_AUTH_PARAMS, PUSHED)}
+    if "request_uri" in params:
+        raise InvalidRequestError("'request_uri' cannot be pushed (RFC 9126 2.1).")
+    if params.setdefault("client_id", client.id) != client.id:
+        raise InvalidRequestError("'client_id' is not the authenticated client.")
+    return params
 
 
 @bp.get("/authorize/resume")

@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -23,7 +23,7 @@ import requests
 
 HERE = Path(__file__).resolve().parent
 RP_SCRIPT = HERE / "rp.mjs"
-PASSWORD = "Interop-Alice-Pw-42!"
+PASSWORD = "Interop-Relying-Pw-42!"  # no user name in it: the password policy refuses that
 ADMIN_PASSWORD = "Interop-Bootstrap-Operator-7!"
 REDIRECT_URI = "http://127.0.0.1:9/cb"
 STARTUP_TIMEOUT = 30.0
@@ -89,6 +89,12 @@ class Provider:
     svc_client_id: str
     svc_client_secret: str
     log_path: Path
+    cli_env: dict = field(default_factory=dict, repr=False)
+    cwd: Path | None = None
+
+    def cli_json(self, *args: str) -> dict:
+        """Run an `idp` command against this provider's database; its --json output."""
+        return json.loads(_cli(self.cli_env, self.cwd, *args, "--json"))
 
     def log(self) -> str:
         try:
@@ -116,6 +122,8 @@ def provider(tmp_path_factory):
         "IDP_WORKERS": "1",
         "IDP_BOOTSTRAP_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "PYTHONUNBUFFERED": "1",
+        # Back-channel logout posts to a receiver the test starts on loopback.
+        "IDP_OUTBOUND_ALLOW": "127.0.0.1/32",
     })
 
     _cli(env, tmp, "db", "upgrade")
@@ -131,7 +139,7 @@ def provider(tmp_path_factory):
         proc = subprocess.Popen([*_idp_command(), "serve"], env=env, cwd=tmp, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
     info = Provider(issuer, rp["client_id"], rp["client_secret"], svc["client_id"],
-                    svc["client_secret"], log_path)
+                    svc["client_secret"], log_path, env, tmp)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT
         with requests.Session() as http:

@@ -3,6 +3,7 @@
 // Input: one JSON object, as the first argument or in the RP_INPUT environment variable:
 //   {issuer, client_id, client_secret, redirect_uri, mode, ...}
 // mode "code-build":        prints {url, code_verifier, state, nonce}
+// mode "par-build":         the same through a pushed authorization request (RFC 9126)
 // mode "code-callback":     also needs callback_url, code_verifier, state, nonce; exchanges the
 //                           code, fetches userinfo, refreshes; prints the claims it verified
 // mode "client-credentials": optional scope; prints the token response
@@ -35,6 +36,24 @@ async function codeBuild(config, input) {
   const state = client.randomState()
   const nonce = client.randomNonce()
   const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: input.redirect_uri,
+    scope: input.scope ?? 'openid profile email',
+    code_challenge,
+    code_challenge_method: 'S256',
+    state,
+    nonce,
+  })
+  return { url: url.href, code_verifier, state, nonce }
+}
+
+// RFC 9126: the parameters are pushed to the PAR endpoint (client-authenticated); the URL
+// carries only client_id and request_uri.
+async function parBuild(config, input) {
+  const code_verifier = client.randomPKCECodeVerifier()
+  const code_challenge = await client.calculatePKCECodeChallenge(code_verifier)
+  const state = client.randomState()
+  const nonce = client.randomNonce()
+  const url = await client.buildAuthorizationUrlWithPAR(config, {
     redirect_uri: input.redirect_uri,
     scope: input.scope ?? 'openid profile email',
     code_challenge,
@@ -90,6 +109,7 @@ async function clientCredentials(config, input) {
 
 const MODES = {
   'code-build': codeBuild,
+  'par-build': parBuild,
   'code-callback': codeCallback,
   'client-credentials': clientCredentials,
 }

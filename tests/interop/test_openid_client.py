@@ -5,9 +5,11 @@ only relaxation). The "browser" leg of the code flow is a requests.Session."""
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import time
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import pytest
 import requests
@@ -39,11 +41,13 @@ def _hidden_inputs(html: str) -> dict[str, str]:
     return parser.values
 
 
-def _browser_login(authorize_url: str, username: str, password: str) -> str:
+def _browser_login(authorize_url: str, username: str, password: str,
+                   browser: requests.Session | None = None) -> str:
     """Play the user agent: authorize, log in, follow redirects until the one to the client.
 
-    Returns the callback URL (never fetched: nothing listens on the redirect URI)."""
-    with requests.Session() as browser:
+    Returns the callback URL (never fetched: nothing listens on the redirect URI). Pass
+    `browser` to keep its session cookie for later (logout)."""
+    with contextlib.nullcontext(browser) if browser else requests.Session() as browser:
         response = browser.get(authorize_url, timeout=10)
         assert response.status_code == 200, response.text[:500]
         assert urlsplit(response.url).path == "/login", response.url
@@ -112,3 +116,80 @@ def test_client_credentials_grant(provider, run_rp):
     assert _jose_header(access_token)["typ"].lower() == "at+jwt"
     assert "refresh_token" not in tokens
     assert "id_token" not in tokens
+
+
+def test_pushed_authorization_request(provider, run_rp):
+    creds = {"client_id": provider.rp_client_id, "client_secret": provider.rp_client_secret,
+             "redirect_uri": REDIRECT_URI}
+    built = run_rp(mode="par-build", **creds)
+    query = dict(parse_qsl(urlsplit(built["url"]).query))
+    assert set(query) == {"client_id", "request_uri"}
+    assert query["request_uri"].startswith("urn:ietf:params:oauth:request_uri:")
+
+    callback = _browser_login(built["url"], "alice", PASSWORD)
+    result = run_rp(mode="code-callback", callback_url=callback,
+                    code_verifier=built["code_verifier"], state=built["state"],
+                    nonce=built["nonce"], **creds)
+    assert result["id_token_claims"]["nonce"] == built["nonce"]
+    # The request_uri was used once: the same URL again is refused, not redirected.
+    again = requests.get(built["url"], allow_redirects=False, timeout=10)
+    assert again.status_code == 400 and "Location" not in again.headers
+
+
+def test_back_channel_logout_token_verified_by_a_receiver(provider, run_rp):
+    """OpenID Back-Channel Logout 1.0 between processes: `idp serve` posts the logout token
+    to a receiver on loopback, which verifies it with the provider's published JWKS."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs
+
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
+
+    received: list[dict] = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 - http.server's name
+            form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
+            keys = KeySet.import_key_set(requests.get(f"{provider.issuer}/jwks.json",
+                                                      timeout=5).json())
+            token = jwt.decode(form["logout_token"][0], keys, algorithms=["RS256", "ES256"])
+            received.append({"typ": token.header.get("typ"), **token.claims})
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        rp = provider.cli_json("clients", "create", "--name", "bc-rp", "--redirect-uri",
+                               REDIRECT_URI, "--first-party", "--backchannel-logout-uri",
+                               f"http://127.0.0.1:{server.server_address[1]}/bc")
+        creds = {"client_id": rp["client_id"], "client_secret": rp["client_secret"],
+                 "redirect_uri": REDIRECT_URI}
+        built = run_rp(mode="code-build", **creds)
+        with requests.Session() as browser:
+            callback = _browser_login(built["url"], "alice", PASSWORD, browser)
+            result = run_rp(mode="code-callback", callback_url=callback,
+                            code_verifier=built["code_verifier"], state=built["state"],
+                            nonce=built["nonce"], **creds)
+            page = browser.get(f"{provider.issuer}/logout", timeout=10)
+            fields = _hidden_inputs(page.text)
+            done = browser.post(f"{provider.issuer}/logout", data=fields, timeout=10)
+            assert done.status_code == 200 and "signed out" in done.text
+        deadline = time.monotonic() + 15
+        while not received and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert received, f"no logout token arrived\n{provider.log()}"
+    claims, id_claims = received[0], result["id_token_claims"]
+    assert claims["typ"] == "logout+jwt"
+    assert claims["iss"] == provider.issuer and claims["aud"] == rp["client_id"]
+    assert claims["sub"] == id_claims["sub"] and claims["sid"] == id_claims["sid"]
+    assert "http://schemas.openid.net/event/backchannel-logout" in claims["events"]
+    assert "nonce" not in claims

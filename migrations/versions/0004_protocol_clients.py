@@ -1,14 +1,15 @@
-"""Back-Channel Logout: clients.backchannel_logout_uri / _session_required, and the
-backchannel_logouts queue the deliverer works through
+"""Protocol (issue 18): clients.backchannel_logout_uri / _session_required, the
+backchannel_logouts queue the deliverer works through; clients.require_pushed_authorization_requests
+and pushed_requests (RFC 9126)
 
-Revision ID: 0004_backchannel_logout
+Revision ID: 0004_protocol_clients
 Revises: 0003_username_skeleton
 Create Date: 2026-12-02 08:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004_backchannel_logout'
+revision = '0004_protocol_clients'
 down_revision = '0003_username_skeleton'
 branch_labels = None
 depends_on = None
@@ -20,6 +21,20 @@ def upgrade():
                                       nullable=True))
         batch_op.add_column(sa.Column('backchannel_logout_session_required', sa.Boolean(),
                                       server_default=sa.false(), nullable=False))
+        batch_op.add_column(sa.Column('require_pushed_authorization_requests', sa.Boolean(),
+                                      server_default=sa.false(), nullable=False))
+    op.create_table('pushed_requests',
+    sa.Column('uri_hash', sa.String(length=64), nullable=False),
+    sa.Column('client_id', sa.String(length=64), nullable=False),
+    sa.Column('params', sa.JSON(), nullable=False),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('used_at', sa.DateTime(), nullable=True),
+    sa.PrimaryKeyConstraint('uri_hash', name=op.f('pk_pushed_requests'))
+    )
+    with op.batch_alter_table('pushed_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_pushed_requests_expires_at'), ['expires_at'],
+                              unique=False)
     op.create_table('backchannel_logouts',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), autoincrement=True, nullable=False),
     sa.Column('client_id', sa.String(length=64), nullable=False),
@@ -42,6 +57,10 @@ def downgrade():
     with op.batch_alter_table('backchannel_logouts', schema=None) as batch_op:
         batch_op.drop_index('ix_backchannel_logouts_due')
     op.drop_table('backchannel_logouts')
+    with op.batch_alter_table('pushed_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_pushed_requests_expires_at'))
+    op.drop_table('pushed_requests')
     with op.batch_alter_table('clients', schema=None) as batch_op:
+        batch_op.drop_column('require_pushed_authorization_requests')
         batch_op.drop_column('backchannel_logout_session_required')
         batch_op.drop_column('backchannel_logout_uri')
