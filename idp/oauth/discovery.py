@@ -8,6 +8,7 @@ from idp.config import Config
 from idp.mfa.acr import ACR_VALUES_SUPPORTED
 from idp.oauth.claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from idp.oauth.constants import CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS
+from idp.oauth.dpop import DPOP_ALGS
 from idp.oauth.signing_keys import SUPPORTED_ALGS
 
 
@@ -43,6 +44,7 @@ def provider_metadata(config: Config) -> dict:
         "acr_values_supported": ACR_VALUES_SUPPORTED,
         "pushed_authorization_request_endpoint": f"{base}/par",
         "require_pushed_authorization_requests": False,
+        "dpop_signing_alg_values_supported": list(DPOP_ALGS),
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
     }

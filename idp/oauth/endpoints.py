@@ -61,6 +61,8 @@ def access_token_introspection(claims: dict, user) -> dict:
             "roles", "auth_time", "acr")
     payload = {k: claims[k] for k in keep if k in claims}
     payload.update(active=True, token_type="Bearer")
+    if "cnf" in claims:  # RFC 9449 6.2: the resource server checks the proof key
+        payload.update(cnf=claims["cnf"], token_type="DPoP")
     if user is not None:
         payload["username"] = user.username
     return payload

@@ -34,9 +34,11 @@ HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
 def is_basic_form_post(environ, path: str) -> bool:
-    # A query string goes to the full path, which refuses parameters there (RFC 6749 3.2).
+    # A query string goes to the full path, which refuses parameters there (RFC 6749 3.2);
+    # so does a DPoP proof (RFC 9449), checked on the full path only.
     return (environ.get("PATH_INFO") == path and environ.get("REQUEST_METHOD") == "POST"
-            and bool(environ.get("HTTP_AUTHORIZATION")) and not environ.get("QUERY_STRING"))
+            and bool(environ.get("HTTP_AUTHORIZATION")) and not environ.get("QUERY_STRING")
+            and "HTTP_DPOP" not in environ)
 
 
 def read_form_body(environ) -> bytes | None:

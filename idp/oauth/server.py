@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidClientError
-from flask import g
+from flask import g, has_request_context
 
 from idp.audit import EventType, record
 from idp.config import Config
@@ -85,6 +85,7 @@ class IdpAuthorizationServer(AuthorizationServer):
         # every claim costs bytes in caches keyed by the token (issue 18).
         extra = {"auth_time": int(grant.auth_time.timestamp()),
                  **claims.token_identity_claims(user, scope)}
+        extra.update(_binding())
         if grant.acr:
             extra["acr"] = grant.acr
         if grant.amr:
@@ -94,7 +95,7 @@ class IdpAuthorizationServer(AuthorizationServer):
             ttl=cfg.access_token_ttl, alg=client.access_token_alg, extra=extra)
         db.session.add(AccessToken(jti=issued.jti, grant_id=grant.id,
                                    expires_at=datetime.fromtimestamp(issued.expires_at, UTC)))
-        token = {"access_token": issued.token, "token_type": "Bearer",
+        token = {"access_token": issued.token, "token_type": _token_type(),
                  "expires_in": issued.expires_in, "scope": scope}
         if include_refresh_token and client.check_grant_type("refresh_token"):
             token["refresh_token"] = create_refresh_token(
@@ -125,12 +126,24 @@ class IdpAuthorizationServer(AuthorizationServer):
         extra = {"tenant": str(client.tenant_id)}
         if client.roles:
             extra["roles"] = list(client.roles)
+        extra.update(_binding())
         issued = self.signer.access_token(
             client_id=client.id, subject=client.id, audience=audience, scope=scope,
             ttl=self.config.access_token_ttl, alg=client.access_token_alg, extra=extra)
         self.usage.note_token(client.id, ip)
-        return {"access_token": issued.token, "token_type": "Bearer",
+        return {"access_token": issued.token, "token_type": _token_type(),
                 "expires_in": issued.expires_in, "scope": scope}
+
+
+def _binding() -> dict:
+    # RFC 9449 6.1: a token issued on a DPoP proof names the proof key's thumbprint. The
+    # token view checked the proof and left its thumbprint on `g`; the fast path never does.
+    jkt = g.get("dpop_jkt") if has_request_context() else None
+    return {"cnf": {"jkt": jkt}} if jkt else {}
+
+
+def _token_type() -> str:
+    return "DPoP" if _binding() else "Bearer"
 
 
 def _presented_method(request) -> str:

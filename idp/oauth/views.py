@@ -13,7 +13,6 @@ from idp.http import (
     clear_session_cookie,
     current_session,
     no_store,
-    oauth_json_error,
     services,
     signed_in_user,
 )
@@ -21,6 +20,7 @@ from idp.oauth import authorize_flow, par, pending
 from idp.oauth.access_tokens import check_access_token
 from idp.oauth.claims import user_claims
 from idp.oauth.discovery import metadata_json
+from idp.oauth.dpop_http import bearer_error, binding_problem, check_token_proof
 from idp.oauth.responses import error_to_client, to_client
 from idp.oauth.signing_keys import JWKS_MAX_AGE
 from idp.oauth.token_request import token_request_problem
@@ -286,6 +286,9 @@ def token():
                                     and request.authorization.type == "basic")
     if problem:
         return oauth_json_error(400, "invalid_request", problem)
+    problem = check_token_proof()
+    if problem is not None:
+        return problem
     response = services().server.create_token_response()
     return _commit_and_flush_usage(response)
 
@@ -309,26 +312,23 @@ def revoke():
 
 # --- userinfo ----------------------------------------------------------------------
 
-def _bearer_error(status: int, error: str, description: str) -> Response:
-    response = oauth_json_error(status, error, description)
-    response.headers["WWW-Authenticate"] = f'Bearer error="{error}", error_description="{description}"'
-    return response
-
-
-def _presented_token() -> str | None:
+def _presented_token() -> tuple[str, str | None]:
+    """(scheme, token): 'dpop' or 'bearer' (RFC 9449 7.1, RFC 6750 2)."""
     header = request.headers.get("Authorization", "")
+    if header[:5].lower() == "dpop ":
+        return "dpop", header[5:].strip()
     if header[:7].lower() == "bearer ":
-        return header[7:].strip()
+        return "bearer", header[7:].strip()
     if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
-        return request.form.get("access_token")
-    return None
+        return "bearer", request.form.get("access_token")
+    return "bearer", None
 
 
 @bp.route("/userinfo", methods=["GET", "POST"])
 @csrf.exempt
 @no_store
 def userinfo():
-    value = _presented_token()
+    scheme, value = _presented_token()
     if not value:
         response = Response(status=401)
         response.headers["WWW-Authenticate"] = 'Bearer realm="userinfo"'
@@ -336,9 +336,12 @@ def userinfo():
     svc = services()
     valid = check_access_token(db.session, svc.keys, svc.config.issuer, value)
     if valid is None or valid.user is None:
-        return _bearer_error(401, "invalid_token", "The access token is not valid.")
+        return bearer_error(401, "invalid_token", "The access token is not valid.")
+    problem = binding_problem(scheme, value, valid.claims)
+    if problem is not None:
+        return problem
     if "openid" not in valid.scopes:
-        return _bearer_error(403, "insufficient_scope", "The token lacks the 'openid' scope.")
+        return bearer_error(403, "insufficient_scope", "The token lacks the 'openid' scope.")
     return user_claims(valid.user, valid.claims.get("scope", ""))
 
 

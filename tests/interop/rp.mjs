@@ -67,25 +67,33 @@ async function parBuild(config, input) {
 async function codeCallback(config, input) {
   // Checks iss (RFC 9207), state, PKCE, the ID token (signature, iss, aud, exp, iat, nonce,
   // at_hash when present) and the token response shape.
+  // input.dpop: every call carries a DPoP proof (RFC 9449) from one fresh key pair; the
+  // library then insists on token_type DPoP and sends the tokens with the DPoP scheme.
+  const options = input.dpop
+    ? { DPoP: client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256')) }
+    : undefined
   const tokens = await client.authorizationCodeGrant(config, new URL(input.callback_url), {
     pkceCodeVerifier: input.code_verifier,
     expectedState: input.state,
     expectedNonce: input.nonce,
     idTokenExpected: true,
-  })
+  }, undefined, options)
   const idClaims = tokens.claims()
   // Checks the response's sub equals the ID token's.
-  const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub)
+  const userinfo = await client.fetchUserInfo(config, tokens.access_token, idClaims.sub, options)
 
   if (!tokens.refresh_token) throw new Error('no refresh_token in the token response')
   // Validates any ID token in the refresh response too (same iss/sub/aud as the original).
-  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token)
+  const refreshed = await client.refreshTokenGrant(config, tokens.refresh_token, undefined,
+    options)
   const refreshedClaims = refreshed.claims() ?? null
-  const userinfoAfter = await client.fetchUserInfo(config, refreshed.access_token, idClaims.sub)
+  const userinfoAfter = await client.fetchUserInfo(config, refreshed.access_token, idClaims.sub,
+    options)
 
   return {
     id_token_claims: idClaims,
     token_type: tokens.token_type,
+    access_token: tokens.access_token,
     scope: tokens.scope ?? null,
     expires_in: tokens.expires_in ?? null,
     userinfo,

@@ -193,3 +193,24 @@ def test_back_channel_logout_token_verified_by_a_receiver(provider, run_rp):
     assert claims["sub"] == id_claims["sub"] and claims["sid"] == id_claims["sid"]
     assert "http://schemas.openid.net/event/backchannel-logout" in claims["events"]
     assert "nonce" not in claims
+
+
+def test_dpop_bound_tokens(provider, run_rp):
+    """RFC 9449 with openid-client's own DPoP: code exchange, UserInfo and refresh, each
+    with a proof from one key; the access token names that key and is useless as Bearer."""
+    creds = {"client_id": provider.rp_client_id, "client_secret": provider.rp_client_secret,
+             "redirect_uri": REDIRECT_URI}
+    built = run_rp(mode="code-build", **creds)
+    callback = _browser_login(built["url"], "alice", PASSWORD)
+    result = run_rp(mode="code-callback", callback_url=callback, dpop=True,
+                    code_verifier=built["code_verifier"], state=built["state"],
+                    nonce=built["nonce"], **creds)
+    assert result["token_type"].lower() == "dpop"
+    assert result["refresh"]["token_type"].lower() == "dpop"
+    assert result["userinfo"]["sub"] == result["id_token_claims"]["sub"]
+    segment = result["access_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    assert claims["cnf"]["jkt"]
+    as_bearer = requests.get(f"{provider.issuer}/userinfo", timeout=10,
+                             headers={"Authorization": f"Bearer {result['access_token']}"})
+    assert as_bearer.status_code == 401
