@@ -15,6 +15,8 @@ triggers a refetch (at most once per `min_refetch_interval`), so a key rotation 
 provider is picked up without a restart. Checks (RFC 9068 4): `typ` at+jwt, signature
 with an allowed algorithm, `iss`, `aud`, `exp`/`iat`/`nbf` with a small leeway, and the
 route's scopes. Errors follow RFC 6750 3: 401 `invalid_token`, 403 `insufficient_scope`.
+A DPoP-bound token (`cnf.jkt`, RFC 9449) is accepted only with `Authorization: DPoP` and a
+proof by its key (htm, htu, iat, ath checked; each proof once per process).
 A token stays valid until it expires (10 minutes by default): resource servers that
 validate locally do not see a revocation before then; call introspection when that
 window matters.
@@ -40,14 +42,16 @@ DEFAULT_ALGORITHMS = SIGNING_ALGS
 class TokenError(Exception):
     """A bearer token was refused; `error` is the RFC 6750 code, `status` the HTTP status."""
 
-    def __init__(self, error: str, description: str, status: int, scope: str | None = None):
+    def __init__(self, error: str, description: str, status: int, scope: str | None = None,
+                 scheme: str = "Bearer"):
         super().__init__(description)
         self.error, self.description, self.status, self.scope = error, description, status, scope
+        self.scheme = scheme  # "DPoP" for proof problems (RFC 9449 7.1)
 
     def www_authenticate(self) -> str:
         if self.error == "missing_token":
             return "Bearer"  # RFC 6750 3.1: no error code when no credentials were sent
-        value = f'Bearer error="{self.error}", error_description="{self.description}"'
+        value = f'{self.scheme} error="{self.error}", error_description="{self.description}"'
         if self.scope:
             value += f', scope="{self.scope}"'
         return value
@@ -119,6 +123,7 @@ class ResourceProtector:
             key_source = RemoteJWKS(self.issuer, jwks_uri,
                                     min_refetch_interval=min_refetch_interval).key
         self._key_source = key_source
+        self._seen = _SeenProofs()
 
     def _resolve_key(self, obj):
         key = self._key_source(obj.headers().get("kid", ""))
@@ -164,6 +169,34 @@ class ResourceProtector:
         if isinstance(nbf, int | float) and nbf - self.leeway > now:
             raise _invalid("The token is not valid yet.")
 
+    def check_binding(self, claims: dict, scheme: str, token: str, proof: str | None,
+                      method: str, url: str) -> None:
+        """RFC 9449 7: a DPoP-bound token (`cnf.jkt`) only with the DPoP scheme and a fresh
+        proof by its key; the proof's jti is remembered by this process (replay)."""
+        from idp.oauth.dpop import DPoPError, check_proof
+
+        jkt = (claims.get("cnf") or {}).get("jkt")
+        if scheme == "bearer":
+            if jkt:
+                raise _invalid("A DPoP-bound token needs the DPoP scheme and a proof.")
+            return
+        try:
+            proof_jkt, proof_claims = check_proof(proof, method, url, token)
+        except DPoPError as exc:
+            raise TokenError("invalid_dpop_proof", exc.description, 401, scheme="DPoP") from None
+        if jkt is None or proof_jkt != jkt:
+            raise TokenError("invalid_token", "The token is not bound to the proof's key.", 401,
+                             scheme="DPoP")
+        if not self._seen.add(f"{proof_jkt}:{proof_claims['jti']}"):
+            raise TokenError("invalid_dpop_proof", "The DPoP proof was already used.", 401,
+                             scheme="DPoP")
+
+    def _checked(self, headers, method: str, url: str, scopes) -> dict:
+        scheme, token = presented_token(headers)
+        claims = self.validate(token, scopes)
+        self.check_binding(claims, scheme, token, headers.get("DPoP"), method, url)
+        return claims
+
     # --- Flask ----------------------------------------------------------------------
     def require(self, *scopes: str):
         """Flask view decorator: 401/403 with RFC 6750 errors unless the token carries `scopes`."""
@@ -174,7 +207,8 @@ class ResourceProtector:
                 from flask import g, request
 
                 try:
-                    g.idp_token_claims = self.validate(bearer_token(request.headers), scopes)
+                    g.idp_token_claims = self._checked(request.headers, request.method,
+                                                       request.base_url, scopes)
                 except TokenError as exc:
                     return _flask_error(exc)
                 return view(*args, **kwargs)
@@ -197,8 +231,13 @@ class ResourceProtector:
 
         def middleware(environ, start_response):
             try:
-                environ["idp.token_claims"] = self.validate(
-                    bearer_token({"Authorization": environ.get("HTTP_AUTHORIZATION", "")}), scopes)
+                from wsgiref.util import request_uri
+
+                headers = {"Authorization": environ.get("HTTP_AUTHORIZATION", ""),
+                           "DPoP": environ.get("HTTP_DPOP")}
+                environ["idp.token_claims"] = self._checked(
+                    headers, environ.get("REQUEST_METHOD", "GET"),
+                    request_uri(environ, include_query=False), scopes)
             except TokenError as exc:
                 body = json.dumps({"error": exc.error, "error_description": exc.description}).encode()
                 start_response(f"{exc.status} {'Unauthorized' if exc.status == 401 else 'Forbidden'}",
@@ -209,6 +248,31 @@ class ResourceProtector:
             return app(environ, start_response)
 
         return middleware
+
+
+def presented_token(headers) -> tuple[str, str]:
+    """('dpop' | 'bearer', token) from the Authorization header; ('bearer', '') when none."""
+    value = headers.get("Authorization", "") or ""
+    if value[:5].lower() == "dpop ":
+        return "dpop", value[5:].strip()
+    return "bearer", bearer_token(headers)
+
+
+class _SeenProofs:
+    """DPoP proof ids this process has accepted, kept for the proof window (RFC 9449 11.1)."""
+
+    def __init__(self, ttl: float = 180):
+        self._ttl, self._seen, self._lock = ttl, {}, threading.Lock()
+
+    def add(self, key: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            if len(self._seen) > 10000:
+                self._seen = {k: t for k, t in self._seen.items() if t > now}
+            if self._seen.get(key, 0) > now:
+                return False
+            self._seen[key] = now + self._ttl
+            return True
 
 
 def bearer_token(headers) -> str:

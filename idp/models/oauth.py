@@ -200,6 +200,8 @@ class RefreshToken(Base):
     expires_at: Mapped[datetime]
     rotated_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # RFC 9449 5: a public client's refresh token is bound to its DPoP key (thumbprint).
+    dpop_jkt: Mapped[str | None] = mapped_column(String(64))
 
     grant: Mapped[TokenGrant] = relationship(lazy="joined")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, g, request
+from flask import Response, g, has_request_context, request
 
 from idp.extensions import db
 from idp.http import oauth_json_error, services
@@ -61,3 +61,21 @@ def _dpop_error(error: str, description: str) -> Response:
     response.headers["WWW-Authenticate"] = (f'DPoP error="{error}", error_description='
                                             f'"{description}", algs="{" ".join(DPOP_ALGS)}"')
     return response
+
+
+def token_binding() -> dict:
+    """`cnf` for a token issued on this request's checked DPoP proof (empty without one)."""
+    # RFC 9449 6.1: a token issued on a DPoP proof names the proof key's thumbprint. The
+    # token view checked the proof and left its thumbprint on `g`; the fast path never does.
+    jkt = g.get("dpop_jkt") if has_request_context() else None
+    return {"cnf": {"jkt": jkt}} if jkt else {}
+
+
+def dpop_key() -> str | None:
+    """The thumbprint of this /token request's checked DPoP proof, if any."""
+    return token_binding().get("cnf", {}).get("jkt")
+
+
+def token_type() -> str:
+    """The token_type of the response: DPoP when bound (RFC 9449 5)."""
+    return "DPoP" if token_binding() else "Bearer"

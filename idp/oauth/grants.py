@@ -11,6 +11,7 @@ from authlib.oidc.core.grants.util import is_openid_scope
 from idp.extensions import db
 from idp.oauth import token_service
 from idp.oauth.constants import CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS
+from idp.oauth.dpop_http import dpop_key
 from idp.oauth.tokens import new_opaque_token
 
 
@@ -89,7 +90,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation on every use (RFC 9700 4.14.2)
 
     def authenticate_refresh_token(self, refresh_token):
-        return token_service.query_refresh_token(db.session, self.server.ctx(), refresh_token)
+        row = token_service.query_refresh_token(db.session, self.server.ctx(), refresh_token)
+        if row is not None and row.dpop_jkt and row.dpop_jkt != dpop_key():
+            raise InvalidGrantError("The refresh token is bound to a DPoP key (RFC 9449 5).")
+        return row
 
     def authenticate_user(self, refresh_token):
         return token_service.rotate_refresh_token(db.session, self.server.ctx(), refresh_token)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidClientError
-from flask import g, has_request_context
+from flask import g
 
 from idp.audit import EventType, record
 from idp.config import Config
@@ -17,6 +17,7 @@ from idp.models.oauth import AccessToken, Client
 from idp.oauth import claims, grants
 from idp.oauth.client_auth import SECRET_MISMATCH, PrivateKeyJWT, make_secret_basic, make_secret_post
 from idp.oauth.client_cache import ClientCache
+from idp.oauth.dpop_http import dpop_key, token_binding, token_type
 from idp.oauth.endpoints import EndSession, Introspection, Revocation
 from idp.oauth.jwks_fetch import JWKSFetcher
 from idp.oauth.signing_keys import KeyCache
@@ -85,7 +86,7 @@ class IdpAuthorizationServer(AuthorizationServer):
         # every claim costs bytes in caches keyed by the token (issue 18).
         extra = {"auth_time": int(grant.auth_time.timestamp()),
                  **claims.token_identity_claims(user, scope)}
-        extra.update(_binding())
+        extra.update(token_binding())
         if grant.acr:
             extra["acr"] = grant.acr
         if grant.amr:
@@ -95,11 +96,13 @@ class IdpAuthorizationServer(AuthorizationServer):
             ttl=cfg.access_token_ttl, alg=client.access_token_alg, extra=extra)
         db.session.add(AccessToken(jti=issued.jti, grant_id=grant.id,
                                    expires_at=datetime.fromtimestamp(issued.expires_at, UTC)))
-        token = {"access_token": issued.token, "token_type": _token_type(),
+        token = {"access_token": issued.token, "token_type": token_type(),
                  "expires_in": issued.expires_in, "scope": scope}
         if include_refresh_token and client.check_grant_type("refresh_token"):
+            # RFC 9449 5: a public client's refresh token is bound to its DPoP key.
+            bound = dpop_key() if client.is_public else None
             token["refresh_token"] = create_refresh_token(
-                db.session, grant, scope, cfg.refresh_token_ttl, self.now())
+                db.session, grant, scope, cfg.refresh_token_ttl, self.now(), dpop_jkt=bound)
         # In the same transaction as the token row: no token without its audit event.
         record(db.session, self.ctx(), EventType.TOKEN_ISSUED, subject_id=user.id,
                tenant_id=user.tenant_id, client_id=client.id,
@@ -126,24 +129,13 @@ class IdpAuthorizationServer(AuthorizationServer):
         extra = {"tenant": str(client.tenant_id)}
         if client.roles:
             extra["roles"] = list(client.roles)
-        extra.update(_binding())
+        extra.update(token_binding())
         issued = self.signer.access_token(
             client_id=client.id, subject=client.id, audience=audience, scope=scope,
             ttl=self.config.access_token_ttl, alg=client.access_token_alg, extra=extra)
         self.usage.note_token(client.id, ip)
-        return {"access_token": issued.token, "token_type": _token_type(),
+        return {"access_token": issued.token, "token_type": token_type(),
                 "expires_in": issued.expires_in, "scope": scope}
-
-
-def _binding() -> dict:
-    # RFC 9449 6.1: a token issued on a DPoP proof names the proof key's thumbprint. The
-    # token view checked the proof and left its thumbprint on `g`; the fast path never does.
-    jkt = g.get("dpop_jkt") if has_request_context() else None
-    return {"cnf": {"jkt": jkt}} if jkt else {}
-
-
-def _token_type() -> str:
-    return "DPoP" if _binding() else "Bearer"
 
 
 def _presented_method(request) -> str:

@@ -141,13 +141,14 @@ def consume_authorization_code(
 
 
 def create_refresh_token(
-    db: Session, grant: TokenGrant, scope: str, ttl: int, now, parent: RefreshToken | None = None
+    db: Session, grant: TokenGrant, scope: str, ttl: int, now, parent: RefreshToken | None = None,
+    dpop_jkt: str | None = None,
 ) -> str:
-    """A new opaque refresh token in `grant`'s family."""
+    """A new opaque refresh token in `grant`'s family (bound to a DPoP key when given)."""
     value = new_opaque_token(REFRESH_TOKEN_PREFIX)
     db.add(RefreshToken(token_hash=hash_token(value), grant_id=grant.id, scope=scope,
                         parent_id=parent.id if parent else None, created_at=now,
-                        expires_at=now + timedelta(seconds=ttl)))
+                        expires_at=now + timedelta(seconds=ttl), dpop_jkt=dpop_jkt))
     db.flush()
     return value
 

@@ -1,6 +1,6 @@
 """Protocol (issue 18): clients.backchannel_logout_uri / _session_required, the
 backchannel_logouts queue the deliverer works through; clients.require_pushed_authorization_requests
-and pushed_requests (RFC 9126)
+and pushed_requests (RFC 9126); refresh_tokens.dpop_jkt (RFC 9449)
 
 Revision ID: 0004_protocol_clients
 Revises: 0003_username_skeleton
@@ -23,6 +23,8 @@ def upgrade():
                                       server_default=sa.false(), nullable=False))
         batch_op.add_column(sa.Column('require_pushed_authorization_requests', sa.Boolean(),
                                       server_default=sa.false(), nullable=False))
+    with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('dpop_jkt', sa.String(length=64), nullable=True))
     op.create_table('pushed_requests',
     sa.Column('uri_hash', sa.String(length=64), nullable=False),
     sa.Column('client_id', sa.String(length=64), nullable=False),
@@ -57,6 +59,8 @@ def downgrade():
     with op.batch_alter_table('backchannel_logouts', schema=None) as batch_op:
         batch_op.drop_index('ix_backchannel_logouts_due')
     op.drop_table('backchannel_logouts')
+    with op.batch_alter_table('refresh_tokens', schema=None) as batch_op:
+        batch_op.drop_column('dpop_jkt')
     with op.batch_alter_table('pushed_requests', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_pushed_requests_expires_at'))
     op.drop_table('pushed_requests')

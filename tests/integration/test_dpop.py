@@ -152,3 +152,26 @@ def test_plain_bearer_flow_is_unchanged(app, client):
     query, verifier = get_code(client, cid)
     tokens = exchange(client, cid, secret, query["code"], verifier).get_json()
     assert tokens["token_type"] == "Bearer" and "cnf" not in _payload(tokens["access_token"])
+
+
+def test_public_client_refresh_token_is_bound_to_the_key(app, client, key):
+    make_user(app)
+    cid, _ = make_client(app, public=True)
+    query, verifier = get_code(client, cid)
+    issued = client.post("/token", data={
+        "grant_type": "authorization_code", "code": query["code"], "client_id": cid,
+        "redirect_uri": "https://rp.example.com/cb", "code_verifier": verifier},
+        headers={"DPoP": proof(key, "POST", f"{ISSUER}/token")}).get_json()
+    assert issued["token_type"] == "DPoP" and issued["refresh_token"]
+
+    def refresh(headers):
+        return client.post("/token", headers=headers, data={
+            "grant_type": "refresh_token", "refresh_token": issued["refresh_token"],
+            "client_id": cid})
+
+    assert refresh({}).get_json()["error"] == "invalid_grant"  # no proof
+    other = ECKey.generate_key("P-256", private=True)
+    stolen = refresh({"DPoP": proof(other, "POST", f"{ISSUER}/token")})
+    assert stolen.get_json()["error"] == "invalid_grant"
+    ok = refresh({"DPoP": proof(key, "POST", f"{ISSUER}/token")})
+    assert ok.status_code == 200 and ok.get_json()["token_type"] == "DPoP"

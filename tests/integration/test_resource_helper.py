@@ -116,3 +116,38 @@ def test_wrong_audience_and_issuer_are_refused(provider):
                                      key_source=ResourceProtector(provider.url, API)._key_source)
     with pytest.raises(Exception, match="someone else"):
         other_issuer.validate(token)
+
+
+def test_resource_server_checks_dpop_bound_tokens(provider, resource_app):
+    """RFC 9449 7 at a resource server using idp.resource: the DPoP scheme with a proof by
+    the token's key; Bearer, another key, or a replayed proof are refused."""
+    from joserfc.jwk import ECKey
+
+    from tests.integration.test_dpop import proof
+
+    svc = provider.cli_json("clients", "create", "--name", "dpop-svc", "--grant-type",
+                            "client_credentials", "--scope", "invoices:read", "--audience", API)
+    key = ECKey.generate_key("P-256", private=True)
+    issued = requests.post(f"{provider.url}/token", timeout=5,
+                           auth=(svc["client_id"], svc["client_secret"]),
+                           headers={"DPoP": proof(key, "POST", f"{provider.url}/token")},
+                           data={"grant_type": "client_credentials", "scope": "invoices:read",
+                                 "resource": API}).json()
+    assert issued["token_type"] == "DPoP"
+    at, url = issued["access_token"], f"{resource_app}/invoices"
+
+    def call(scheme, signer):
+        headers = {"Authorization": f"{scheme} {at}"}
+        if signer is not None:
+            headers["DPoP"] = proof(signer, "GET", url, access_token=at)
+        return requests.get(url, headers=headers, timeout=5)
+
+    assert call("DPoP", key).status_code == 200
+    assert call("Bearer", None).status_code == 401
+    wrong = call("DPoP", ECKey.generate_key("P-256", private=True))
+    assert wrong.status_code == 401 and wrong.headers["WWW-Authenticate"].startswith("DPoP ")
+    once = proof(key, "GET", url, access_token=at)
+    first = requests.get(url, timeout=5, headers={"Authorization": f"DPoP {at}", "DPoP": once})
+    replay = requests.get(url, timeout=5, headers={"Authorization": f"DPoP {at}", "DPoP": once})
+    assert first.status_code == 200 and replay.status_code == 401
+    assert replay.json()["error"] == "invalid_dpop_proof"
