@@ -114,6 +114,7 @@ def _install_operations(app: Flask, config: Config) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from idp.oauth.device_views import bp as device_bp
     from idp.oauth.views import bp as oauth_bp
     from idp.ops import bp as ops_bp
     from idp.web.mfa_account import bp as mfa_account_bp
@@ -121,6 +122,7 @@ def _register_blueprints(app: Flask) -> None:
     from idp.web.views import bp as web_bp
 
     app.register_blueprint(oauth_bp)
+    app.register_blueprint(device_bp)
     app.register_blueprint(web_bp)
     _register_account_pages(app)
     app.register_blueprint(mfa_bp)

@@ -18,6 +18,7 @@ class EventType(StrEnum):
     TOKEN_REUSE = "oauth.token.reuse_detected"
     CODE_REPLAY = "oauth.code.replay_detected"
     CODE_REDEMPTION_FAILED = "oauth.code.redemption_failed"
+    DEVICE_DENIED = "oauth.device.denied"
     BACKCHANNEL_LOGOUT_DELIVERED = "oauth.backchannel_logout.delivered"
     BACKCHANNEL_LOGOUT_FAILED = "oauth.backchannel_logout.failed"
     TOKEN_REVOKED = "oauth.token.revoked"

@@ -16,7 +16,13 @@ from idp.models.oauth import Client
 from idp.models.tenancy import Tenant
 from idp.oauth.claims import SUPPORTED_SCOPES
 from idp.oauth.client_secrets import generate_client_secret, new_secret_row
-from idp.oauth.constants import ADMIN_SCOPE, CLIENT_AUTH_METHODS, GRANT_TYPES, OWN_API_SCOPES
+from idp.oauth.constants import (
+    ADMIN_SCOPE,
+    CLIENT_AUTH_METHODS,
+    DEVICE_CODE_GRANT,
+    GRANT_TYPES,
+    OWN_API_SCOPES,
+)
 from idp.oauth.redirect_uris import validate_redirect_uri
 from idp.oauth.signing_keys import SUPPORTED_ALGS
 from idp.outbound import PUBLIC_ONLY, OutboundPolicy, OutboundRefused, check_registered_url
@@ -108,7 +114,9 @@ def create_client(
 ) -> tuple[Client, str | None]:
     """Register a client; returns it and its secret (shown once; None for keyless clients)."""
     method = _validate(spec, outbound)
-    default_scopes = SUPPORTED_SCOPES if "authorization_code" in spec.grant_types else []
+    # A person signs in for these grants: the OpenID scopes by default.
+    user_grants = {"authorization_code", DEVICE_CODE_GRANT}
+    default_scopes = SUPPORTED_SCOPES if user_grants & set(spec.grant_types) else []
     scopes = list(spec.scopes or default_scopes)
     if spec.roles and "client_credentials" in spec.grant_types and not (
             OWN_API_SCOPES & set(scopes)):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
+from authlib.oauth2.rfc8628 import DeviceAuthorizationEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
 from sqlalchemy import select
 
@@ -11,7 +12,8 @@ from idp.audit import EventType, record
 from idp.extensions import db
 from idp.models.oauth import Client, RefreshToken, RevokedToken
 from idp.oauth.access_tokens import ValidAccessToken, check_token_state, decode_access_token
-from idp.oauth.constants import CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS
+from idp.oauth.constants import CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, DEVICE_CODE_GRANT
+from idp.oauth.device_flow import INTERVAL, start_device_authorization
 from idp.oauth.signing_keys import public_key_set, query_logout_hint_keys
 from idp.oauth.token_service import revoke_grant
 from idp.oauth.tokens import hash_token
@@ -110,6 +112,30 @@ class Revocation(RevocationEndpoint):
         record(db.session, ctx, EventType.TOKEN_REVOKED, client_id=token.client_id,
                details={"token_type": token.kind})
         db.session.flush()
+
+
+class DeviceAuthorization(DeviceAuthorizationEndpoint):
+    """RFC 8628 3.1-3.2: a client asks for a device code and a user code."""
+
+    CLIENT_AUTH_METHODS = list(CLIENT_AUTH_METHODS)
+
+    def create_endpoint_response(self, request):
+        from authlib.common.urls import add_params_to_uri
+        from authlib.oauth2.rfc6749.errors import UnauthorizedClientError
+
+        client = self.authenticate_client(request)
+        if not client.check_grant_type(DEVICE_CODE_GRANT):
+            raise UnauthorizedClientError("The client may not use the device flow.")
+        cfg = self.server.config
+        scope = client.get_allowed_scope(request.payload.scope)
+        device_code, user_code = start_device_authorization(
+            db.session, self.server.ctx(), client.id, scope, cfg.device_code_ttl)
+        uri = f"{cfg.issuer}/device"
+        return 200, {"device_code": device_code, "user_code": user_code,
+                     "verification_uri": uri,
+                     "verification_uri_complete": add_params_to_uri(uri, {"user_code": user_code}),
+                     "expires_in": cfg.device_code_ttl, "interval": INTERVAL}, \
+            [("Content-Type", "application/json"), ("Cache-Control", "no-store")]
 
 
 class EndSession(EndSessionEndpoint):

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from authlib.oauth2 import rfc8628
 from authlib.oauth2.rfc6749 import OAuth2Error, grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import (
+    AccessDeniedError,
+    InvalidGrantError,
+    InvalidRequestError,
+    InvalidScopeError,
+)
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope
 
 from idp.extensions import db
-from idp.oauth import token_service
+from idp.oauth import device_flow, token_service
 from idp.oauth.constants import CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS
 from idp.oauth.dpop_http import dpop_key
 from idp.oauth.tokens import new_opaque_token
@@ -129,6 +135,39 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     def save_token(self, token):
         """Client-credentials tokens are stateless JWTs; usage is counted in memory."""
+
+
+class DeviceCodeGrant(rfc8628.DeviceCodeGrant):
+    """RFC 8628 3.4-3.5; hooks delegate to `idp.oauth.device_flow`."""
+
+    TOKEN_ENDPOINT_AUTH_METHODS = list(CLIENT_AUTH_METHODS)
+
+    def query_device_credential(self, device_code):
+        row = device_flow.query_by_device_code(db.session, device_code)
+        return device_flow.DeviceCredential(row, self.server.now()) if row else None
+
+    def validate_device_credential(self, credential):
+        row, ctx = credential.row, self.server.ctx()
+        if credential.is_expired():
+            raise rfc8628.ExpiredTokenError()
+        if row.status == "denied":
+            raise AccessDeniedError()
+        if row.status != "pending":
+            return device_flow.redeem(db.session, ctx, row)  # approved, once
+        if device_flow.poll_too_fast(db.session, ctx, row):
+            raise rfc8628.SlowDownError()
+        raise rfc8628.AuthorizationPendingError()
+
+    def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
+                       include_refresh_token=True):
+        token = self.server.issue_user_tokens(self.request.client, user, scope,
+                                              include_refresh_token)
+        if is_openid_scope(scope):
+            token["id_token"] = self.server.issue_id_token(self.request.client, user, token)
+        return token
+
+    def save_token(self, token):
+        """Tokens were stored while they were generated."""
 
 
 class IdpOpenIDCode(OpenIDCode):

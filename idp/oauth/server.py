@@ -18,7 +18,7 @@ from idp.oauth import claims, grants
 from idp.oauth.client_auth import SECRET_MISMATCH, PrivateKeyJWT, make_secret_basic, make_secret_post
 from idp.oauth.client_cache import ClientCache
 from idp.oauth.dpop_http import dpop_key, token_binding, token_type
-from idp.oauth.endpoints import EndSession, Introspection, Revocation
+from idp.oauth.endpoints import DeviceAuthorization, EndSession, Introspection, Revocation
 from idp.oauth.jwks_fetch import JWKSFetcher
 from idp.oauth.signing_keys import KeyCache
 from idp.oauth.token_service import TokenSubject, create_refresh_token
@@ -180,7 +180,9 @@ def build_server(app, config: Config, keyring: Keyring, keys: KeyCache) -> IdpAu
                           [grants.S256CodeChallenge(required=True), grants.IdpOpenIDCode()])
     server.register_grant(grants.RefreshTokenGrant)
     server.register_grant(grants.ClientCredentialsGrant)
+    server.register_grant(grants.DeviceCodeGrant)
     server.register_endpoint(Introspection)
     server.register_endpoint(Revocation)
     server.register_endpoint(EndSession)
+    server.register_endpoint(DeviceAuthorization)
     return server

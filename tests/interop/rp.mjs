@@ -7,6 +7,7 @@
 // mode "code-callback":     also needs callback_url, code_verifier, state, nonce; exchanges the
 //                           code, fetches userinfo, refreshes; prints the claims it verified
 // mode "client-credentials": optional scope; prints the token response
+// mode "device":            device authorization grant; two lines (see device())
 // Output: one JSON object on stdout. On failure: exit 1 and a JSON error on stderr.
 //
 // Every check of the library stays on; the only relaxation is plain http, which the tests
@@ -24,8 +25,9 @@ async function configure(input) {
     new URL(input.issuer),
     input.client_id,
     undefined,
-    // The provider registers exactly one auth method per client; the CLI default is basic.
-    client.ClientSecretBasic(input.client_secret),
+    // The provider registers exactly one auth method per client; the CLI default is basic,
+    // public clients (no secret) use none.
+    input.client_secret ? client.ClientSecretBasic(input.client_secret) : client.None(),
     { execute: [client.allowInsecureRequests] },
   )
 }
@@ -108,6 +110,18 @@ async function codeCallback(config, input) {
   }
 }
 
+// RFC 8628: prints the device authorization response as one line at once (the test plays
+// the person meanwhile), then polls until tokens arrive and prints them as a second line.
+async function device(config, input) {
+  const started = await client.initiateDeviceAuthorization(config, {
+    scope: input.scope ?? 'openid profile',
+  })
+  process.stdout.write(JSON.stringify(started) + '\n')
+  const tokens = await client.pollDeviceAuthorizationGrant(config, started)
+  return { token_type: tokens.token_type, id_token_claims: tokens.claims() ?? null,
+    scope: tokens.scope ?? null, has_refresh_token: Boolean(tokens.refresh_token) }
+}
+
 async function clientCredentials(config, input) {
   const params = {}
   if (input.scope) params.scope = input.scope
@@ -120,6 +134,7 @@ const MODES = {
   'par-build': parBuild,
   'code-callback': codeCallback,
   'client-credentials': clientCredentials,
+  device,
 }
 
 function describe(err) {

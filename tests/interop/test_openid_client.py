@@ -214,3 +214,45 @@ def test_dpop_bound_tokens(provider, run_rp):
     as_bearer = requests.get(f"{provider.issuer}/userinfo", timeout=10,
                              headers={"Authorization": f"Bearer {result['access_token']}"})
     assert as_bearer.status_code == 401
+
+
+def test_device_authorization_grant(provider):
+    """RFC 8628 with openid-client: the device starts and polls; meanwhile the person signs
+    in, types the user code at /device and approves."""
+    import os
+    import subprocess
+
+    from tests.interop.conftest import HERE, RP_SCRIPT
+
+    tv = provider.cli_json("clients", "create", "--name", "tv", "--public", "--grant-type",
+                           "urn:ietf:params:oauth:grant-type:device_code", "--grant-type",
+                           "refresh_token", "--first-party")
+    payload = {"issuer": provider.issuer, "client_id": tv["client_id"], "mode": "device"}
+    proc = subprocess.Popen(["node", str(RP_SCRIPT)], cwd=HERE, text=True,
+                            env={**os.environ, "RP_INPUT": json.dumps(payload)},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        started = json.loads(proc.stdout.readline() or "{}")
+        assert started.get("user_code"), proc.stderr.read() if proc.poll() is not None else ""
+        with requests.Session() as browser:
+            page = browser.get(f"{provider.issuer}/login", timeout=10)
+            browser.post(f"{provider.issuer}/login", timeout=10, data={
+                "username": "alice", "password": PASSWORD,
+                "csrf_token": _hidden_inputs(page.text)["csrf_token"]})
+            page = browser.get(started["verification_uri_complete"], timeout=10)
+            fields = _hidden_inputs(page.text)
+            confirm = browser.post(started["verification_uri"], timeout=10, data={
+                "user_code": started["user_code"], "csrf_token": fields["csrf_token"]})
+            assert confirm.status_code == 200 and "Allow tv?" in confirm.text
+            done = browser.post(started["verification_uri"], timeout=10, data={
+                **_hidden_inputs(confirm.text), "decision": "approve"})
+            assert "Device connected" in done.text
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["token_type"].lower() == "bearer" and result["has_refresh_token"]
+    assert result["id_token_claims"]["iss"] == provider.issuer
