@@ -19,6 +19,7 @@ class EventType(StrEnum):
     CODE_REPLAY = "oauth.code.replay_detected"
     CODE_REDEMPTION_FAILED = "oauth.code.redemption_failed"
     DEVICE_DENIED = "oauth.device.denied"
+    TOKEN_EXCHANGED = "oauth.token.exchanged"
     BACKCHANNEL_LOGOUT_DELIVERED = "oauth.backchannel_logout.delivered"
     BACKCHANNEL_LOGOUT_FAILED = "oauth.backchannel_logout.failed"
     TOKEN_REVOKED = "oauth.token.revoked"

@@ -7,7 +7,12 @@ import json
 from idp.config import Config
 from idp.mfa.acr import ACR_VALUES_SUPPORTED
 from idp.oauth.claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
-from idp.oauth.constants import CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, DEVICE_CODE_GRANT
+from idp.oauth.constants import (
+    CLIENT_AUTH_METHODS,
+    CONFIDENTIAL_AUTH_METHODS,
+    DEVICE_CODE_GRANT,
+    TOKEN_EXCHANGE_GRANT,
+)
 from idp.oauth.dpop import DPOP_ALGS
 from idp.oauth.signing_keys import SUPPORTED_ALGS
 
@@ -28,7 +33,7 @@ def provider_metadata(config: Config) -> dict:
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
         "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials",
-                                  DEVICE_CODE_GRANT],
+                                  DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT],
         "device_authorization_endpoint": f"{base}/device_authorization",
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": list(SUPPORTED_ALGS),

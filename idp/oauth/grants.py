@@ -15,9 +15,13 @@ from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope
 
 from idp.extensions import db
-from idp.oauth import device_flow, token_service
-from idp.oauth.constants import CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS
-from idp.oauth.dpop_http import dpop_key
+from idp.oauth import device_flow, token_exchange, token_service
+from idp.oauth.constants import (
+    CLIENT_AUTH_METHODS,
+    CONFIDENTIAL_AUTH_METHODS,
+    TOKEN_EXCHANGE_GRANT,
+)
+from idp.oauth.dpop_http import dpop_key, token_binding
 from idp.oauth.tokens import new_opaque_token
 
 
@@ -168,6 +172,30 @@ class DeviceCodeGrant(rfc8628.DeviceCodeGrant):
 
     def save_token(self, token):
         """Tokens were stored while they were generated."""
+
+
+class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
+    """RFC 8693 2.1: confidential clients allowed the grant; hooks in token_exchange."""
+
+    GRANT_TYPE = TOKEN_EXCHANGE_GRANT
+    TOKEN_ENDPOINT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
+
+    def validate_token_request(self):
+        from authlib.oauth2.rfc6749.errors import UnauthorizedClientError
+
+        client = self.authenticate_token_endpoint_client()
+        if not client.check_grant_type(self.GRANT_TYPE):
+            raise UnauthorizedClientError("The client may not exchange tokens.")
+        self.request.client = client
+        self.request.exchange = token_exchange.validate_exchange(
+            db.session, self.server.ctx(), self.server, client, self.request.payload.data)
+
+    def create_token_response(self):
+        server = self.server
+        token = token_exchange.issue_exchanged_token(
+            db.session, server.ctx(), server.signer, server.config.access_token_ttl,
+            self.request.client, self.request.exchange, token_binding())
+        return 200, token, self.TOKEN_RESPONSE_HEADER
 
 
 class IdpOpenIDCode(OpenIDCode):

@@ -181,6 +181,7 @@ def build_server(app, config: Config, keyring: Keyring, keys: KeyCache) -> IdpAu
     server.register_grant(grants.RefreshTokenGrant)
     server.register_grant(grants.ClientCredentialsGrant)
     server.register_grant(grants.DeviceCodeGrant)
+    server.register_grant(grants.TokenExchangeGrant)
     server.register_endpoint(Introspection)
     server.register_endpoint(Revocation)
     server.register_endpoint(EndSession)

@@ -8,6 +8,7 @@
 //                           code, fetches userinfo, refreshes; prints the claims it verified
 // mode "client-credentials": optional scope; prints the token response
 // mode "device":            device authorization grant; two lines (see device())
+// mode "token-exchange":    subject_token, audience; prints the token response
 // Output: one JSON object on stdout. On failure: exit 1 and a JSON error on stderr.
 //
 // Every check of the library stays on; the only relaxation is plain http, which the tests
@@ -122,6 +123,17 @@ async function device(config, input) {
     scope: tokens.scope ?? null, has_refresh_token: Boolean(tokens.refresh_token) }
 }
 
+// RFC 8693 through the library's generic grant: prints the token response.
+async function tokenExchange(config, input) {
+  const tokens = await client.genericGrantRequest(
+    config, 'urn:ietf:params:oauth:grant-type:token-exchange', {
+      subject_token: input.subject_token,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      audience: input.audience,
+    })
+  return { ...tokens }
+}
+
 async function clientCredentials(config, input) {
   const params = {}
   if (input.scope) params.scope = input.scope
@@ -135,6 +147,7 @@ const MODES = {
   'code-callback': codeCallback,
   'client-credentials': clientCredentials,
   device,
+  'token-exchange': tokenExchange,
 }
 
 function describe(err) {

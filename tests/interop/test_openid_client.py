@@ -256,3 +256,26 @@ def test_device_authorization_grant(provider):
     result = json.loads(out.strip().splitlines()[-1])
     assert result["token_type"].lower() == "bearer" and result["has_refresh_token"]
     assert result["id_token_claims"]["iss"] == provider.issuer
+
+
+def test_token_exchange(provider, run_rp):
+    """RFC 8693 with openid-client's generic grant: a service trades the person's access
+    token for one to its downstream API, naming itself in `act`."""
+    creds = {"client_id": provider.rp_client_id, "client_secret": provider.rp_client_secret,
+             "redirect_uri": REDIRECT_URI}
+    built = run_rp(mode="code-build", **creds)
+    callback = _browser_login(built["url"], "alice", PASSWORD)
+    tokens = run_rp(mode="code-callback", callback_url=callback,
+                    code_verifier=built["code_verifier"], state=built["state"],
+                    nonce=built["nonce"], **creds)
+    api = "https://orders.example.com"
+    svc = provider.cli_json("clients", "create", "--name", "orders-gw", "--grant-type",
+                            "urn:ietf:params:oauth:grant-type:token-exchange", "--audience", api)
+    result = run_rp(mode="token-exchange", client_id=svc["client_id"],
+                    client_secret=svc["client_secret"], subject_token=tokens["access_token"],
+                    audience=api)
+    assert result["issued_token_type"] == "urn:ietf:params:oauth:token-type:access_token"
+    segment = result["access_token"].split(".")[1]
+    claims = json.loads(base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4)))
+    assert claims["aud"] == api and claims["act"] == {"sub": svc["client_id"]}
+    assert claims["sub"] == tokens["id_token_claims"]["sub"]
