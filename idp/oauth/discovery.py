@@ -14,6 +14,7 @@ from idp.oauth.constants import (
     TOKEN_EXCHANGE_GRANT,
 )
 from idp.oauth.dpop import DPOP_ALGS
+from idp.oauth.request_objects import REQUEST_OBJECT_ALGS
 from idp.oauth.signing_keys import SUPPORTED_ALGS
 
 
@@ -44,7 +45,8 @@ def provider_metadata(config: Config) -> dict:
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": SUPPORTED_CLAIMS,
         "claims_parameter_supported": False,
-        "request_parameter_supported": False,
+        "request_parameter_supported": True,
+        "request_object_signing_alg_values_supported": list(REQUEST_OBJECT_ALGS),
         "request_uri_parameter_supported": False,
         "prompt_values_supported": ["none", "login", "consent"],
         "authorization_response_iss_parameter_supported": True,

@@ -33,7 +33,6 @@ bp = Blueprint("oauth", __name__)
 PUSHED = "_pushed"
 
 UNSUPPORTED_PARAMS = {
-    "request": "request_not_supported",
     "request_uri": "request_uri_not_supported",
     "registration": "registration_not_supported",
 }
@@ -212,7 +211,27 @@ def authorize():
         params = {**pushed, PUSHED: "1"}
         return _run_authorization(pending.StoredAuthorizationRequest(params), params, None, None)
     params.pop(PUSHED, None)  # only a redeemed request_uri sets it
+    if params.get("request"):
+        try:
+            params = _with_request_object(params)
+        except OAuth2Error as error:
+            return render_template("error.html", title="This sign-in link is not valid",
+                                   message=error.description or error.error), 400
+        return _run_authorization(pending.StoredAuthorizationRequest(params), params, None, None)
     return _run_authorization(None, params, None, None)
+
+
+def _with_request_object(params: dict) -> dict:
+    """RFC 9101: the verified object's claims over the outer parameters."""
+    from authlib.oauth2.rfc6749.errors import InvalidClientError
+
+    from idp.oauth.request_objects import resolve_request_object
+
+    server = services().server
+    client = server.query_client(params.get("client_id"))
+    if client is None:
+        raise InvalidClientError(description="The client does not exist on this server.")
+    return resolve_request_object(server, client, params["request"], params)
 
 
 @bp.post("/par")
@@ -248,6 +267,8 @@ def _pushed_params(client) -> dict:
               if k not in (*par.CLIENT_AUTH_PARAMS, PUSHED)}
     if "request_uri" in params:
         raise InvalidRequestError("'request_uri' cannot be pushed (RFC 9126 2.1).")
+    if params.get("request"):
+        params = _with_request_object(params)
     if params.setdefault("client_id", client.id) != client.id:
         raise InvalidRequestError("'client_id' is not the authenticated client.")
     return params

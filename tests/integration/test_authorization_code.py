@@ -248,10 +248,10 @@ def test_prompt_none_with_missing_consent_gives_consent_required(app, client):
     assert query["error"] == "consent_required"
 
 
-def test_request_object_is_not_supported(app, client):
+def test_unsigned_request_object_is_refused_without_redirect(app, client):
     cid, _ = make_client(app)
     response = client.get(authorize_url(cid, request="eyJhbGciOiJub25lIn0.e30."))
-    assert follow_to_client(client, response)["error"] == "request_not_supported"
+    assert response.status_code == 400 and "Location" not in response.headers
 
 
 def test_disabled_user_cannot_exchange_code(app, client):

@@ -82,7 +82,7 @@ def test_par_requires_client_authentication(app, client):
     ({"request_uri": URN + "x"}, "invalid_request"),
     ({"response_type": "token"}, "unsupported_response_type"),
     ({"code_challenge_method": "plain"}, "invalid_request"),
-    ({"request": "a.b.c"}, "request_not_supported"),
+    ({"request": "a.b.c"}, "invalid_request_object"),
 ])
 def test_par_validates_the_request_like_authorize_and_answers_json(app, client, extra, error):
     cid, secret = make_client(app)
