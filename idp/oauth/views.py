@@ -13,6 +13,7 @@ from idp.http import (
     clear_session_cookie,
     current_session,
     no_store,
+    oauth_json_error,
     services,
     signed_in_user,
 )
