@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from idp.models.accounts import User
 from idp.models.oauth import AccessToken, TokenGrant
+from idp.models.sessions import UserSession
 from idp.oauth.access_tokens import check_access_token
 from idp.oauth.token_service import InvalidTargetError, TokenSubject
 from idp.request_context import RequestContext
@@ -67,12 +68,15 @@ def _from_id_token(db: Session, ctx: RequestContext, server, client,
         raise InvalidGrantError("The subject token is not a valid ID token issued to this "
                                 "client.") from None
     user = db.get(User, _uuid(token.claims.get("sub")))
-    if user is None or not user.is_active:
-        raise InvalidGrantError("The subject token's person is not active.")
-    grant = TokenGrant(client_id=client.id, user_id=user.id,
-                       session_id=_uuid(token.claims.get("sid")), scope="openid",
-                       auth_time=ctx.now, amr=token.claims.get("amr") or [],
-                       acr=token.claims.get("acr"), created_at=ctx.now)
+    session_id = _uuid(token.claims.get("sid"))
+    session = db.get(UserSession, session_id) if session_id else None
+    # The sign-in the ID token attests must still be live: an ended session exchanges nothing.
+    if user is None or not user.is_active or session is None or session.revoked_at is not None \
+            or session.user_id != user.id:
+        raise InvalidGrantError("The subject token's person or session is no longer active.")
+    grant = TokenGrant(client_id=client.id, user_id=user.id, session_id=session.id,
+                       scope="openid", auth_time=session.auth_time, amr=session.amr,
+                       acr=session.acr, created_at=ctx.now)
     db.add(grant)
     db.flush()
     return TokenSubject(user=user, grant=grant), ""

@@ -78,7 +78,7 @@ def test_client_secret_post_requires_matching_method(app, client):
 
 def test_unsupported_grant_types(app, client):
     cid, secret = make_client(app, grant_types=["client_credentials"], scopes=["a"])
-    for grant in ("password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"):
+    for grant in ("password", "implicit", "urn:ietf:params:oauth:grant-type:saml2-bearer"):
         response = client.post("/token", data={"grant_type": grant, "username": "x",
                                                "password": "y"}, headers=basic(cid, secret))
         assert response.status_code == 400
@@ -202,3 +202,11 @@ def test_revocation_of_refresh_token_by_its_own_client_only(app, client):
     gone = client.post("/introspect", data={"token": tokens["refresh_token"]},
                        headers=basic(cid, secret)).get_json()
     assert gone == {"active": False}
+
+
+def test_device_code_grant_needs_the_grant_type(app, client):
+    cid, secret = make_client(app, grant_types=["client_credentials"], scopes=["a"])
+    response = client.post("/token", headers=basic(cid, secret), data={
+        "grant_type": "urn:ietf:params:oauth:grant-type:device_code", "device_code": "x"})
+    assert response.status_code in (400, 401)
+    assert response.get_json()["error"] in ("unauthorized_client", "invalid_request")

@@ -16,8 +16,10 @@ def test_discovery_advertises_exactly_what_is_supported(client):
     assert meta["code_challenge_methods_supported"] == ["S256"]
     assert meta["authorization_response_iss_parameter_supported"] is True
     assert meta["response_types_supported"] == ["code"]
-    assert set(meta["grant_types_supported"]) == {"authorization_code", "refresh_token",
-                                                  "client_credentials"}
+    assert set(meta["grant_types_supported"]) == {
+        "authorization_code", "refresh_token", "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:token-exchange"}
     assert "implicit" not in meta["grant_types_supported"]
     assert meta["end_session_endpoint"] == "http://localhost/logout"
     assert client.get("/.well-known/oauth-authorization-server").get_json() == meta

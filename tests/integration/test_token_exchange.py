@@ -116,3 +116,15 @@ def test_actor_token_names_the_actor(app, client):
 def test_discovery_lists_token_exchange(client):
     meta = client.get("/.well-known/openid-configuration").get_json()
     assert GRANT in meta["grant_types_supported"]
+
+
+def test_id_token_of_an_ended_session_exchanges_nothing(app, client):
+    make_user(app)
+    rp, rp_secret = make_client(app, grant_types=["authorization_code", "refresh_token", GRANT],
+                                audiences=[TARGET])
+    query, verifier = get_code(client, rp)
+    tokens = exchange(client, rp, rp_secret, query["code"], verifier).get_json()
+    client.get("/logout", query_string={"id_token_hint": tokens["id_token"]})
+    refused = _exchange(client, rp, rp_secret, subject_token=tokens["id_token"],
+                        subject_token_type=ID, audience=TARGET)
+    assert refused.status_code == 400 and refused.get_json()["error"] == "invalid_grant"
