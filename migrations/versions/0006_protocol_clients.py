@@ -3,15 +3,15 @@ backchannel_logouts queue the deliverer works through; clients.require_pushed_au
 and pushed_requests (RFC 9126); refresh_tokens.dpop_jkt (RFC 9449);
 device_authorizations (RFC 8628)
 
-Revision ID: 0005_protocol_clients
-Revises: 0004_webhooks_amqp
+Revision ID: 0006_protocol_clients
+Revises: 0005_scim
 Create Date: 2026-12-02 08:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005_protocol_clients'
-down_revision = '0004_webhooks_amqp'
+revision = '0006_protocol_clients'
+down_revision = '0005_scim'
 branch_labels = None
 depends_on = None
 
