@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
@@ -37,7 +40,7 @@ class _Found:
         return not self.active
 
 
-def _find_token(server, value: str, hint: str | None) -> _Found | None:
+def _find_token(server, value: str, hint: str | None, now: datetime) -> _Found | None:
     if hint != "refresh_token":
         claims = decode_access_token(server.keys, server.config.issuer, value)
         if claims is not None:
@@ -49,7 +52,6 @@ def _find_token(server, value: str, hint: str | None) -> _Found | None:
     ).scalar_one_or_none()
     if row is None:
         return None
-    now = server.now()
     active = (row.revoked_at is None and row.rotated_at is None and row.expires_at > now
               and row.grant.revoked_at is None)
     return _Found("refresh_token", row.grant.client_id, refresh=row, active=active)
@@ -69,8 +71,13 @@ def access_token_introspection(claims: dict, user) -> dict:
 class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
 
-    def query_token(self, token_string, token_type_hint):
-        return _find_token(self.server, token_string, token_type_hint)
+    def authenticate_token(self, request, client):
+        self.check_params(request, client)
+        token = _find_token(self.server, request.form["token"],
+                            request.form.get("token_type_hint"), request.ctx.now)
+        if token and self.check_permission(token, client, request):
+            return token
+        return None
 
     def check_permission(self, token, client, request):
         # The token's own client, or a confidential client of the same tenant (a resource
@@ -92,17 +99,20 @@ class Introspection(IntrospectionEndpoint):
 class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = list(CLIENT_AUTH_METHODS)
 
-    def query_token(self, token_string, token_type_hint):
-        return _find_token(self.server, token_string, token_type_hint)
+    def authenticate_token(self, request, client):
+        self.check_params(request, client)
+        token = _find_token(self.server, request.form["token"],
+                            request.form.get("token_type_hint"), request.ctx.now)
+        if token and not token.check_client(client):
+            raise InvalidGrantError()
+        return token
 
     def revoke_token(self, token, request):
-        ctx = self.server.ctx()
+        ctx = request.ctx
         if token.kind == "refresh_token":
             # Revoking a refresh token revokes its whole family (RFC 7009 2.1 "SHOULD").
             revoke_grant(db.session, token.refresh.grant_id, ctx, reason="revoked_by_client")
         elif db.session.get(RevokedToken, token.claims.get("jti")) is None:
-            from datetime import UTC, datetime
-
             db.session.add(RevokedToken(jti=token.claims["jti"],
                                         expires_at=datetime.fromtimestamp(token.claims["exp"], UTC)))
         record(db.session, ctx, EventType.TOKEN_REVOKED, client_id=token.client_id,
@@ -123,8 +133,6 @@ class EndSession(EndSessionEndpoint):
     def _validate_id_token_hint(self, id_token_hint):
         claims = super()._validate_id_token_hint(id_token_hint)
         if claims.get("iss") != self.server.config.issuer:
-            from authlib.oauth2.rfc6749.errors import InvalidRequestError
-
             raise InvalidRequestError("'id_token_hint' was not issued by this provider.")
         return claims
 

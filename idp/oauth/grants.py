@@ -48,14 +48,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return new_opaque_token()
 
     def save_authorization_code(self, code, request):
-        token_service.save_authorization_code(db.session, self.server.ctx(), code, request,
+        token_service.save_authorization_code(db.session, self.request.ctx, code, request,
                                               self.server.config.authorization_code_ttl)
 
     def query_authorization_code(self, code, client):
-        return token_service.query_authorization_code(db.session, self.server.ctx(), code, client)
+        return token_service.query_authorization_code(db.session, self.request.ctx, code, client)
 
     def authenticate_user(self, authorization_code):
-        return token_service.consume_authorization_code(db.session, self.server.ctx(),
+        return token_service.consume_authorization_code(db.session, self.request.ctx,
                                                         authorization_code)
 
     def delete_authorization_code(self, authorization_code):
@@ -63,8 +63,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
                        include_refresh_token=True):
-        return self.server.issue_user_tokens(self.request.client, user, scope,
-                                             include_refresh_token)
+        return self.server.tokens.user_tokens(db.session, self.request.ctx, self.request.client,
+                                              user, scope, include_refresh_token)
 
     def save_token(self, token):
         """Tokens were stored while they were generated."""
@@ -75,19 +75,20 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation on every use (RFC 9700 4.14.2)
 
     def authenticate_refresh_token(self, refresh_token):
-        return token_service.query_refresh_token(db.session, self.server.ctx(), refresh_token)
+        return token_service.query_refresh_token(db.session, self.request.ctx, refresh_token)
 
     def authenticate_user(self, refresh_token):
-        return token_service.rotate_refresh_token(db.session, self.server.ctx(), refresh_token)
+        return token_service.rotate_refresh_token(db.session, self.request.ctx, refresh_token)
 
     def revoke_old_credential(self, refresh_token):
         """Rotation already marked the old token used, atomically, in authenticate_user."""
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
                        include_refresh_token=True):
-        token = self.server.issue_user_tokens(self.request.client, user, scope, True)
+        tokens, client = self.server.tokens, self.request.client
+        token = tokens.user_tokens(db.session, self.request.ctx, client, user, scope, True)
         if is_openid_scope(scope):
-            token["id_token"] = self.server.issue_id_token(self.request.client, user, token)
+            token["id_token"] = tokens.id_token(client, user, token)
         return token
 
     def save_token(self, token):
@@ -106,8 +107,8 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
                        include_refresh_token=False):
-        return self.server.issue_client_token(self.request.client, scope, self.request.audience,
-                                              self.server.ctx().ip)
+        return self.server.tokens.client_token(self.request.client, scope,
+                                               self.request.audience, self.request.ctx.ip)
 
     def save_token(self, token):
         """Client-credentials tokens are stateless JWTs; usage is counted in memory."""
@@ -124,7 +125,7 @@ class IdpOpenIDCode(OpenIDCode):
         _, token, _ = response
         if is_openid_scope(token.get("scope")):
             subject = grant.request.user
-            token["id_token"] = grant.server.issue_id_token(grant.request.client, subject, token)
+            token["id_token"] = grant.server.tokens.id_token(grant.request.client, subject, token)
         return token
 
     def generate_user_info(self, user, scope):  # pragma: no cover - unused, see process_token

@@ -2,54 +2,48 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidClientError
-from flask import g
 
 from idp.audit import EventType, record
 from idp.config import Config
 from idp.extensions import db
+from idp.http import request_context
 from idp.keyring import Keyring
-from idp.models.oauth import AccessToken, Client
-from idp.oauth import claims, grants
+from idp.oauth import grants
 from idp.oauth.client_auth import PrivateKeyJWT, make_secret_basic, make_secret_post
 from idp.oauth.client_cache import ClientCache
 from idp.oauth.endpoints import EndSession, Introspection, Revocation
 from idp.oauth.jwks_fetch import JWKSFetcher
 from idp.oauth.signing_keys import KeyCache
-from idp.oauth.token_service import TokenSubject, create_refresh_token
+from idp.oauth.token_issuance import TokenIssuer
 from idp.oauth.tokens import TokenSigner
 from idp.oauth.usage import UsageRecorder
 from idp.outbound import OutboundPolicy
-from idp.request_context import RequestContext
 
 
 class IdpAuthorizationServer(AuthorizationServer):
+    """A registry of grants, client authentication methods and endpoints; issuing is
+    `TokenIssuer`'s, and every request carries its `RequestContext` (`request.ctx`)."""
+
     def __init__(self, config: Config, keyring: Keyring, keys: KeyCache):
         super().__init__()
         self.config = config
         self.keyring = keyring
         self.keys = keys
-        self.signer = TokenSigner(config.issuer, keys)
         self.jwks_fetcher = JWKSFetcher(OutboundPolicy.from_entries(config.outbound_allow))
         self.usage = UsageRecorder()
+        self.tokens = TokenIssuer(config, TokenSigner(config.issuer, keys), self.usage)
         self.clients = ClientCache(keys.session_factory)
 
-    # --- context --------------------------------------------------------------
-    def ctx(self) -> RequestContext:
-        return g.request_context
-
-    def now(self):
-        return self.ctx().now
-
     def create_oauth2_request(self, request):
+        """Authlib's request, carrying this request's context for the grants and endpoints."""
         # A stored (resumed) authorization request is used as it is.
-        if isinstance(request, OAuth2Request):
-            return request
-        return super().create_oauth2_request(request)
+        if not isinstance(request, OAuth2Request):
+            request = super().create_oauth2_request(request)
+        request.ctx = request_context()
+        return request
 
     def id_token_hint_claims(self, hint: str) -> dict:
         """Claims of an ID token we issued (expiry ignored); InvalidRequestError otherwise."""
@@ -69,65 +63,9 @@ class IdpAuthorizationServer(AuthorizationServer):
             return super().authenticate_client(request, methods, endpoint)
         except InvalidClientError:
             attempted = request.payload.client_id or _basic_client_id(request)
-            record(db.session, self.ctx(), EventType.CLIENT_AUTH_FAILED, outcome="failure",
+            record(db.session, request.ctx, EventType.CLIENT_AUTH_FAILED, outcome="failure",
                    client_id=(attempted or "")[:64] or None, details={"endpoint": endpoint})
             raise
-
-    # --- issuing ----------------------------------------------------------------
-    def issue_user_tokens(self, client: Client, subject: TokenSubject, scope: str,
-                          include_refresh_token: bool) -> dict:
-        """Access token (JWT, stored by jti for revocation) and a rotated refresh token."""
-        cfg, user, grant = self.config, subject.user, subject.grant
-        extra = {"auth_time": int(grant.auth_time.timestamp()),
-                 **claims.token_identity_claims(user, scope)}
-        if grant.session_id:
-            extra["sid"] = str(grant.session_id)
-        if grant.acr:
-            extra["acr"] = grant.acr
-        if grant.amr:
-            extra["amr"] = list(grant.amr)
-        issued = self.signer.access_token(
-            client_id=client.id, subject=str(user.id), audience=client.id, scope=scope,
-            ttl=cfg.access_token_ttl, alg=client.access_token_alg, extra=extra)
-        db.session.add(AccessToken(jti=issued.jti, grant_id=grant.id,
-                                   expires_at=datetime.fromtimestamp(issued.expires_at, UTC)))
-        token = {"access_token": issued.token, "token_type": "Bearer",
-                 "expires_in": issued.expires_in, "scope": scope}
-        if include_refresh_token and client.check_grant_type("refresh_token"):
-            token["refresh_token"] = create_refresh_token(
-                db.session, grant, scope, cfg.refresh_token_ttl, self.now())
-        # In the same transaction as the token row: no token without its audit event.
-        record(db.session, self.ctx(), EventType.TOKEN_ISSUED, subject_id=user.id,
-               tenant_id=user.tenant_id, client_id=client.id,
-               details={"jti": issued.jti, "grant_id": str(grant.id),
-                        "refresh_token": "refresh_token" in token})
-        db.session.flush()
-        return token
-
-    def issue_id_token(self, client: Client, subject: TokenSubject, token: dict) -> str:
-        grant = subject.grant
-        return self.signer.id_token(
-            client_id=client.id, subject=str(subject.user.id), ttl=self.config.id_token_ttl,
-            alg=client.id_token_signed_response_alg,
-            auth_time=int(grant.auth_time.timestamp()), nonce=subject.nonce,
-            amr=list(grant.amr or []), acr=grant.acr, access_token=token.get("access_token"),
-            sid=str(grant.session_id) if grant.session_id else None,
-            claims=claims.id_token_claims(subject.user, token.get("scope", "")),
-        )
-
-    def issue_client_token(self, client: Client, scope: str | None, audience,
-                           ip: str | None) -> dict:
-        """Client credentials: a stateless JWT whose subject is the client itself."""
-        scope = scope or " ".join(client.scopes)
-        extra = {"tenant": str(client.tenant_id)}
-        if client.roles:
-            extra["roles"] = list(client.roles)
-        issued = self.signer.access_token(
-            client_id=client.id, subject=client.id, audience=audience, scope=scope,
-            ttl=self.config.access_token_ttl, alg=client.access_token_alg, extra=extra)
-        self.usage.note_token(client.id, ip)
-        return {"access_token": issued.token, "token_type": "Bearer",
-                "expires_in": issued.expires_in, "scope": scope}
 
 
 def _basic_client_id(request) -> str | None:

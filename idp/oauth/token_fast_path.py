@@ -90,4 +90,4 @@ class ClientCredentialsFastPath:
             return None
         resources = [params["resource"]] if "resource" in params else []
         audience = token_audience(client, resources, scope, server.config.issuer)
-        return server.issue_client_token(client, scope, audience, ip)
+        return server.tokens.client_token(client, scope, audience, ip)
