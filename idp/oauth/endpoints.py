@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from idp.audit import EventType, record
 from idp.extensions import db
-from idp.models.oauth import Client, RefreshToken, RevokedToken
+from idp.models.oauth import RefreshToken, RevokedToken
 from idp.oauth.access_tokens import ValidAccessToken, check_token_state, decode_access_token
+from idp.oauth.client_credentials import may_introspect
 from idp.oauth.constants import CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS
 from idp.oauth.token_service import revoke_grant
 from idp.oauth.tokens import hash_token
@@ -80,12 +81,7 @@ class Introspection(IntrospectionEndpoint):
         return None
 
     def check_permission(self, token, client, request):
-        # The token's own client, or a confidential client of the same tenant (a resource
-        # server registered with us), may introspect.
-        if token.client_id == client.id:
-            return True
-        owner = db.session.get(Client, token.client_id)
-        return owner is not None and owner.tenant_id == client.tenant_id
+        return may_introspect(client, token.client_id, self.server.clients)
 
     def introspect_token(self, token):
         if token.kind == "refresh_token":

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import grants
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope
 
 from idp.extensions import db
-from idp.oauth import token_service
+from idp.oauth import client_credentials, token_service
 from idp.oauth.constants import CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS
 from idp.oauth.tokens import new_opaque_token
 
@@ -100,10 +100,10 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     def validate_token_request(self):
         super().validate_token_request()
-        if not token_service.client_may_request(self.request.client, self.request.payload.scope):
-            raise InvalidScopeError("The requested scope exceeds what this client may ask for.")
-        self.request.audience = token_service.resolve_audience(self.request,
-                                                              self.server.config.issuer)
+        payload = self.request.payload
+        self.request.audience = client_credentials.check(
+            self.request.client, payload.scope, payload.datalist.get("resource", []),
+            self.server.config.issuer)
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
                        include_refresh_token=False):
