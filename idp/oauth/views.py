@@ -23,8 +23,8 @@ from idp.oauth.responses import error_to_client, to_client
 from idp.oauth.signing_keys import JWKS_MAX_AGE
 from idp.oauth.token_request import token_request_problem
 from idp.oauth.token_service import AuthorizedUser
+from idp.rate_limits import token_limit
 from idp.sessions.service import revoke_session
-from idp.web.rate_limits import token_limit
 
 bp = Blueprint("oauth", __name__)
 
