@@ -8,6 +8,7 @@ from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
+from flask import g
 from joserfc.jwk import KeySet
 from sqlalchemy import select
 
@@ -135,8 +136,6 @@ class EndSession(EndSessionEndpoint):
     def is_post_logout_redirect_uri_legitimate(self, request, uri, client, logout_hint):
         # Without id_token_hint, a registered URI is followed only after the person
         # confirmed the logout on our page.
-        from flask import g
-
         return bool(g.get("logout_confirmed"))
 
     def end_session(self, end_session_request):

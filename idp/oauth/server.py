@@ -5,6 +5,7 @@ from __future__ import annotations
 from authlib.integrations.flask_oauth2 import AuthorizationServer
 from authlib.oauth2.rfc6749 import OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidClientError
+from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
 from idp.audit import EventType, record
 from idp.config import Config
@@ -69,8 +70,6 @@ class IdpAuthorizationServer(AuthorizationServer):
 
 
 def _basic_client_id(request) -> str | None:
-    from authlib.oauth2.rfc6749.util import extract_basic_authorization
-
     client_id, _ = extract_basic_authorization(request.headers)
     return client_id
 
