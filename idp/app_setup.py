@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from flask import Flask
@@ -9,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from idp.config import Config
 from idp.database import engine_options, install_deadline, prepare_sqlite_path
+from idp.events.publisher import start_background_publisher
 from idp.extensions import csrf, db, limiter
 from idp.keyring import Keyring
 from idp.services import Services
@@ -76,6 +78,7 @@ def configure_app(app: Flask, config: Config) -> None:
     _register_blueprints(app)
     _install_fast_paths(app, services)
     _install_operations(app, config)  # last: its WSGI wrappers see every request
+    _publish_events_when_serving(app, config)
 
 
 def _install_fast_paths(app: Flask, services: Services) -> None:
@@ -138,13 +141,33 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_account_pages(app: Flask) -> None:
     """Account, self-service pages and the 429 answer (issue 4)."""
-    from idp.web import rate_limits
+    from idp import rate_limits
+    from idp.web.account_export import bp as export_bp
     from idp.web.account_views import bp as account_bp
     from idp.web.self_service_views import bp as self_service_bp
 
     app.register_blueprint(account_bp)
     app.register_blueprint(self_service_bp)
+    app.register_blueprint(export_bp)
     rate_limits.install(app)
+
+
+def _publish_events_when_serving(app: Flask, config: Config) -> None:
+    """Start the events worker with the first request a process serves (each gunicorn
+    worker), never in CLI commands; Redis locks or row claims keep the workers apart."""
+    if config.testing:
+        return
+    started = threading.Event()
+    lock = threading.Lock()
+
+    @app.before_request
+    def _start_publisher():
+        if started.is_set():
+            return
+        with lock:
+            if not started.is_set():
+                start_background_publisher(app)
+                started.set()
 
 
 def enable_migrations(app: Flask):

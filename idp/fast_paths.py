@@ -7,18 +7,15 @@ cost. Everything else goes to the Flask app unchanged.
 
 from __future__ import annotations
 
-import secrets
-
 from sqlalchemy.exc import SQLAlchemyError
 
 from idp.oauth.signing_keys import JWKS_MAX_AGE
+from idp.security_headers import REQUEST_ID_HEADER, request_id, security_headers
 
-_COMMON = [
+CACHED_JSON = [
     ("Content-Type", "application/json"),
     ("Cache-Control", f"public, max-age={JWKS_MAX_AGE}"),
     ("Access-Control-Allow-Origin", "*"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
 ]
 METADATA_PATHS = {"/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"}
 JWKS_PATH = "/jwks.json"
@@ -30,6 +27,7 @@ class FastPaths:
         self.services = services
         self.metadata = metadata
         self.on_request = on_request  # optional hook(path, status) for metrics
+        self.headers = [*CACHED_JSON, *security_headers(services.config.issuer_is_https)]
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
@@ -45,7 +43,8 @@ class FastPaths:
             body, etag = snap.jwks_json, snap.etag
         else:
             body, etag = self.metadata, None
-        headers = [*_COMMON, ("X-Request-ID", request_id(environ))]
+        headers = [*self.headers,
+                   (REQUEST_ID_HEADER, request_id(environ.get("HTTP_X_REQUEST_ID")))]
         if etag:
             headers.append(("ETag", etag))
             if etag in environ.get("HTTP_IF_NONE_MATCH", ""):
@@ -59,10 +58,3 @@ class FastPaths:
         if self.on_request is not None:
             self.on_request(path, code)
         return [body]
-
-
-def request_id(environ) -> str:
-    given = environ.get("HTTP_X_REQUEST_ID", "")
-    if given and len(given) <= 64 and all(c.isalnum() or c in "-_." for c in given):
-        return given
-    return secrets.token_hex(8)

@@ -15,8 +15,8 @@ from werkzeug.exceptions import HTTPException
 from idp.errors import DomainError
 from idp.input_limits import has_nul, loads_bounded
 from idp.request_context import RequestContext
+from idp.security_headers import REQUEST_ID_HEADER, request_id, security_headers
 
-REQUEST_ID_HEADER = "X-Request-ID"
 SESSION_COOKIE = "idp_session"
 FLOW_COOKIE = "idp_flow"  # Flask's signed session: the partial login and ceremonies
 
@@ -85,10 +85,7 @@ def ip_literal(value: str | None) -> str | None:
 
 
 def _incoming_request_id() -> str:
-    given = request.headers.get(REQUEST_ID_HEADER, "")
-    if given and len(given) <= 64 and all(c.isalnum() or c in "-_." for c in given):
-        return given
-    return secrets.token_hex(8)
+    return request_id(request.headers.get(REQUEST_ID_HEADER))
 
 
 def request_context() -> RequestContext:
@@ -162,24 +159,10 @@ def domain_error_response(exc: DomainError):
 
 
 def _security_headers(response):
-    headers = response.headers
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("X-Frame-Options", "DENY")
-    headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
-    headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if response.mimetype == "text/html":
-        nonce = g.get("csp_nonce", "")
-        headers.setdefault(
-            "Content-Security-Policy",
-            "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-            f"script-src 'self' 'nonce-{nonce}'; frame-ancestors 'none'; base-uri 'none'; "
-            "object-src 'none'",
-        )
-        headers.setdefault("Cache-Control", "no-store")
-    if settings().issuer_is_https:
-        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-    headers[REQUEST_ID_HEADER] = g.get("request_id", "")
+    nonce = g.get("csp_nonce", "") if response.mimetype == "text/html" else None
+    for name, value in security_headers(settings().issuer_is_https, nonce):
+        response.headers.setdefault(name, value)
+    response.headers[REQUEST_ID_HEADER] = g.get("request_id", "")
     return response
 
 

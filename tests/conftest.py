@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from idp import create_app
 from idp.extensions import db as _db
+from tests.fast_path_support import without_fast_paths
 
 PG_URL = os.environ.get("IDP_TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("IDP_TEST_REDIS_URL")
@@ -115,3 +116,11 @@ def client(app):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture(params=["fast", "flask"])
+def answering_path(request, app) -> str:
+    """Each test twice: fast paths on ("fast") and off ("flask"), with the same assertions."""
+    if request.param == "flask":
+        without_fast_paths(app)
+    return request.param

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from authlib.oauth2.rfc6749 import scope_to_list
+from sqlalchemy.orm import object_session
 
+from idp.accounts.roles import user_role_names
 from idp.models.accounts import User
 
 SCOPE_CLAIMS = {
@@ -32,10 +34,6 @@ def _claim_value(user: User, claim: str):
 
 
 def _role_names(user: User) -> list[str]:
-    from sqlalchemy.orm import object_session
-
-    from idp.accounts.roles import user_role_names
-
     return user_role_names(object_session(user), user)
 
 

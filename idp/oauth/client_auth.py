@@ -39,10 +39,10 @@ def authenticate_secret(server, client_id: str, secret: str, now) -> Client | No
     return client
 
 
-def _secret_method(server, client_id, secret, status):
+def _secret_method(server, client_id, secret, status, now):
     if not client_id or not secret:
         return None
-    client = authenticate_secret(server, client_id, secret, server.now())
+    client = authenticate_secret(server, client_id, secret, now)
     if client is None:
         raise InvalidClientError(status_code=status, description=SECRET_MISMATCH)
     return client
@@ -51,7 +51,7 @@ def _secret_method(server, client_id, secret, status):
 def make_secret_basic(server):
     def authenticate_client_secret_basic(query_client, request):
         client_id, secret = extract_basic_authorization(request.headers)
-        return _secret_method(server, client_id, secret, 401)
+        return _secret_method(server, client_id, secret, 401, request.ctx.now)
 
     return authenticate_client_secret_basic
 
@@ -59,7 +59,8 @@ def make_secret_basic(server):
 def make_secret_post(server):
     def authenticate_client_secret_post(query_client, request):
         form = request.form
-        return _secret_method(server, form.get("client_id"), form.get("client_secret"), 400)
+        return _secret_method(server, form.get("client_id"), form.get("client_secret"), 400,
+                              request.ctx.now)
 
     return authenticate_client_secret_post
 

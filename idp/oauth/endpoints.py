@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc8628 import DeviceAuthorizationEndpoint
 from authlib.oidc.rpinitiated import EndSessionEndpoint
+from flask import g
 from sqlalchemy import select
 
 from idp.audit import EventType, record
 from idp.extensions import db
-from idp.models.oauth import Client, RefreshToken, RevokedToken
+from idp.models.base import utcnow
+from idp.models.oauth import RefreshToken, RevokedToken
 from idp.oauth.access_tokens import ValidAccessToken, check_token_state, decode_access_token
+from idp.oauth.client_credentials import may_introspect
 from idp.oauth.constants import CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, DEVICE_CODE_GRANT
 from idp.oauth.device_flow import INTERVAL, start_device_authorization
 from idp.oauth.signing_keys import public_key_set, query_logout_hint_keys
@@ -39,7 +45,7 @@ class _Found:
         return not self.active
 
 
-def _find_token(server, value: str, hint: str | None) -> _Found | None:
+def _find_token(server, value: str, hint: str | None, now: datetime) -> _Found | None:
     if hint != "refresh_token":
         claims = decode_access_token(server.keys, server.config.issuer, value)
         if claims is not None:
@@ -51,7 +57,6 @@ def _find_token(server, value: str, hint: str | None) -> _Found | None:
     ).scalar_one_or_none()
     if row is None:
         return None
-    now = server.now()
     active = (row.revoked_at is None and row.rotated_at is None and row.expires_at > now
               and row.grant.revoked_at is None)
     return _Found("refresh_token", row.grant.client_id, refresh=row, active=active)
@@ -73,16 +78,16 @@ def access_token_introspection(claims: dict, user) -> dict:
 class Introspection(IntrospectionEndpoint):
     CLIENT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
 
-    def query_token(self, token_string, token_type_hint):
-        return _find_token(self.server, token_string, token_type_hint)
+    def authenticate_token(self, request, client):
+        self.check_params(request, client)
+        token = _find_token(self.server, request.form["token"],
+                            request.form.get("token_type_hint"), request.ctx.now)
+        if token and self.check_permission(token, client, request):
+            return token
+        return None
 
     def check_permission(self, token, client, request):
-        # The token's own client, or a confidential client of the same tenant (a resource
-        # server registered with us), may introspect.
-        if token.client_id == client.id:
-            return True
-        owner = db.session.get(Client, token.client_id)
-        return owner is not None and owner.tenant_id == client.tenant_id
+        return may_introspect(client, token.client_id, self.server.clients)
 
     def introspect_token(self, token):
         if token.kind == "refresh_token":
@@ -96,17 +101,20 @@ class Introspection(IntrospectionEndpoint):
 class Revocation(RevocationEndpoint):
     CLIENT_AUTH_METHODS = list(CLIENT_AUTH_METHODS)
 
-    def query_token(self, token_string, token_type_hint):
-        return _find_token(self.server, token_string, token_type_hint)
+    def authenticate_token(self, request, client):
+        self.check_params(request, client)
+        token = _find_token(self.server, request.form["token"],
+                            request.form.get("token_type_hint"), request.ctx.now)
+        if token and not token.check_client(client):
+            raise InvalidGrantError()
+        return token
 
     def revoke_token(self, token, request):
-        ctx = self.server.ctx()
+        ctx = request.ctx
         if token.kind == "refresh_token":
             # Revoking a refresh token revokes its whole family (RFC 7009 2.1 "SHOULD").
             revoke_grant(db.session, token.refresh.grant_id, ctx, reason="revoked_by_client")
         elif db.session.get(RevokedToken, token.claims.get("jti")) is None:
-            from datetime import UTC, datetime
-
             db.session.add(RevokedToken(jti=token.claims["jti"],
                                         expires_at=datetime.fromtimestamp(token.claims["exp"], UTC)))
         record(db.session, ctx, EventType.TOKEN_REVOKED, client_id=token.client_id,
@@ -129,7 +137,7 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):
         cfg = self.server.config
         scope = client.get_allowed_scope(request.payload.scope)
         device_code, user_code = start_device_authorization(
-            db.session, self.server.ctx(), client.id, scope, cfg.device_code_ttl)
+            db.session, request.ctx, client.id, scope, cfg.device_code_ttl)
         uri = f"{cfg.issuer}/device"
         return 200, {"device_code": device_code, "user_code": user_code,
                      "verification_uri": uri,
@@ -146,7 +154,7 @@ class EndSession(EndSessionEndpoint):
         # signed its ID token, and the person must still be able to sign out (section 2).
         from datetime import timedelta
 
-        now = self.server.now()
+        now = utcnow()
         since = now - timedelta(seconds=self.server.config.session_absolute_timeout)
         return public_key_set(query_logout_hint_keys(db.session, now, since))
 
@@ -156,16 +164,12 @@ class EndSession(EndSessionEndpoint):
     def _validate_id_token_hint(self, id_token_hint):
         claims = super()._validate_id_token_hint(id_token_hint)
         if claims.get("iss") != self.server.config.issuer:
-            from authlib.oauth2.rfc6749.errors import InvalidRequestError
-
             raise InvalidRequestError("'id_token_hint' was not issued by this provider.")
         return claims
 
     def is_post_logout_redirect_uri_legitimate(self, request, uri, client, logout_hint):
         # Without id_token_hint, a registered URI is followed only after the person
         # confirmed the logout on our page.
-        from flask import g
-
         return bool(g.get("logout_confirmed"))
 
     def end_session(self, end_session_request):

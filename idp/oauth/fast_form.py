@@ -14,23 +14,17 @@ from urllib.parse import parse_qsl
 
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 
-from idp.fast_paths import request_id
 from idp.input_limits import has_nul
 from idp.metrics import LATENCY, REQUESTS
+from idp.security_headers import REQUEST_ID_HEADER, request_id, security_headers
 
 MAX_BODY = 4096
-# What http._security_headers and http.no_store add to a JSON answer of the full path.
+# What http.no_store adds to a JSON answer of the full path; http's hook adds the rest.
 JSON_NO_STORE = [
     ("Content-Type", "application/json"),
     ("Cache-Control", "no-store"),
     ("Pragma", "no-cache"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
-    ("X-Frame-Options", "DENY"),
-    ("Cross-Origin-Opener-Policy", "same-origin"),
-    ("Permissions-Policy", "camera=(), microphone=(), geolocation=()"),
 ]
-HSTS = ("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
 
 
 def is_basic_form_post(environ, path: str) -> bool:
@@ -87,11 +81,12 @@ def send_json(environ, start_response, headers: list, payload: dict, endpoint: s
     """A 200 JSON answer, counted in the request metrics under the route's name."""
     body = json.dumps(payload).encode()
     start_response("200 OK", [*headers, ("Content-Length", str(len(body))),
-                              ("X-Request-ID", request_id(environ))])
+                              (REQUEST_ID_HEADER, request_id(environ.get("HTTP_X_REQUEST_ID")))])
     REQUESTS.labels(endpoint, "POST", "200").inc()
     LATENCY.labels(endpoint).observe(time.perf_counter() - started)
     return [body]
 
 
 def json_headers(config) -> list:
-    return [*JSON_NO_STORE, HSTS] if config.issuer_is_https else list(JSON_NO_STORE)
+    """The headers of a fast no-store JSON answer, as the full path sends them."""
+    return [*JSON_NO_STORE, *security_headers(config.issuer_is_https)]

@@ -8,14 +8,13 @@ from authlib.oauth2.rfc6749.errors import (
     AccessDeniedError,
     InvalidGrantError,
     InvalidRequestError,
-    InvalidScopeError,
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope
 
 from idp.extensions import db
-from idp.oauth import device_flow, token_exchange, token_service
+from idp.oauth import client_credentials, device_flow, token_exchange, token_service
 from idp.oauth.constants import (
     CLIENT_AUTH_METHODS,
     CONFIDENTIAL_AUTH_METHODS,
@@ -37,7 +36,7 @@ class S256CodeChallenge(CodeChallenge):
         try:
             return super().validate_code_verifier(grant, result)
         except OAuth2Error:
-            token_service.spend_authorization_code(db.session, grant.server.ctx(),
+            token_service.spend_authorization_code(db.session, grant.request.ctx,
                                                    grant.request.authorization_code)
             raise
 
@@ -73,14 +72,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return new_opaque_token()
 
     def save_authorization_code(self, code, request):
-        token_service.save_authorization_code(db.session, self.server.ctx(), code, request,
+        token_service.save_authorization_code(db.session, self.request.ctx, code, request,
                                               self.server.config.authorization_code_ttl)
 
     def query_authorization_code(self, code, client):
-        return token_service.query_authorization_code(db.session, self.server.ctx(), code, client)
+        return token_service.query_authorization_code(db.session, self.request.ctx, code, client)
 
     def authenticate_user(self, authorization_code):
-        return token_service.consume_authorization_code(db.session, self.server.ctx(),
+        return token_service.consume_authorization_code(db.session, self.request.ctx,
                                                         authorization_code)
 
     def delete_authorization_code(self, authorization_code):
@@ -88,8 +87,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
                        include_refresh_token=True):
-        return self.server.issue_user_tokens(self.request.client, user, scope,
-                                             include_refresh_token)
+        return self.server.tokens.user_tokens(db.session, self.request.ctx, self.request.client,
+                                              user, scope, include_refresh_token)
 
     def save_token(self, token):
         """Tokens were stored while they were generated."""
@@ -100,22 +99,23 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):
     INCLUDE_NEW_REFRESH_TOKEN = True  # rotation on every use (RFC 9700 4.14.2)
 
     def authenticate_refresh_token(self, refresh_token):
-        row = token_service.query_refresh_token(db.session, self.server.ctx(), refresh_token)
+        row = token_service.query_refresh_token(db.session, self.request.ctx, refresh_token)
         if row is not None and row.dpop_jkt and row.dpop_jkt != dpop_key():
             raise InvalidGrantError("The refresh token is bound to a DPoP key (RFC 9449 5).")
         return row
 
     def authenticate_user(self, refresh_token):
-        return token_service.rotate_refresh_token(db.session, self.server.ctx(), refresh_token)
+        return token_service.rotate_refresh_token(db.session, self.request.ctx, refresh_token)
 
     def revoke_old_credential(self, refresh_token):
         """Rotation already marked the old token used, atomically, in authenticate_user."""
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
                        include_refresh_token=True):
-        token = self.server.issue_user_tokens(self.request.client, user, scope, True)
+        tokens, client = self.server.tokens, self.request.client
+        token = tokens.user_tokens(db.session, self.request.ctx, client, user, scope, True)
         if is_openid_scope(scope):
-            token["id_token"] = self.server.issue_id_token(self.request.client, user, token)
+            token["id_token"] = tokens.id_token(client, user, token)
         return token
 
     def save_token(self, token):
@@ -127,15 +127,15 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
     def validate_token_request(self):
         super().validate_token_request()
-        if not token_service.client_may_request(self.request.client, self.request.payload.scope):
-            raise InvalidScopeError("The requested scope exceeds what this client may ask for.")
-        self.request.audience = token_service.resolve_audience(self.request,
-                                                              self.server.config.issuer)
+        payload = self.request.payload
+        self.request.audience = client_credentials.check(
+            self.request.client, payload.scope, payload.datalist.get("resource", []),
+            self.server.config.issuer)
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
                        include_refresh_token=False):
-        return self.server.issue_client_token(self.request.client, scope, self.request.audience,
-                                              self.server.ctx().ip)
+        return self.server.tokens.client_token(self.request.client, scope,
+                                               self.request.audience, self.request.ctx.ip)
 
     def save_token(self, token):
         """Client-credentials tokens are stateless JWTs; usage is counted in memory."""
@@ -148,10 +148,10 @@ class DeviceCodeGrant(rfc8628.DeviceCodeGrant):
 
     def query_device_credential(self, device_code):
         row = device_flow.query_by_device_code(db.session, device_code)
-        return device_flow.DeviceCredential(row, self.server.now()) if row else None
+        return device_flow.DeviceCredential(row, self.request.ctx.now) if row else None
 
     def validate_device_credential(self, credential):
-        row, ctx = credential.row, self.server.ctx()
+        row, ctx = credential.row, self.request.ctx
         if credential.is_expired():
             raise rfc8628.ExpiredTokenError()
         if row.status == "denied":
@@ -164,10 +164,10 @@ class DeviceCodeGrant(rfc8628.DeviceCodeGrant):
 
     def generate_token(self, user=None, scope=None, grant_type=None, expires_in=None,
                        include_refresh_token=True):
-        token = self.server.issue_user_tokens(self.request.client, user, scope,
-                                              include_refresh_token)
+        token = self.server.tokens.user_tokens(db.session, self.request.ctx, self.request.client,
+                                               user, scope, include_refresh_token)
         if is_openid_scope(scope):
-            token["id_token"] = self.server.issue_id_token(self.request.client, user, token)
+            token["id_token"] = self.server.tokens.id_token(self.request.client, user, token)
         return token
 
     def save_token(self, token):
@@ -188,12 +188,12 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
             raise UnauthorizedClientError("The client may not exchange tokens.")
         self.request.client = client
         self.request.exchange = token_exchange.validate_exchange(
-            db.session, self.server.ctx(), self.server, client, self.request.payload.data)
+            db.session, self.request.ctx, self.server, client, self.request.payload.data)
 
     def create_token_response(self):
         server = self.server
         token = token_exchange.issue_exchanged_token(
-            db.session, server.ctx(), server.signer, server.config.access_token_ttl,
+            db.session, self.request.ctx, server.tokens.signer, server.config.access_token_ttl,
             self.request.client, self.request.exchange, token_binding())
         return 200, token, self.TOKEN_RESPONSE_HEADER
 
@@ -209,7 +209,7 @@ class IdpOpenIDCode(OpenIDCode):
         _, token, _ = response
         if is_openid_scope(token.get("scope")):
             subject = grant.request.user
-            token["id_token"] = grant.server.issue_id_token(grant.request.client, subject, token)
+            token["id_token"] = grant.server.tokens.id_token(grant.request.client, subject, token)
         return token
 
     def generate_user_info(self, user, scope):  # pragma: no cover - unused, see process_token

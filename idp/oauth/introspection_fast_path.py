@@ -20,6 +20,7 @@ from idp.models.base import utcnow
 from idp.oauth import fast_form
 from idp.oauth.access_tokens import CLIENT_TOKEN_STATE, client_token_live, decode_access_token
 from idp.oauth.client_auth import authenticate_secret
+from idp.oauth.client_credentials import may_introspect
 from idp.oauth.endpoints import access_token_introspection
 
 AUTH_METHOD = "client_secret_basic"
@@ -80,8 +81,6 @@ class IntrospectionFastPath:
             state = conn.execute(CLIENT_TOKEN_STATE, {"client_id": owner_id, "jti": jti}).first()
         if not client_token_live(state):
             return None
-        if owner_id != caller.id:
-            owner = server.clients.get(owner_id)
-            if owner is None or owner.tenant_id != caller.tenant_id:
-                return None
+        if not may_introspect(caller, owner_id, server.clients):
+            return None
         return access_token_introspection(claims, None)

@@ -29,6 +29,7 @@ from idp.audit import EventType, record
 from idp.database import database_deadline
 from idp.errors import Conflict
 from idp.keyring import Keyring
+from idp.models.base import utcnow
 from idp.models.keys import KEY_ACTIVE, KEY_NEXT, KEY_RETIRED, SigningKey
 from idp.oauth.constants import SIGNING_ALGS
 from idp.request_context import RequestContext
@@ -208,8 +209,6 @@ class KeyCache:
         return self._snap
 
     def _load(self) -> _Snapshot:
-        from idp.models.base import utcnow
-
         with self._session_factory() as db:
             rows = query_published_keys(db, utcnow())
         snap = _Snapshot(loaded_at=time.monotonic())

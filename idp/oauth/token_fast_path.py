@@ -22,12 +22,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from idp.http import environ_client_ip
 from idp.metrics import TOKENS
 from idp.models.base import utcnow
-from idp.oauth import fast_form
+from idp.oauth import client_credentials, fast_form
 from idp.oauth.client_auth import authenticate_secret
 from idp.oauth.token_request import token_request_problem
-from idp.oauth.token_service import client_may_request, token_audience
 
-GRANT = "client_credentials"
+GRANT = client_credentials.GRANT_TYPE
 AUTH_METHOD = "client_secret_basic"
 PARAMS = {"grant_type", "scope", "resource"}
 
@@ -80,14 +79,11 @@ class ClientCredentialsFastPath:
         # The same checks, in the same order, as Authlib's ClientCredentialsGrant with
         # our overrides (grants.ClientCredentialsGrant, client_auth._secret_method).
         client = server.query_client(client_id)
-        if (client is None or not client.check_endpoint_auth_method(AUTH_METHOD, "token")
-                or not client.check_grant_type(GRANT)):
+        if client is None or not client.check_endpoint_auth_method(AUTH_METHOD, "token"):
             return None
         if authenticate_secret(server, client_id, secret, utcnow()) is None:
             return None
         scope = params.get("scope")
-        if not client_may_request(client, scope):
-            return None
         resources = [params["resource"]] if "resource" in params else []
-        audience = token_audience(client, resources, scope, server.config.issuer)
-        return server.issue_client_token(client, scope, audience, ip)
+        audience = client_credentials.check(client, scope, resources, server.config.issuer)
+        return server.tokens.client_token(client, scope, audience, ip)

@@ -19,7 +19,6 @@ from idp.audit import EventType, record
 from idp.models.accounts import User
 from idp.models.oauth import AuthorizationCode, RefreshToken, TokenGrant
 from idp.models.sessions import UserSession
-from idp.oauth.constants import OWN_API_SCOPES
 from idp.oauth.tokens import REFRESH_TOKEN_PREFIX, hash_token, new_opaque_token
 from idp.request_context import RequestContext
 
@@ -207,34 +206,3 @@ def revoke_grant(db: Session, grant_id: uuid.UUID, ctx: RequestContext, *, reaso
                                    RefreshToken.revoked_at.is_(None))
         .values(revoked_at=ctx.now).execution_options(synchronize_session=False)
     )
-
-
-
-
-def client_may_request(client, scope: str | None) -> bool:
-    """Client credentials: every requested scope is one the client is allowed."""
-    return not scope or set(scope.split()) <= set(client.scopes)
-
-
-def resolve_audience(request, issuer: str) -> str | list[str]:
-    """RFC 8707 `resource` values of an Authlib request, each allowed for the client."""
-    return token_audience(request.client, request.payload.datalist.get("resource", []),
-                          request.payload.scope, issuer)
-
-
-def token_audience(client, resources: list[str], scope: str | None,
-                   issuer: str) -> str | list[str]:
-    """The `aud` of a client-credentials token; InvalidTargetError for a resource the
-    client may not ask for.
-
-    Default: our own APIs (the issuer) for `idp:admin` and `idp:scim`, the client's single
-    allowed audience, or else the client itself.
-    """
-    if not resources:
-        if OWN_API_SCOPES & set((scope or "").split()):
-            return issuer
-        return client.audiences[0] if len(client.audiences) == 1 else client.id
-    for resource in resources:
-        if resource not in client.audiences:
-            raise InvalidTargetError(f"The resource {resource!r} is not allowed for this client.")
-    return resources[0] if len(resources) == 1 else list(resources)

@@ -5,8 +5,13 @@ from __future__ import annotations
 import json
 
 from authlib.oauth2 import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError, validate_csrf
 
+from idp.accounts.consents import consented_scopes
+from idp.audit import EventType, record
 from idp.database import commit_if_written
 from idp.extensions import csrf, db
 from idp.http import (
@@ -19,6 +24,7 @@ from idp.http import (
 )
 from idp.oauth import authorize_flow, par, pending
 from idp.oauth.access_tokens import check_access_token
+from idp.oauth.authorize_flow import Step
 from idp.oauth.claims import user_claims
 from idp.oauth.discovery import metadata_json
 from idp.oauth.dpop_http import bearer_error, binding_problem, check_token_proof
@@ -26,8 +32,9 @@ from idp.oauth.responses import error_to_client, to_client
 from idp.oauth.signing_keys import JWKS_MAX_AGE
 from idp.oauth.token_request import token_request_problem
 from idp.oauth.token_service import AuthorizedUser
+from idp.oauth.usage_store import flush_usage
+from idp.rate_limits import token_limit
 from idp.sessions.service import revoke_session
-from idp.web.rate_limits import token_limit
 
 bp = Blueprint("oauth", __name__)
 # Marks parameters that came from a pushed request (RFC 9126), through login and consent.
@@ -49,7 +56,7 @@ def _deliverer():
     if deliverer is None:
         server = svc.server
         deliverer = svc.extra["backchannel_deliverer"] = Deliverer(
-            server.keys.session_factory, server.signer, svc.outbound_policy)
+            server.keys.session_factory, server.tokens.signer, svc.outbound_policy)
     return deliverer
 
 
@@ -145,8 +152,6 @@ def _run_authorization(oauth_request, params: dict, entry: dict | None, rid: str
 
 
 def _check_extra_params(params: dict, client) -> None:
-    from authlib.oauth2.rfc6749.errors import InvalidRequestError
-
     if client.require_pushed_authorization_requests and not params.get(PUSHED):
         raise InvalidRequestError("This client must push its authorization requests (PAR).")
     for name, code in UNSUPPORTED_PARAMS.items():
@@ -162,9 +167,6 @@ def _check_extra_params(params: dict, client) -> None:
 
 
 def _next_step(server, grant, params, session, user, hint_sub, entry, rid):
-    from idp.accounts.consents import consented_scopes
-    from idp.oauth.authorize_flow import Step
-
     client = grant.request.client
     fresh_since = entry["created"] if entry else None
     login_needed = authorize_flow.needs_login(params, session, hint_sub, fresh_since,
@@ -177,8 +179,6 @@ def _next_step(server, grant, params, session, user, hint_sub, entry, rid):
     decision = authorize_flow.decide(params, login_needed=login_needed,
                                      consent_needed=consent_needed)
     if decision.error:
-        from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
-
         cls = LoginRequiredError if decision.error == "login_required" else ConsentRequiredError
         error = cls(description=decision.description, redirect_uri=grant.redirect_uri)
         error.state = params.get("state")
@@ -292,8 +292,6 @@ def _commit_and_flush_usage(response):
     commit_if_written(db.session)
     usage = services().server.usage
     if usage.due():
-        from idp.oauth.usage_store import flush_usage
-
         flush_usage(db.session, usage)
     return response
 
@@ -380,8 +378,6 @@ def _confirm_logout(client, unchecked_hint: bool = False):
 @bp.route("/logout", methods=["GET", "POST"])
 @csrf.exempt
 def logout():
-    from flask_wtf.csrf import CSRFError, validate_csrf
-
     server = services().server
     confirmed = request.method == "POST" and request.form.get("confirm") == "yes"
     if confirmed:
@@ -406,8 +402,6 @@ def logout():
         return _confirm_logout(req.client)
     if session is not None:
         revoke_session(db.session, g.request_context, session, reason="logout")
-        from idp.audit import EventType, record
-
         record(db.session, g.request_context, EventType.LOGOUT, subject_id=session.user_id,
                tenant_id=session.tenant_id,
                client_id=req.client.id if req.client else None)

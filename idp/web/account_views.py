@@ -18,12 +18,12 @@ from idp.http import clear_session_cookie, settings, signed_in_user
 from idp.mfa.enrolment import summarize_factors
 from idp.models.accounts import User
 from idp.models.sessions import UserSession
+from idp.rate_limits import failed_attempts_limit, login_limit
 from idp.sessions.devices import describe_device
 from idp.sessions.service import revoke_other_sessions, revoke_session
 from idp.web.account_forms import ActionForm, ChangePasswordForm, ProfileForm, policy_hints
 from idp.web.login import confirm_password
 from idp.web.mail_dispatch import send_password_notice
-from idp.web.rate_limits import failed_attempts_limit, login_limit
 
 bp = Blueprint("account", __name__)
 

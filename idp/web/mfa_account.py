@@ -16,6 +16,7 @@ from idp.http import services, signed_in_user
 from idp.mfa import enrolment, totp, verification
 from idp.mfa.passkeys import authentication_options, query_passkeys, registration_options
 from idp.mfa.policy import has_factor
+from idp.rate_limits import failed_attempts_limit, login_limit
 from idp.web.login import confirm_password
 from idp.web.mail_dispatch import send_backup_code_notice, send_lock_notice
 from idp.web.mfa_forms import (
@@ -34,7 +35,6 @@ from idp.web.mfa_support import (
     relying_party,
     take_challenge,
 )
-from idp.web.rate_limits import failed_attempts_limit, login_limit
 
 bp = Blueprint("mfa_account", __name__)
 

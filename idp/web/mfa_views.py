@@ -18,11 +18,11 @@ from idp.mfa.passkeys import authentication_options, query_passkeys, registratio
 from idp.mfa.policy import has_factor, mfa_required_for
 from idp.models.oauth import Client
 from idp.oauth import pending
+from idp.rate_limits import failed_attempts_limit, login_limit
 from idp.web import login_steps
 from idp.web.mail_dispatch import send_backup_code_notice, send_lock_notice
 from idp.web.mfa_forms import ActionForm, CodeForm, PasskeyAssertionForm, PasskeyRegisterForm
 from idp.web.mfa_support import WRONG_CODE, notify, options_response, relying_party, take_challenge
-from idp.web.rate_limits import failed_attempts_limit, login_limit
 
 bp = Blueprint("mfa", __name__)
 

@@ -26,6 +26,7 @@ from idp.errors import DomainError, ValidationFailed
 from idp.extensions import db
 from idp.http import settings
 from idp.models.tenancy import Tenant
+from idp.rate_limits import request_limit, self_service_limit
 from idp.web import login_steps
 from idp.web.account_forms import (
     ForgotForm,
@@ -35,7 +36,6 @@ from idp.web.account_forms import (
     policy_hints,
 )
 from idp.web.mail_dispatch import link_to, send_later, send_password_notice
-from idp.web.rate_limits import request_limit, self_service_limit
 
 bp = Blueprint("self_service", __name__)
 

@@ -13,10 +13,10 @@ from idp.http import current_session, services, signed_in_user
 from idp.models.oauth import Client
 from idp.oauth import pending
 from idp.oauth.claims import SCOPE_CLAIMS
+from idp.rate_limits import failed_attempts_limit, login_limit
 from idp.web import login_steps
 from idp.web.forms import ConsentForm, LoginForm
 from idp.web.mail_dispatch import send_lock_notice
-from idp.web.rate_limits import failed_attempts_limit, login_limit
 
 bp = Blueprint("web", __name__)
 

@@ -12,7 +12,16 @@ BODIES = {"post /users": {"email": "made@example.com"}, "post /roles": {"name": 
           "post /groups": {"name": "grp-x"}, "post /tenants": {"slug": "made-t"},
           "post /clients": {"name": "made"}, "post /users/{user_id}/roles": {"role": "member"},
           "post /users/{user_id}/mfa/reset": {"reason": "lost phone"},
-          "post /groups/{group_id}/roles": {"role": "member"}}
+          "post /groups/{group_id}/roles": {"role": "member"},
+          "post /webhooks": {"url": "http://127.0.0.1:9/hook"}}
+HOOK_URL = "http://127.0.0.1:9/hook"  # port 9 (discard) is closed here: deliveries fail fast
+
+
+@pytest.fixture
+def config_overrides(config_overrides):
+    # The webhook routes' target: a closed port on loopback, allowed for this test only.
+    config_overrides["outbound_allow"] = "127.0.0.1/32"
+    return config_overrides
 
 
 @pytest.fixture
@@ -29,7 +38,9 @@ def _fixtures(client, app, auth):
                        headers=auth).get_json()
     tenant = client.get("/api/v1/tenants", headers=auth).get_json()["items"][0]
     made = client.post("/api/v1/clients", json={"name": "c"}, headers=auth).get_json()
-    return {"user_id": user, "group_id": group["id"], "role_id": role["id"],
+    hook = client.post("/api/v1/webhooks", json={"url": HOOK_URL}, headers=auth).get_json()
+    return {"webhook_id": hook["id"], "delivery_id": "00000000-0000-0000-0000-000000000000",
+            "user_id": user, "group_id": group["id"], "role_id": role["id"],
             "tenant_id": tenant["id"], "client_id": made["client_id"], "role_name": "member",
             "session_id": "00000000-0000-0000-0000-000000000000"}
 

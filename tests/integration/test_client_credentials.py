@@ -5,11 +5,15 @@ from __future__ import annotations
 import time
 import uuid
 
+import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
 from tests.factories import make_client, make_user
 from tests.oauth_flow import basic, exchange, get_code
+
+# Every test runs with the fast paths on and off: the answers must be the same.
+pytestmark = pytest.mark.usefixtures("answering_path")
 
 
 def _cc(client, cid, secret, **data):
