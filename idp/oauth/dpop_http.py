@@ -6,6 +6,7 @@ from flask import Response, g, has_request_context, request
 
 from idp.extensions import db
 from idp.http import oauth_json_error, services
+from idp.oauth.dpop import DPOP_ALGS, DPoPError, accept_proof
 
 
 def bearer_error(status: int, error: str, description: str) -> Response:
@@ -17,7 +18,6 @@ def bearer_error(status: int, error: str, description: str) -> Response:
 
 def check_token_proof() -> Response | None:
     """RFC 9449 5: a DPoP header at /token binds what is issued to the proof's key."""
-    from idp.oauth.dpop import DPoPError, accept_proof
 
     proofs = request.headers.getlist("DPoP")
     if not proofs:
@@ -35,7 +35,6 @@ def check_token_proof() -> Response | None:
 
 def binding_problem(scheme: str, value: str, claims: dict) -> Response | None:
     """RFC 9449 7: a bound token needs the DPoP scheme and a proof by its key."""
-    from idp.oauth.dpop import DPoPError, accept_proof
 
     jkt = (claims.get("cnf") or {}).get("jkt")
     if scheme == "bearer":
@@ -55,7 +54,6 @@ def binding_problem(scheme: str, value: str, claims: dict) -> Response | None:
 
 
 def _dpop_error(error: str, description: str) -> Response:
-    from idp.oauth.dpop import DPOP_ALGS
 
     response = oauth_json_error(401, error, description)
     response.headers["WWW-Authenticate"] = (f'DPoP error="{error}", error_description='

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
-from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError
+from authlib.common.urls import add_params_to_uri
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, UnauthorizedClientError
 from authlib.oauth2.rfc7009 import RevocationEndpoint
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint
 from authlib.oauth2.rfc8628 import DeviceAuthorizationEndpoint
@@ -128,8 +129,6 @@ class DeviceAuthorization(DeviceAuthorizationEndpoint):
     CLIENT_AUTH_METHODS = list(CLIENT_AUTH_METHODS)
 
     def create_endpoint_response(self, request):
-        from authlib.common.urls import add_params_to_uri
-        from authlib.oauth2.rfc6749.errors import UnauthorizedClientError
 
         client = self.authenticate_client(request)
         if not client.check_grant_type(DEVICE_CODE_GRANT):
@@ -152,7 +151,6 @@ class EndSession(EndSessionEndpoint):
     def get_server_jwks(self):
         # Not only the published keys: a session outlives the JWKS life of the key that
         # signed its ID token, and the person must still be able to sign out (section 2).
-        from datetime import timedelta
 
         now = utcnow()
         since = now - timedelta(seconds=self.server.config.session_absolute_timeout)

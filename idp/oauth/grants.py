@@ -8,6 +8,7 @@ from authlib.oauth2.rfc6749.errors import (
     AccessDeniedError,
     InvalidGrantError,
     InvalidRequestError,
+    UnauthorizedClientError,
 )
 from authlib.oauth2.rfc7636 import CodeChallenge
 from authlib.oidc.core import OpenIDCode
@@ -181,7 +182,6 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
     TOKEN_ENDPOINT_AUTH_METHODS = list(CONFIDENTIAL_AUTH_METHODS)
 
     def validate_token_request(self):
-        from authlib.oauth2.rfc6749.errors import UnauthorizedClientError
 
         client = self.authenticate_token_endpoint_client()
         if not client.check_grant_type(self.GRANT_TYPE):

@@ -8,11 +8,14 @@ claims replace the query parameters of the same name (section 6.3: the object wi
 
 from __future__ import annotations
 
+import json
 import time
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from joserfc import jwt
 from joserfc.errors import JoseError
+
+from idp.oauth.client_auth import PrivateKeyJWT
 
 # Asymmetric only: a shared-secret HMAC would let the server forge the client's requests.
 REQUEST_OBJECT_ALGS = ("RS256", "ES256", "PS256")
@@ -34,7 +37,6 @@ def _decode(raw: str, keys):
 
 def resolve_request_object(server, client, raw: str, outer: dict) -> dict:
     """The effective parameters: the outer ones overridden by the verified object's claims."""
-    from idp.oauth.client_auth import PrivateKeyJWT
 
     if not client.jwks and not client.jwks_uri:
         raise InvalidRequestObjectError("The client has no registered keys for request objects.")
@@ -59,6 +61,5 @@ def resolve_request_object(server, client, raw: str, outer: dict) -> dict:
 
 
 def _as_param(value) -> str:
-    import json
 
     return json.dumps(value, separators=(",", ":")) if isinstance(value, dict | list) else str(value)

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from joserfc.jwk import ECKey, RSAKey
+from joserfc.jwk import ECKey, KeySet, RSAKey
 from sqlalchemy import or_, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
@@ -151,7 +151,6 @@ def query_logout_hint_keys(db: Session, now, since) -> list[SigningKey]:
 
 def public_key_set(rows: list[SigningKey]):
     """A joserfc KeySet of the public halves of `rows`."""
-    from joserfc.jwk import KeySet
 
     return KeySet.import_key_set({"keys": [row.public_jwk for row in rows]})
 

@@ -9,7 +9,9 @@ subject token's family (a revocation there ends it too), and every exchange is a
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
 from joserfc import jwt
@@ -17,6 +19,7 @@ from joserfc.errors import JoseError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idp.audit import EventType, record
 from idp.models.accounts import User
 from idp.models.oauth import AccessToken, TokenGrant
 from idp.models.sessions import UserSession
@@ -83,7 +86,6 @@ def _from_id_token(db: Session, ctx: RequestContext, server, client,
 
 
 def _uuid(value):
-    import uuid
 
     try:
         return uuid.UUID(str(value))
@@ -126,9 +128,7 @@ def validate_exchange(db: Session, ctx: RequestContext, server, client, data: di
 def issue_exchanged_token(db: Session, ctx: RequestContext, signer, ttl: int, client,
                           exchange: Exchange, binding: dict) -> dict:
     """Section 2.2.1: the new access token, in the subject's token family, audited."""
-    from datetime import UTC, datetime
 
-    from idp.audit import EventType, record
 
     user = exchange.subject.user
     issued = signer.access_token(

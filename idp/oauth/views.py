@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import time
 
 from authlib.oauth2 import OAuth2Error
-from authlib.oauth2.rfc6749.errors import InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError, validate_csrf
+from sqlalchemy.exc import SQLAlchemyError
 
 from idp.accounts.consents import consented_scopes
 from idp.audit import EventType, record
@@ -25,15 +27,19 @@ from idp.http import (
 from idp.oauth import authorize_flow, par, pending
 from idp.oauth.access_tokens import check_access_token
 from idp.oauth.authorize_flow import Step
+from idp.oauth.backchannel import SWEEP_INTERVAL, Deliverer, next_due_in
 from idp.oauth.claims import user_claims
+from idp.oauth.constants import CLIENT_AUTH_METHODS
 from idp.oauth.discovery import metadata_json
 from idp.oauth.dpop_http import bearer_error, binding_problem, check_token_proof
+from idp.oauth.request_objects import resolve_request_object
 from idp.oauth.responses import error_to_client, to_client
 from idp.oauth.signing_keys import JWKS_MAX_AGE
 from idp.oauth.token_request import token_request_problem
 from idp.oauth.token_service import AuthorizedUser
 from idp.oauth.usage_store import flush_usage
 from idp.rate_limits import token_limit
+from idp.sessions.backchannel import QUEUED_FLAG
 from idp.sessions.service import revoke_session
 
 bp = Blueprint("oauth", __name__)
@@ -49,7 +55,6 @@ UNSUPPORTED_PARAMS = {
 # --- back-channel logout delivery ------------------------------------------------------
 
 def _deliverer():
-    from idp.oauth.backchannel import Deliverer
 
     svc = services()
     deliverer = svc.extra.get("backchannel_deliverer")
@@ -64,15 +69,12 @@ def _deliverer():
 def _wake_backchannel_delivery(response):
     # Logout tokens queued by this request (any page that ends a session), or left from
     # before this process started (once): the background thread posts them.
-    from idp.sessions.backchannel import QUEUED_FLAG
 
     svc = services()
     if db.session.info.pop(QUEUED_FLAG, False):
         _deliverer().kick()
     elif request.blueprint == "oauth" and _sweep_due(svc):
-        from sqlalchemy.exc import SQLAlchemyError
 
-        from idp.oauth.backchannel import next_due_in
 
         try:
             if next_due_in(db.session) is not None:
@@ -85,9 +87,7 @@ def _wake_backchannel_delivery(response):
 def _sweep_due(svc) -> bool:
     # Rows queued outside a request (the CLI) or left by a crash: looked for at most every
     # SWEEP_INTERVAL seconds per process, on protocol requests only (never /healthz).
-    import time
 
-    from idp.oauth.backchannel import SWEEP_INTERVAL
 
     now = time.monotonic()
     if now - svc.extra.get("backchannel_swept_at", -SWEEP_INTERVAL) < SWEEP_INTERVAL:
@@ -224,9 +224,7 @@ def authorize():
 
 def _with_request_object(params: dict) -> dict:
     """RFC 9101: the verified object's claims over the outer parameters."""
-    from authlib.oauth2.rfc6749.errors import InvalidClientError
 
-    from idp.oauth.request_objects import resolve_request_object
 
     server = services().server
     client = server.query_client(params.get("client_id"))
@@ -240,7 +238,6 @@ def _with_request_object(params: dict) -> dict:
 @no_store
 def pushed_authorization_request():
     """RFC 9126 2: an authenticated client pushes an authorization request, validated now."""
-    from idp.oauth.constants import CLIENT_AUTH_METHODS
 
     server = services().server
     try:
@@ -262,7 +259,6 @@ def pushed_authorization_request():
 
 
 def _pushed_params(client) -> dict:
-    from authlib.oauth2.rfc6749.errors import InvalidRequestError
 
     params = {k: v for k, v in pending.request_params().items()
               if k not in (*par.CLIENT_AUTH_PARAMS, PUSHED)}
