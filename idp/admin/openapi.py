@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from idp.admin.operations import MAX_EXPIRY, MAX_GRACE
+from idp.oauth.constants import CLIENT_AUTH_METHODS, GRANT_TYPES, SIGNING_ALGS
+
 bp = Blueprint("admin_openapi", __name__)
 
 S, N, B, INT = {"type": "string"}, {"type": ["string", "null"]}, {"type": "boolean"}, {"type": "integer"}
@@ -78,14 +81,16 @@ SCHEMAS = {
                               "client_secret": N, "last_used_at": N, "last_used_ip": N,
                               "usage": {"type": "array"}, "secrets": {"type": "array"}}},
     "ClientWrite": {"type": "object", "additionalProperties": False, "properties": {
-        "name": S, "grant_types": {"type": "array", "items": S},
-        "redirect_uris": {"type": "array", "items": S},
-        "post_logout_redirect_uris": {"type": "array", "items": S},
+        "name": S, "grant_types": {"type": "array", "items": {
+            "type": "string", "enum": sorted(GRANT_TYPES)}},
+        "redirect_uris": {"type": "array", "items": {**S, "maxLength": 2000}},
+        "post_logout_redirect_uris": {"type": "array", "items": {**S, "maxLength": 2000}},
         "scopes": {"type": "array", "items": S}, "audiences": {"type": "array", "items": S},
         "roles": {"type": "array", "items": S}, "public": B, "first_party": B,
-        "auth_method": S, "jwks_uri": S, "tenant": S,
-        "token_alg": {"type": "string", "enum": ["RS256", "ES256"]},
-        "expires_in": {"type": "integer", "minimum": 1, "maximum": 315360000,
+        "auth_method": {"type": "string", "enum": list(CLIENT_AUTH_METHODS)},
+        "jwks_uri": S, "tenant": S,
+        "token_alg": {"type": "string", "enum": list(SIGNING_ALGS)},
+        "expires_in": {"type": "integer", "minimum": 1, "maximum": MAX_EXPIRY,
                        "description": "Seconds until the client stops working."}}},
     "Export": {"type": "object", "required": ["profile", "roles", "audit_events"]},
 }
@@ -166,6 +171,8 @@ OPERATIONS = {
     ("/clients", "post"): ("Register a client", "clients:write", "ClientWrite", 201, "Client", []),
     ("/clients/{client_id}", "get"): ("Show a client with usage", "clients:write or audit:read",
                                       None, 200, "Client", []),
+    ("/clients/{client_id}", "patch"): ("Edit a client (fields left out keep their value)",
+                                        "clients:write", "ClientWrite", 200, "Client", []),
     ("/clients/{client_id}", "delete"): ("Delete a client", "clients:write", None, 204, None, []),
     ("/clients/{client_id}/rotate", "post"): ("Rotate the secret", "clients:write", "Grace", 200,
                                               "Secret", []),
@@ -198,7 +205,8 @@ SCHEMAS.update({
     "GroupWrite": {"type": "object", "required": ["name"],
                    "properties": {"name": S, "description": S}},
     "TenantWrite": {"type": "object", "properties": {"slug": S, "name": S, "settings": OBJ}},
-    "Grace": {"type": "object", "properties": {"grace": INT}},
+    "Grace": {"type": "object", "properties": {"grace": {**INT, "minimum": 0,
+                                                         "maximum": MAX_GRACE}}},
     "Revoked": {"type": "object", "required": ["revoked"], "properties": {"revoked": INT}},
     "Removed": {"type": "object", "required": ["removed"], "properties": {"removed": OBJ}},
     "Secret": {"type": "object", "required": ["client_id", "client_secret"],

@@ -58,6 +58,7 @@ class EventType(StrEnum):
     USER_EXPORTED = "user.exported"
     USER_IMPORTED = "user.imported"
     CLIENT_CREATED = "client.created"
+    CLIENT_UPDATED = "client.updated"
     CLIENT_SECRET_ROTATED = "client.secret.rotated"
     CLIENT_REVOKED = "client.revoked"
     CLIENT_DELETED = "client.deleted"

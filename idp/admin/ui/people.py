@@ -171,6 +171,22 @@ def add_role(user_id):
     return done(f"{user.username} now holds {role.name}.", "admin_ui.user_detail", user_id=user_id)
 
 
+@bp.get("/users/<user_id>/roles/<role_name>/remove")
+@require("roles:write")
+def confirm_remove_role(user_id, role_name):
+    from flask import url_for
+
+    user = load_user(user_id, "roles:write")
+    role = ops.grantable_role(db.session, resolve_caller(), role_name, user.tenant_id, user)
+    back = url_for("admin_ui.user_detail", user_id=user_id)
+    return page("admin/confirm_step.html", title=f"Take {role.name} from {user.username}",
+                subject=f"{user.name or user.username} ({user.email or user.username})",
+                text=f"{user.username} loses the rights of {role.name} at once (rights the "
+                     "person also holds through a group stay).",
+                button="Remove role", danger=True, grace=None, cancel=back,
+                action=url_for("admin_ui.remove_role", user_id=user_id, role_name=role.name))
+
+
 @bp.post("/users/<user_id>/roles/<role_name>/remove")
 @require("roles:write")
 def remove_role(user_id, role_name):
