@@ -7,8 +7,8 @@ from flask import flash, redirect, render_template, url_for
 from idp.admin.permissions import resolve_caller
 
 NAV = [("users", "People"), ("audit", "Audit log"), ("roles", "Roles"), ("groups", "Groups"),
-       ("tenants", "Tenants"), ("clients", "Clients"), ("webhooks", "Webhooks"), ("keys", "Keys"),
-       ("import_users", "Import")]
+       ("tenants", "Tenants"), ("clients", "Applications"), ("webhooks", "Webhooks"),
+       ("keys", "Keys"), ("import_users", "Import")]
 
 
 def page(template: str, status: int = 200, **context):
