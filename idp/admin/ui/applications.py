@@ -1,20 +1,18 @@
 """Console pages for applications (OAuth clients): register, edit, rotate, revoke, delete.
 
-A new secret is never rendered by the POST that made it: the POST stores it, encrypted, in
-the signed flow cookie and redirects (POST/redirect/GET), and the page shows it once, so a
-reload neither registers a second client nor shows the secret again.
+A new secret is never rendered by the POST that made it: the POST keeps it for the next
+page (common.keep_for_next_page) and redirects, and the page shows it once, so a reload
+neither registers a second client nor shows the secret again.
 """
 
 from __future__ import annotations
 
-import base64
-
-from flask import redirect, request, session, url_for
+from flask import redirect, request, url_for
 
 from idp.admin import operations as ops
 from idp.admin.permissions import admin_context, load_client, require, resolve_caller
 from idp.admin.ui import bp
-from idp.admin.ui.common import done, page
+from idp.admin.ui.common import done, keep_for_next_page, page, take_once
 from idp.errors import NotFound, ValidationFailed
 from idp.extensions import db
 from idp.http import services
@@ -33,7 +31,6 @@ KINDS = {
     "service": ("Service (machine to machine)", "Client credentials grant, no person "
                 "signs in."),
 }
-_SECRET_KEY = "idp.console_secret"
 _CONFIRM = {  # action: (title, text, button, danger)
     "rotate": ("Rotate the secret", "A new secret is made and shown once. The current "
                "secret keeps working only for the grace period you set.", "Rotate secret",
@@ -100,20 +97,6 @@ def _form(kind: str, values: dict, error: ValidationFailed | None = None, client
                 roles=[r.name for r in ops.list_roles(db.session, caller)])
 
 
-def _stash_secret(client_id: str, secret: str | None) -> None:
-    if secret:
-        blob = services().keyring.encrypt(secret.encode(), f"console-secret:{client_id}")
-        session[_SECRET_KEY] = [client_id, base64.urlsafe_b64encode(blob).decode()]
-
-
-def _take_secret(client_id: str) -> str | None:
-    stashed = session.pop(_SECRET_KEY, None)
-    if not stashed or stashed[0] != client_id:
-        return None
-    blob = base64.urlsafe_b64decode(stashed[1])
-    return services().keyring.decrypt(blob, f"console-secret:{client_id}").decode()
-
-
 @bp.get("/clients")
 @require("clients:write", "audit:read", any_of=True)
 def clients():
@@ -149,7 +132,7 @@ def create_client():
         return _form(kind, request.form.to_dict() | {"roles": request.form.getlist("roles")},
                      exc)
     db.session.commit()
-    _stash_secret(client.id, secret)
+    keep_for_next_page("client", client.id, secret)
     return done(f"{client.name} was registered.", "admin_ui.client_detail", client_id=client.id)
 
 
@@ -161,7 +144,7 @@ def client_detail(client_id):
                          else "audit:read")
     described = describe_client(client, ops.client_usage(db.session, client))
     return page("admin/client_detail.html", client=described, kind=KINDS[kind_of(described)],
-                secret=_take_secret(client.id))
+                secret=take_once("client", client.id))
 
 
 @bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])
@@ -189,7 +172,7 @@ def edit_client(client_id):
         return _form(kind, request.form.to_dict() | {"roles": request.form.getlist("roles")},
                      exc, client=described)
     db.session.commit()
-    _stash_secret(client.id, secret)
+    keep_for_next_page("client", client.id, secret)
     return done(f"{client.name} was saved.", "admin_ui.client_detail", client_id=client.id)
 
 
@@ -221,7 +204,7 @@ def rotate_client(client_id):
         db.session.rollback()
         return _confirm(client, "rotate", exc.message, grace)
     db.session.commit()
-    _stash_secret(client.id, secret)
+    keep_for_next_page("client", client.id, secret)
     return redirect(url_for("admin_ui.client_detail", client_id=client.id))
 
 
