@@ -140,3 +140,15 @@ def test_people_list_total_keeps_filters(app, client):
     assert re.search(rf'id="total">{count} people\.', everyone)
     some = client.get("/admin/users?q=y").get_data(as_text=True)
     assert re.search(r'id="total">2 people match these filters', some)
+
+
+def test_audit_log_shows_usernames_and_readable_event_names(app, client):
+    _admin(app, client)
+    uid = make_person(app, "abe")
+    confirm = client.get(f"/admin/users/{uid}/disable").get_data(as_text=True)
+    client.post(f"/admin/users/{uid}/disable", data={"csrf_token": csrf_from(confirm)})
+    html = client.get("/admin/audit?type=user.disabled").get_data(as_text=True)
+    row = html.split('data-type="user.disabled"')[1].split("</tr>")[0]
+    assert '<abbr title="user.disabled" data-code="user.disabled">User disabled</abbr>' in row
+    assert ">root</td>" in row and f'title="{uid}">abe</a>' in row
+    assert 'aria-current="page">Audit log</a>' in html

@@ -33,6 +33,13 @@ def _rejected_input(exc: ValidationFailed):
     return domain_error_response(exc)
 
 
+@bp.app_template_filter("event_label")
+def _event_label(code: str) -> str:
+    from idp.audit.events import event_label
+
+    return event_label(code)
+
+
 @bp.get("/")
 def index():
     return redirect(url_for("admin_ui.users"))
