@@ -50,5 +50,6 @@ from idp.admin.ui import (  # noqa: E402, F401 - registers routes
     audit,
     people,
     settings_pages,
+    tenant_forms,
     webhooks,
 )
