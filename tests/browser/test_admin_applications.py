@@ -33,13 +33,13 @@ def _cli(server: dict, *args: str, stdin: str | None = None) -> str:
     return proc.stdout
 
 
-def _admin_login(page, issuer: str) -> None:
+def _admin_login(page, issuer: str, who: tuple = ADMIN) -> None:
     """Password, then the TOTP enrolment our MFA policy requires of admins (pyotp as the app)."""
     import pyotp
 
     page.goto(f"{issuer}/login")
-    page.fill("input[name=username]", ADMIN[0])
-    page.fill("input[name=password]", ADMIN[2])
+    page.fill("input[name=username]", who[0])
+    page.fill("input[name=password]", who[2])
     page.click("form input[type=submit] >> nth=0")
     page.wait_for_url("**/login/mfa/enrol**")
     page.fill("input[name=code]", pyotp.TOTP(page.inner_text("#totp-secret").replace(" ", ""))
