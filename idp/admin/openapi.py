@@ -17,6 +17,31 @@ S, N, B, INT = {"type": "string"}, {"type": ["string", "null"]}, {"type": "boole
 OBJ = {"type": "object"}
 
 
+def _tenant_settings_schema() -> dict:
+    """The keys accounts.tenant_settings checks (other keys: plain values, lists, objects)."""
+    from idp.accounts.registration import MODES
+    from idp.accounts.tenant_settings import SESSION_LIMITS
+
+    nullable_int = {"type": ["integer", "null"]}
+    session = {k: {**nullable_int, "minimum": low, "maximum": high}
+               for k, (low, high) in SESSION_LIMITS.items()}
+    switch = {"type": "boolean"}
+    policy = {"preset": {"type": "string", "enum": ["default", "nist"]},
+              **{k: {"type": "integer", "minimum": 0, "maximum": 64}
+                 for k in ("min_length", "min_length_mfa", "history")},
+              "max_length": {"type": "integer", "minimum": 64},
+              **{k: switch for k in ("require_upper", "require_lower", "require_digit",
+                                     "require_special", "blocklist")}}
+    return {"type": "object", "maxProperties": 100, "properties": {
+        "registration": {"type": ["string", "null"], "enum": [*MODES, None]},
+        "mfa_required": {"type": ["boolean", "null"]},
+        "mfa_required_roles": {"type": ["array", "null"], "items": {
+            "type": "string", "minLength": 1, "maxLength": 100}},
+        "session": {"type": ["object", "null"], "additionalProperties": False,
+                    "properties": session},
+        "password_policy": {"type": ["object", "null"], "properties": policy}}}
+
+
 def ref(name: str) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
@@ -204,7 +229,10 @@ SCHEMAS.update({
     "UserRef": {"type": "object", "required": ["user_id"], "properties": {"user_id": S}},
     "GroupWrite": {"type": "object", "required": ["name"],
                    "properties": {"name": S, "description": S}},
-    "TenantWrite": {"type": "object", "properties": {"slug": S, "name": S, "settings": OBJ}},
+    "TenantWrite": {"type": "object", "properties": {
+        "slug": {**S, "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+        "name": {**S, "minLength": 1, "maxLength": 200}, "settings": ref("TenantSettings")}},
+    "TenantSettings": _tenant_settings_schema(),
     "Grace": {"type": "object", "properties": {"grace": {**INT, "minimum": 0,
                                                          "maximum": MAX_GRACE}}},
     "Revoked": {"type": "object", "required": ["revoked"], "properties": {"revoked": INT}},
