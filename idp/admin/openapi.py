@@ -18,13 +18,14 @@ OBJ = {"type": "object"}
 
 
 def _tenant_settings_schema() -> dict:
-    """The keys accounts.tenant_settings checks (other keys: plain values, lists, objects)."""
+    """The keys accounts.tenant_settings.SCHEMA accepts (no others)."""
     from idp.accounts.registration import MODES
-    from idp.accounts.tenant_settings import SESSION_LIMITS
+    from idp.accounts.tenant_settings import MAX_SECONDS, MAX_SESSIONS, SESSION_KEYS
 
     nullable_int = {"type": ["integer", "null"]}
-    session = {k: {**nullable_int, "minimum": low, "maximum": high}
-               for k, (low, high) in SESSION_LIMITS.items()}
+    session = {k: {**nullable_int, "minimum": 1,
+                   "maximum": MAX_SESSIONS if k == "max_per_user" else MAX_SECONDS}
+               for k in SESSION_KEYS}
     switch = {"type": "boolean"}
     policy = {"preset": {"type": "string", "enum": ["default", "nist"]},
               **{k: {"type": "integer", "minimum": 0, "maximum": 64}
@@ -32,11 +33,11 @@ def _tenant_settings_schema() -> dict:
               "max_length": {"type": "integer", "minimum": 64},
               **{k: switch for k in ("require_upper", "require_lower", "require_digit",
                                      "require_special", "blocklist")}}
-    return {"type": "object", "maxProperties": 100, "properties": {
+    return {"type": "object", "additionalProperties": False, "properties": {
         "registration": {"type": ["string", "null"], "enum": [*MODES, None]},
         "mfa_required": {"type": ["boolean", "null"]},
-        "mfa_required_roles": {"type": ["array", "null"], "items": {
-            "type": "string", "minLength": 1, "maxLength": 100}},
+        "mfa_required_roles": {"type": ["array", "null"], "maxItems": 100, "items": {
+            "type": "string", "minLength": 1, "maxLength": 64}},
         "session": {"type": ["object", "null"], "additionalProperties": False,
                     "properties": session},
         "password_policy": {"type": ["object", "null"], "properties": policy}}}
