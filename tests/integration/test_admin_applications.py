@@ -68,6 +68,8 @@ def test_bad_redirect_uri_is_an_inline_error_that_keeps_the_input(app, client):
     assert "wildcards are not allowed" in html and 'id="redirect_uris-error"' in html
     assert typed in html and 'value="Wild"' in html
     assert _client_ids(client) == []
+    refusals = client.get("/api/v1/audit?type=admin.input.rejected").get_json()["items"]
+    assert refusals[0]["details"]["field"] == "redirect_uris"
 
 
 def test_spa_and_native_apps_are_public_with_pkce(app, client):

@@ -12,7 +12,7 @@ from flask import redirect, request, url_for
 from idp.admin import operations as ops
 from idp.admin.permissions import admin_context, load_client, require, resolve_caller
 from idp.admin.ui import bp
-from idp.admin.ui.common import done, keep_for_next_page, page, take_once
+from idp.admin.ui.common import done, keep_for_next_page, page, refused_input, take_once
 from idp.errors import NotFound, ValidationFailed
 from idp.extensions import db
 from idp.http import services
@@ -128,7 +128,7 @@ def create_client():
                                              services().keyring, data,
                                              services().outbound_policy)
     except ValidationFailed as exc:
-        db.session.rollback()
+        refused_input(exc)
         return _form(kind, request.form.to_dict() | {"roles": request.form.getlist("roles")},
                      exc)
     db.session.commit()
@@ -168,7 +168,7 @@ def edit_client(client_id):
                                  services().keyring, client, form_data(kind),
                                  services().outbound_policy)
     except ValidationFailed as exc:
-        db.session.rollback()
+        refused_input(exc)
         return _form(kind, request.form.to_dict() | {"roles": request.form.getlist("roles")},
                      exc, client=described)
     db.session.commit()
@@ -201,7 +201,7 @@ def rotate_client(client_id):
         secret = ops.rotate_secret(db.session, admin_context(), services().keyring, client,
                                    grace)
     except ValidationFailed as exc:
-        db.session.rollback()
+        refused_input(exc)
         return _confirm(client, "rotate", exc.message, grace)
     db.session.commit()
     keep_for_next_page("client", client.id, secret)

@@ -43,3 +43,13 @@ def take_once(what: str, key: str) -> str | None:
         return None
     blob = base64.urlsafe_b64decode(kept[2])
     return services().keyring.decrypt(blob, f"console-once:{what}:{key}").decode()
+
+
+def refused_input(exc) -> None:
+    """A form refused by a rule: nothing of it is kept, the refusal is audited as the
+    console's error handler does (admin.input.rejected), then the form is shown again."""
+    from idp.admin.api import audit_rejected_input
+    from idp.extensions import db
+
+    db.session.rollback()
+    audit_rejected_input(exc.code, exc.field)

@@ -13,7 +13,7 @@ from idp.admin import operations as ops
 from idp.admin.permissions import admin_context, load_user, require, resolve_caller
 from idp.admin.schemas import session_json, user_json
 from idp.admin.ui import bp
-from idp.admin.ui.common import done, keep_for_next_page, page, take_once
+from idp.admin.ui.common import done, keep_for_next_page, page, refused_input, take_once
 from idp.errors import Conflict, ValidationFailed
 from idp.extensions import db
 from idp.http import services
@@ -297,7 +297,7 @@ def create_person():
             username=form.get("username") or None, profile=profile,
             onboarding=form.get("onboarding", ""))
     except (ValidationFailed, Conflict) as exc:
-        db.session.rollback()
+        refused_input(exc)
         return page("admin/person_form.html", exc.status, values=form.to_dict(), error=exc)
     db.session.commit()
     if form.get("onboarding") == Onboarding.INVITE:

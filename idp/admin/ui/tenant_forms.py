@@ -11,7 +11,7 @@ from idp.accounts.tenant_settings import MAX_SECONDS, MAX_SESSIONS, SESSION_KEYS
 from idp.admin import operations as ops
 from idp.admin.permissions import admin_context, require, resolve_caller
 from idp.admin.ui import bp
-from idp.admin.ui.common import done, page
+from idp.admin.ui.common import done, page, refused_input
 from idp.errors import ValidationFailed
 from idp.extensions import db
 
@@ -86,7 +86,7 @@ def save_tenant_settings(tenant_id):
         update_tenant(db.session, admin_context(), tenant,
                       {"name": request.form.get("name", ""), "settings": settings_from_form()})
     except ValidationFailed as exc:
-        db.session.rollback()
+        refused_input(exc)
         tenant = ops.load_tenant(db.session, resolve_caller(), tenant_id)
         # The schema names fields as the API body does (settings.session.idle_timeout);
         # the form's inputs are named without the prefix.
