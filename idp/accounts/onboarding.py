@@ -47,8 +47,9 @@ def add_person(db: Session, ctx: RequestContext, config: Config, tenant: Tenant,
     if onboarding == Onboarding.INVITE:
         user = create_user(db, ctx, tenant, email=email, username=username, profile=profile)
         return user, issue_invitation(db, ctx, user)
-    # 120 random bits: meets any length or character policy and is in no breach list.
-    password = "Tmp-" + secrets.token_urlsafe(15)
+    # 120 random bits, in no breach list; the fixed frame guarantees an upper- and a
+    # lower-case letter, a digit and a special character whatever the random part holds.
+    password = f"Tmp-{secrets.token_urlsafe(15)}-{secrets.randbelow(10)}"
     user = create_user(db, ctx, tenant, email=email, username=username, profile=profile,
                        password=password, config=config)
     require_password_change(db, ctx, user)
