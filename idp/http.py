@@ -141,6 +141,18 @@ def oauth_json_error(status: int, error: str, description: str):
 
 def handle_http_exception(exc: HTTPException):
     """An HTTP error as RFC 6749 JSON, admin JSON or a page, by endpoint."""
+    response = _http_error_body(exc)
+    # RFC 9110 15.5.6: a 405 names the methods the resource does support.
+    allowed = getattr(exc, "valid_methods", None)
+    if exc.code == 405 and allowed:
+        from flask import make_response
+
+        response = make_response(response)
+        response.headers["Allow"] = ", ".join(sorted(allowed))
+    return response
+
+
+def _http_error_body(exc: HTTPException):
     status = exc.code or 500
     if request.path.startswith(("/token", "/introspect", "/revoke", "/userinfo")):
         return oauth_json_error(status, "invalid_request", exc.description or exc.name)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import threading
 from email.message import EmailMessage
 from urllib.parse import unquote, urlsplit
 
@@ -14,6 +15,14 @@ class Mailer:
     def __init__(self, smtp_url: str | None, sender: str):
         self.smtp_url = smtp_url
         self.sender = sender
+
+    def send_in_background(self, to: str, subject: str, body: str) -> threading.Thread:
+        """Send off the request thread (after the commit), so answer time does not depend
+        on whether a mail goes out or on the SMTP server."""
+        thread = threading.Thread(target=self.send, args=(to, subject, body),
+                                  name="idp-mail", daemon=True)
+        thread.start()
+        return thread
 
     def send(self, to: str, subject: str, body: str) -> None:
         """Send one plain-text message; never raises into the request (logged instead)."""

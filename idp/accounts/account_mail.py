@@ -31,6 +31,12 @@ def invite_mail(to: str, link: str) -> Message:
                    f"You have been invited to create an account:\n\n{link}\n")
 
 
+def set_password_invite_mail(to: str, link: str, days: int) -> Message:
+    return Message(to, "Your new account: choose a password",
+                   f"An account was made for you. Choose your password here:\n\n{link}\n\n"
+                   f"The link works once, for {days} days.")
+
+
 def already_registered_mail(to: str, reset_link: str) -> Message:
     return Message(to, "Someone tried to register with your address",
                    "Someone tried to create an account with this email address, which "

@@ -78,15 +78,28 @@ def validate_policy_settings(raw: dict) -> dict:
     known = {f.name for f in fields(PasswordPolicy)}
     unknown = set(raw) - known
     if unknown:
-        raise ValidationFailed(f"Unknown password policy settings: {', '.join(sorted(unknown))}.")
+        raise ValidationFailed(f"Unknown password policy settings: {', '.join(sorted(unknown))}.",
+                               field="password_policy." + sorted(unknown)[0])
     if raw.get("preset", "default") not in {"default", "nist"}:
-        raise ValidationFailed("preset must be 'default' or 'nist'.")
+        raise ValidationFailed("preset must be 'default' or 'nist'.",
+                               field="password_policy.preset")
     for name in ("min_length", "min_length_mfa", "history"):
-        if name in raw and (not isinstance(raw[name], int) or not 0 <= raw[name] <= 64):
-            raise ValidationFailed(f"{name} must be a whole number from 0 to 64.")
-    if "max_length" in raw and (not isinstance(raw["max_length"], int) or raw["max_length"] < 64):
-        raise ValidationFailed("max_length must be at least 64.")
+        if name in raw and (not _whole(raw[name]) or not 0 <= raw[name] <= 64):
+            raise ValidationFailed(f"{name} must be a whole number from 0 to 64.",
+                                   field=f"password_policy.{name}")
+    if "max_length" in raw and (not _whole(raw["max_length"]) or raw["max_length"] < 64):
+        raise ValidationFailed("max_length must be at least 64.",
+                               field="password_policy.max_length")
+    for name in ("require_upper", "require_lower", "require_digit", "require_special",
+                 "blocklist"):
+        if name in raw and not isinstance(raw[name], bool):
+            raise ValidationFailed(f"{name} must be true or false.",
+                                   field=f"password_policy.{name}")
     return raw
+
+
+def _whole(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 @lru_cache(maxsize=1)

@@ -15,6 +15,7 @@ from idp.errors import ValidationFailed
 MAX_ROLES = 100
 SESSION_KEYS = ("idle_timeout", "absolute_timeout", "max_per_user")
 MAX_SECONDS = 366 * 24 * 3600
+MAX_SESSIONS = 1000
 
 
 def _fail(field: str, message: str):
@@ -54,7 +55,7 @@ def _session(field: str, value):
         if key not in SESSION_KEYS:
             _fail(f"{field}.{key}", "is not a session setting.")
     for key, item in value.items():
-        _positive(f"{field}.{key}", item, 1000 if key == "max_per_user" else MAX_SECONDS)
+        _positive(f"{field}.{key}", item, MAX_SESSIONS if key == "max_per_user" else MAX_SECONDS)
     idle, absolute = value.get("idle_timeout"), value.get("absolute_timeout")
     if idle and absolute and idle > absolute:
         _fail(f"{field}.idle_timeout", "must not exceed absolute_timeout.")
@@ -69,7 +70,8 @@ def _password_policy(field: str, value):
     try:
         return validate_policy_settings(value)
     except ValidationFailed as exc:
-        raise ValidationFailed(exc.message, field=exc.field or field) from None
+        raise ValidationFailed(exc.message, field=f"settings.{exc.field}" if exc.field
+                               else field) from None
 
 
 SCHEMA: dict[str, Callable] = {

@@ -8,10 +8,39 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from idp.admin.operations import MAX_EXPIRY, MAX_GRACE
+from idp.oauth.constants import CLIENT_AUTH_METHODS, GRANT_TYPES, SIGNING_ALGS
+
 bp = Blueprint("admin_openapi", __name__)
 
 S, N, B, INT = {"type": "string"}, {"type": ["string", "null"]}, {"type": "boolean"}, {"type": "integer"}
 OBJ = {"type": "object"}
+
+
+def _tenant_settings_schema() -> dict:
+    """The keys accounts.tenant_settings.SCHEMA accepts (no others)."""
+    from idp.accounts.registration import MODES
+    from idp.accounts.tenant_settings import MAX_SECONDS, MAX_SESSIONS, SESSION_KEYS
+
+    nullable_int = {"type": ["integer", "null"]}
+    session = {k: {**nullable_int, "minimum": 1,
+                   "maximum": MAX_SESSIONS if k == "max_per_user" else MAX_SECONDS}
+               for k in SESSION_KEYS}
+    switch = {"type": "boolean"}
+    policy = {"preset": {"type": "string", "enum": ["default", "nist"]},
+              **{k: {"type": "integer", "minimum": 0, "maximum": 64}
+                 for k in ("min_length", "min_length_mfa", "history")},
+              "max_length": {"type": "integer", "minimum": 64},
+              **{k: switch for k in ("require_upper", "require_lower", "require_digit",
+                                     "require_special", "blocklist")}}
+    return {"type": "object", "additionalProperties": False, "properties": {
+        "registration": {"type": ["string", "null"], "enum": [*MODES, None]},
+        "mfa_required": {"type": ["boolean", "null"]},
+        "mfa_required_roles": {"type": ["array", "null"], "maxItems": 100, "items": {
+            "type": "string", "minLength": 1, "maxLength": 64}},
+        "session": {"type": ["object", "null"], "additionalProperties": False,
+                    "properties": session},
+        "password_policy": {"type": ["object", "null"], "properties": policy}}}
 
 
 def ref(name: str) -> dict:
@@ -78,16 +107,18 @@ SCHEMAS = {
                               "client_secret": N, "last_used_at": N, "last_used_ip": N,
                               "usage": {"type": "array"}, "secrets": {"type": "array"}}},
     "ClientWrite": {"type": "object", "additionalProperties": False, "properties": {
-        "name": S, "grant_types": {"type": "array", "items": S},
-        "redirect_uris": {"type": "array", "items": S},
-        "post_logout_redirect_uris": {"type": "array", "items": S},
+        "name": S, "grant_types": {"type": "array", "items": {
+            "type": "string", "enum": sorted(GRANT_TYPES)}},
+        "redirect_uris": {"type": "array", "items": {**S, "maxLength": 2000}},
+        "post_logout_redirect_uris": {"type": "array", "items": {**S, "maxLength": 2000}},
         "scopes": {"type": "array", "items": S}, "audiences": {"type": "array", "items": S},
         "roles": {"type": "array", "items": S}, "public": B, "first_party": B,
-        "auth_method": S, "jwks_uri": S, "tenant": S,
+        "auth_method": {"type": "string", "enum": list(CLIENT_AUTH_METHODS)},
+        "jwks_uri": S, "tenant": S,
         "backchannel_logout_uri": S, "backchannel_logout_session_required": B,
         "require_pushed_authorization_requests": B,
-        "token_alg": {"type": "string", "enum": ["RS256", "ES256"]},
-        "expires_in": {"type": "integer", "minimum": 1, "maximum": 315360000,
+        "token_alg": {"type": "string", "enum": list(SIGNING_ALGS)},
+        "expires_in": {"type": "integer", "minimum": 1, "maximum": MAX_EXPIRY,
                        "description": "Seconds until the client stops working."}}},
     "Export": {"type": "object", "required": ["profile", "roles", "audit_events"]},
 }
@@ -168,6 +199,8 @@ OPERATIONS = {
     ("/clients", "post"): ("Register a client", "clients:write", "ClientWrite", 201, "Client", []),
     ("/clients/{client_id}", "get"): ("Show a client with usage", "clients:write or audit:read",
                                       None, 200, "Client", []),
+    ("/clients/{client_id}", "patch"): ("Edit a client (fields left out keep their value)",
+                                        "clients:write", "ClientWrite", 200, "Client", []),
     ("/clients/{client_id}", "delete"): ("Delete a client", "clients:write", None, 204, None, []),
     ("/clients/{client_id}/rotate", "post"): ("Rotate the secret", "clients:write", "Grace", 200,
                                               "Secret", []),
@@ -199,8 +232,12 @@ SCHEMAS.update({
     "UserRef": {"type": "object", "required": ["user_id"], "properties": {"user_id": S}},
     "GroupWrite": {"type": "object", "required": ["name"],
                    "properties": {"name": S, "description": S}},
-    "TenantWrite": {"type": "object", "properties": {"slug": S, "name": S, "settings": OBJ}},
-    "Grace": {"type": "object", "properties": {"grace": INT}},
+    "TenantWrite": {"type": "object", "properties": {
+        "slug": {**S, "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+        "name": {**S, "minLength": 1, "maxLength": 200}, "settings": ref("TenantSettings")}},
+    "TenantSettings": _tenant_settings_schema(),
+    "Grace": {"type": "object", "properties": {"grace": {**INT, "minimum": 0,
+                                                         "maximum": MAX_GRACE}}},
     "Revoked": {"type": "object", "required": ["revoked"], "properties": {"revoked": INT}},
     "Removed": {"type": "object", "required": ["removed"], "properties": {"removed": OBJ}},
     "Secret": {"type": "object", "required": ["client_id", "client_secret"],

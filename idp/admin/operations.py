@@ -46,6 +46,7 @@ CLIENT_FIELDS = {"name": str, "grant_types": list, "redirect_uris": list,
                  "backchannel_logout_uri": str, "backchannel_logout_session_required": bool,
                  "require_pushed_authorization_requests": bool}
 MAX_EXPIRY = 10 * 365 * 86400
+MAX_GRACE = 30 * 86400  # how long a rotated-out secret may keep working
 
 
 # --- lists ---------------------------------------------------------------------------------
@@ -193,6 +194,47 @@ def register_client(db: Session, ctx: RequestContext, caller: Caller, keyring: K
         raise ValidationFailed("Unknown role.", field="roles")
     ensure_may_grant(caller, roles, permission="clients:write")
     return create_client(db, ctx, keyring, tenant, spec, outbound)
+
+
+def edit_client(db: Session, ctx: RequestContext, caller: Caller, keyring: Keyring,
+                client: Client, data: dict, outbound: OutboundPolicy = PUBLIC_ONLY
+                ) -> str | None:
+    """Change a client's settings (fields left out keep their value) by the rules of
+    registration; returns a secret when the change needs a first one."""
+    from idp.oauth.clients import update_client
+
+    if "tenant" in data:
+        raise ValidationFailed("A client stays in its tenant.", field="tenant")
+    spec = client_spec({**_current(client), **data})
+    spec.jwks = client.jwks
+    roles = named_roles(db, spec.roles or [], client.tenant_id)
+    if len(roles) != len(set(spec.roles or [])):
+        raise ValidationFailed("Unknown role.", field="roles")
+    ensure_may_grant(caller, roles, permission="clients:write")
+    return update_client(db, ctx, keyring, client, spec, outbound)
+
+
+def _current(client: Client) -> dict:
+    return {"name": client.name, "grant_types": client.grant_types,
+            "redirect_uris": client.redirect_uris,
+            "post_logout_redirect_uris": client.post_logout_redirect_uris,
+            "scopes": client.scopes, "public": client.is_public,
+            "first_party": client.first_party, "auth_method": client.token_endpoint_auth_method,
+            "jwks_uri": client.jwks_uri, "roles": client.roles, "audiences": client.audiences,
+            "token_alg": client.access_token_alg}
+
+
+def rotate_secret(db: Session, ctx: RequestContext, keyring: Keyring, client: Client,
+                  grace) -> str:
+    """A new secret; the old ones keep working for `grace` seconds (0 to MAX_GRACE)."""
+    from idp.oauth.clients import rotate_client_secret
+
+    if isinstance(grace, str):
+        grace = int(grace.strip()) if grace.strip().isdigit() else -1
+    if not isinstance(grace, int) or isinstance(grace, bool) or not 0 <= grace <= MAX_GRACE:
+        raise ValidationFailed(f"grace must be a whole number of seconds from 0 to "
+                               f"{MAX_GRACE} (30 days).", field="grace")
+    return rotate_client_secret(db, ctx, keyring, client, grace)
 
 
 # --- roles and groups ----------------------------------------------------------------------

@@ -63,6 +63,7 @@ class EventType(StrEnum):
     USER_EXPORTED = "user.exported"
     USER_IMPORTED = "user.imported"
     CLIENT_CREATED = "client.created"
+    CLIENT_UPDATED = "client.updated"
     CLIENT_SECRET_ROTATED = "client.secret.rotated"
     CLIENT_REVOKED = "client.revoked"
     CLIENT_DELETED = "client.deleted"
@@ -87,3 +88,24 @@ class Outcome(StrEnum):
     MFA_REQUIRED = "mfa_required"
     MFA_FAILED = "mfa_failed"
     PASSWORD_EXPIRED = "password_expired"
+
+
+# Names an operator reads; the rest are derived from the member name (USER_LOCKED -> "User
+# locked"). The code stays the stable identifier (filters, exports, SIEM).
+_LABELS = {
+    EventType.LOGIN: "Sign-in", EventType.LOGOUT: "Sign-out",
+    EventType.MFA: "Second-factor check", EventType.CLIENT_AUTH_FAILED: "Client auth failed",
+    EventType.TOKEN_REUSE: "Refresh token reused", EventType.CODE_REPLAY: "Code replayed",
+    EventType.AUTHZ_DENIED: "Permission denied", EventType.RATE_LIMITED: "Rate limited",
+    EventType.MFA_TOTP_ENROLLED: "Authenticator app started",
+    EventType.MFA_TOTP_CONFIRMED: "Authenticator app set up",
+}
+
+
+def event_label(code: str) -> str:
+    """A readable name for an event type code (unknown codes are shown as they are)."""
+    try:
+        member = EventType(code)
+    except ValueError:
+        return code
+    return _LABELS.get(member) or member.name.replace("_", " ").capitalize()

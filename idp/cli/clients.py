@@ -92,12 +92,13 @@ def clients_secret():
 @with_app
 def clients_secret_rotate(app, client_id, grace, as_json):
     """Issue a new secret; the old one works for --grace seconds more."""
+    from idp.admin.operations import rotate_secret
     from idp.extensions import db as database
-    from idp.oauth.clients import query_client_or_404, rotate_client_secret
+    from idp.oauth.clients import query_client_or_404
 
     client = query_client_or_404(database.session, client_id)
-    secret = rotate_client_secret(database.session, system_context(), app.extensions["idp"].keyring,
-                                  client, grace)
+    secret = rotate_secret(database.session, system_context(), app.extensions["idp"].keyring,
+                           client, grace)
     database.session.commit()
     out = {"client_id": client.id, "client_secret": secret, "previous_valid_for": grace}
     click.echo(json.dumps(out) if as_json else f"client_secret: {secret}  (shown only now)")

@@ -14,25 +14,24 @@ from idp.request_context import system_context
 
 def invitation_sender(app, pending: list):
     """Collects invitations; they are mailed after the commit (never for rolled-back rows)."""
-    from idp.accounts.account_tokens import Purpose, issue_token
+    from idp.accounts.onboarding import issue_invitation
     from idp.extensions import db as database
 
     def invite(user) -> None:
-        token = issue_token(database.session, system_context(), Purpose.PASSWORD_RESET,
-                            tenant_id=user.tenant_id, user_id=user.id, email=user.email,
-                            ttl=7 * 24 * 3600)
-        pending.append((user.email, token))
+        pending.append((user.email, issue_invitation(database.session, system_context(), user)))
 
     return invite
 
 
 def send_invitations(app, pending: list) -> None:
-    from idp.accounts.account_mail import invite_mail
+    from idp.accounts.account_mail import set_password_invite_mail
+    from idp.accounts.onboarding import INVITATION_TTL
 
     issuer = app.extensions["idp"].config.issuer
     mailer = app.extensions["idp"].mailer
     for email, token in pending:
-        message = invite_mail(email, f"{issuer}/password/reset/{token}")
+        message = set_password_invite_mail(email, f"{issuer}/password/reset/{token}",
+                                           INVITATION_TTL // 86400)
         mailer.send(message.to, message.subject, message.body)
 
 

@@ -28,6 +28,8 @@ from idp.oauth.signing_keys import SUPPORTED_ALGS
 from idp.outbound import PUBLIC_ONLY, OutboundPolicy, OutboundRefused, check_registered_url
 from idp.request_context import RequestContext
 
+SECRET_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
+
 
 @dataclass
 class ClientSpec:
@@ -108,12 +110,7 @@ def _validate(spec: ClientSpec, outbound: OutboundPolicy) -> str:
     return method
 
 
-def create_client(
-    db: Session, ctx: RequestContext, keyring: Keyring, tenant: Tenant, spec: ClientSpec,
-    outbound: OutboundPolicy = PUBLIC_ONLY,
-) -> tuple[Client, str | None]:
-    """Register a client; returns it and its secret (shown once; None for keyless clients)."""
-    method = _validate(spec, outbound)
+def _scopes(spec: ClientSpec) -> list[str]:
     # A person signs in for these grants: the OpenID scopes by default.
     user_grants = {"authorization_code", DEVICE_CODE_GRANT}
     default_scopes = SUPPORTED_SCOPES if user_grants & set(spec.grant_types) else []
@@ -123,6 +120,16 @@ def create_client(
         # A client given an admin role calls the admin API with it, unless it asked for one
         # of our APIs by name (a provisioning client with `idp:scim` gets only that).
         scopes.append(ADMIN_SCOPE)
+    return scopes
+
+
+def create_client(
+    db: Session, ctx: RequestContext, keyring: Keyring, tenant: Tenant, spec: ClientSpec,
+    outbound: OutboundPolicy = PUBLIC_ONLY,
+) -> tuple[Client, str | None]:
+    """Register a client; returns it and its secret (shown once; None for keyless clients)."""
+    method = _validate(spec, outbound)
+    scopes = _scopes(spec)
     client = Client(
         id="idp_ci_" + secrets.token_urlsafe(16), tenant_id=tenant.id, name=spec.name.strip(),
         is_public=spec.public, first_party=spec.first_party, token_endpoint_auth_method=method,
@@ -138,7 +145,7 @@ def create_client(
         expires_at=ctx.now + timedelta(seconds=spec.expires_in) if spec.expires_in else None,
     )
     secret = None
-    if method in {"client_secret_basic", "client_secret_post"}:
+    if method in SECRET_METHODS:
         secret = generate_client_secret()
         client.secrets.append(new_secret_row(keyring.client_secret_key, secret, ctx.now))
     db.add(client)
@@ -147,6 +154,42 @@ def create_client(
            details={"name": client.name, "grant_types": client.grant_types,
                     "auth_method": method})
     return client, secret
+
+
+def update_client(
+    db: Session, ctx: RequestContext, keyring: Keyring, client: Client, spec: ClientSpec,
+    outbound: OutboundPolicy = PUBLIC_ONLY,
+) -> str | None:
+    """Change a client's settings by the rules of registration; returns a new secret only
+    when the change moves it to a secret-based auth method it had no secret for."""
+    if spec.public != client.is_public:
+        raise ValidationFailed("A client cannot switch between public and confidential; "
+                               "register a new one.", field="public")
+    method = _validate(spec, outbound)
+    changed = sorted(k for k, v in _settings(spec, method).items() if getattr(client, k) != v)
+    for key, value in _settings(spec, method).items():
+        setattr(client, key, value)
+    if spec.expires_in:
+        client.expires_at = ctx.now + timedelta(seconds=spec.expires_in)
+    secret = None
+    if method in SECRET_METHODS and not any(
+            s.expires_at is None or s.expires_at > ctx.now for s in client.secrets):
+        secret = generate_client_secret()
+        client.secrets.append(new_secret_row(keyring.client_secret_key, secret, ctx.now))
+    db.flush()
+    record(db, ctx, EventType.CLIENT_UPDATED, client_id=client.id, tenant_id=client.tenant_id,
+           details={"changed": changed})
+    return secret
+
+
+def _settings(spec: ClientSpec, method: str) -> dict:
+    return {"name": spec.name.strip(), "first_party": spec.first_party,
+            "token_endpoint_auth_method": method, "redirect_uris": list(spec.redirect_uris),
+            "post_logout_redirect_uris": list(spec.post_logout_redirect_uris),
+            "grant_types": list(spec.grant_types), "scopes": _scopes(spec),
+            "audiences": list(spec.audiences or []), "roles": list(spec.roles or []),
+            "jwks_uri": spec.jwks_uri, "id_token_signed_response_alg": spec.token_alg,
+            "access_token_alg": spec.token_alg}
 
 
 def query_client_or_404(db: Session, client_id: str) -> Client:
@@ -160,7 +203,7 @@ def rotate_client_secret(
     db: Session, ctx: RequestContext, keyring: Keyring, client: Client, grace: int
 ) -> str:
     """A new secret; the old ones stay valid for `grace` seconds (at most)."""
-    if client.token_endpoint_auth_method not in {"client_secret_basic", "client_secret_post"}:
+    if client.token_endpoint_auth_method not in SECRET_METHODS:
         raise ValidationFailed("This client does not authenticate with a secret.")
     if grace < 0:
         raise ValidationFailed("Grace must be zero or more seconds.", field="grace")

@@ -21,11 +21,7 @@ def link_to(endpoint: str, **values) -> str:
 
 def send_later(message: Message) -> threading.Thread:
     """Send in a background thread; Mailer.send logs failures instead of raising."""
-    mailer = services().mailer
-    thread = threading.Thread(target=mailer.send, args=(message.to, message.subject, message.body),
-                              name="idp-mail", daemon=True)
-    thread.start()
-    return thread
+    return services().mailer.send_in_background(message.to, message.subject, message.body)
 
 
 def send_lock_notice(user) -> None:

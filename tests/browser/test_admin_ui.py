@@ -117,15 +117,16 @@ def test_find_unlock_disable_and_filter_audit(idp_server, browser, context, page
 
     # A service client (API key) from the console: the secret is shown once, then works.
     page.goto(f"{issuer}/admin/clients")
-    page.fill("#client-name", "billing")
-    page.fill("#client-scopes", "invoices:read")
-    page.fill("#client-audiences", "https://api.example.com")
-    page.fill("#client-expiry", "90")
-    page.click("button:has-text('Create client')")
+    page.click("text=New service (machine to machine)")
+    page.fill("#name", "billing")
+    page.fill("#scopes", "invoices:read")
+    page.fill("#audiences", "https://api.example.com")
+    page.fill("#expires_days", "90")
+    page.click("form.app-form button[type=submit]")
     secret = page.inner_text("code.secret")
     assert secret.startswith("idp_sk_")
     shot(page, "admin-06-client-created")
-    client_id = page.inner_text("dl.fields dd code")
+    client_id = page.inner_text("dl.fields dd code >> nth=0")
     import requests
 
     token = requests.post(f"{issuer}/token", data={"grant_type": "client_credentials"},

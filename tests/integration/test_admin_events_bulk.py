@@ -127,7 +127,7 @@ def _bulk(app, tmp_path, config_overrides, inbox, smtp_url):
     assert json.loads(real.stdout)["created"] == 2
     # Ben has no password: he is mailed an invitation; Ann brought a pre-hashed one.
     (recipients, message), = inbox.wait(1)
-    assert recipients == ["ben@example.com"] and message["Subject"] == "You are invited"
+    assert recipients == ["ben@example.com"] and message["Subject"] == "Your new account: choose a password"
     assert "/password/reset/" in message.get_payload(decode=True).decode()
     again = cli("users", "import", str(csv_file), "--json")
     assert json.loads(again.stdout)["unchanged"] == 2  # idempotent by email

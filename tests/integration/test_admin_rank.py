@@ -252,4 +252,5 @@ def test_console_pages_need_what_their_api_routes_need(app, client):
     browser_login(browser, "kim")
     assert browser.get("/api/v1/clients").status_code == 200
     page = browser.get("/admin/clients")
-    assert page.status_code == 200 and "Clients" in page.get_data(as_text=True)
+    assert page.status_code == 200 and "Applications" in page.get_data(as_text=True)
+    assert browser.get("/admin/clients/new?kind=service").status_code == 200

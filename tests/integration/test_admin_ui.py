@@ -122,10 +122,12 @@ def test_console_forms_roles_groups_tenants_keys_clients(app, client):
                                                    "force": "1"}).status_code == 302
     assert client.get("/jwks.json").get_json()["keys"] != before
     cid, _ = make_client(app)
-    page = client.get(f"/admin/clients/{cid}").get_data(as_text=True)
+    page = client.get(f"/admin/clients/{cid}/rotate").get_data(as_text=True)
+    assert "Rotate the secret?" in page and 'name="grace"' in page
     rotated = client.post(f"/admin/clients/{cid}/rotate", data={"csrf_token": csrf_from(page),
                                                                 "grace": "60"})
-    assert rotated.status_code == 200 and "shown only now" in rotated.get_data(as_text=True)
+    assert rotated.status_code == 302
+    assert "shown only now" in client.get(rotated.location).get_data(as_text=True)
     revoked = client.post(f"/admin/clients/{cid}/revoke", data={"csrf_token": csrf_from(page)})
     assert revoked.status_code == 302
     assert client.get(f"/api/v1/clients/{cid}").get_json()["revoked_at"]
@@ -135,13 +137,16 @@ def test_service_client_created_in_the_console_works_and_is_deleted(app, client)
     from tests.oauth_flow import basic
 
     _admin(app, client)
-    page = client.get("/admin/clients").get_data(as_text=True)
-    assert "New service client" in page
-    made = client.post("/admin/clients", data={
-        "csrf_token": csrf_from(page), "name": "billing", "scopes": "invoices:read",
-        "audiences": "https://api.example.com", "expires_days": "30", "token_alg": "ES256"})
-    html = made.get_data(as_text=True)
-    assert made.status_code == 200 and "shown only now" in html
+    assert "New service (machine to machine)" in client.get("/admin/clients").get_data(
+        as_text=True)
+    page = client.get("/admin/clients/new?kind=service").get_data(as_text=True)
+    made = client.post("/admin/clients/new", data={
+        "csrf_token": csrf_from(page), "kind": "service", "name": "billing",
+        "scopes": "invoices:read", "audiences": "https://api.example.com", "expires_days": "30",
+        "token_alg": "ES256"})
+    assert made.status_code == 302
+    html = client.get(made.location).get_data(as_text=True)
+    assert "shown only now" in html
     secret = re.search(r"(idp_sk_[A-Za-z0-9_-]+)", html).group(1)
     cid = client.get("/api/v1/clients").get_json()["items"][-1]["client_id"]
     shown = client.get(f"/api/v1/clients/{cid}").get_json()
@@ -151,10 +156,12 @@ def test_service_client_created_in_the_console_works_and_is_deleted(app, client)
                                         "scope": "invoices:read"}, headers=basic(cid, secret))
     assert token.status_code == 200
     assert secret not in client.get(f"/admin/clients/{cid}").get_data(as_text=True)
-    bad = client.post("/admin/clients", data={"csrf_token": csrf_from(page), "name": "x",
-                                              "expires_days": "soon"})
-    assert bad.status_code == 422 and "whole number of days" in bad.get_data(as_text=True)
-    detail = client.get(f"/admin/clients/{cid}").get_data(as_text=True)
+    bad = client.post("/admin/clients/new", data={"csrf_token": csrf_from(page), "name": "x",
+                                                  "kind": "service", "expires_days": "soon"})
+    assert bad.status_code == 422 and "whole number from 1 to 3650" in bad.get_data(
+        as_text=True)
+    detail = client.get(f"/admin/clients/{cid}/delete").get_data(as_text=True)
+    assert "Delete the client?" in detail
     deleted = client.post(f"/admin/clients/{cid}/delete", data={"csrf_token": csrf_from(detail)})
     assert deleted.status_code == 302
     assert client.get(f"/api/v1/clients/{cid}").status_code == 404

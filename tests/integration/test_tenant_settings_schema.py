@@ -23,7 +23,7 @@ from tests.integration.admin_support import bearer, browser_login, make_person
     ({"idle_timeout": "abc"}, "settings.idle_timeout"),
     ({"mfa_required": "yes"}, "settings.mfa_required"),
     ({"registration": "sometimes"}, "settings.registration"),
-    ({"password_policy": {"min_length": "twelve"}}, "settings.password_policy"),
+    ({"password_policy": {"min_length": "twelve"}}, "settings.password_policy.min_length"),
     ({"password_policy": []}, "settings.password_policy"),
 ])
 def test_wrong_types_are_422_with_the_field_and_not_stored(app, client, settings, field):

@@ -39,8 +39,8 @@ def audit_filter(args=None) -> AuditFilter:
     return AuditFilter(user=arg_uuid("user", args.get("user") or ""),
                        actor=args.get("actor") or None,
                        type=args.get("type") or None, outcome=args.get("outcome") or None,
-                       ip=args.get("ip") or None, since=arg_datetime("since", args.get("since", "")),
-                       until=arg_datetime("until", args.get("until", "")), tenant=tenant)
+                       ip=args.get("ip") or None, since=arg_datetime("since", args.get("since")),
+                       until=arg_datetime("until", args.get("until")), tenant=tenant)
 
 
 def _before():

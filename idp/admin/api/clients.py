@@ -1,4 +1,4 @@
-"""/api/v1/clients: list, register, show (with usage), rotate secret, revoke, delete."""
+"""/api/v1/clients: list, register, show (with usage), edit, rotate secret, revoke, delete."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask import request
 
 from idp.admin import operations as ops
 from idp.admin.api import body, bp
-from idp.admin.api.paging import BadRequest, no_content, page
+from idp.admin.api.paging import no_content, page
 from idp.admin.permissions import admin_context, load_client, require, resolve_caller
 from idp.extensions import db
 from idp.http import services
@@ -15,10 +15,7 @@ from idp.oauth.clients import (
     delete_client,
     describe_client,
     revoke_client,
-    rotate_client_secret,
 )
-
-MAX_GRACE = 30 * 86400
 
 
 def readable_client(client_id: str) -> Client:
@@ -51,15 +48,24 @@ def get_client(client_id):
     return describe_client(client, ops.client_usage(db.session, client))
 
 
+@bp.patch("/clients/<client_id>")
+@require("clients:write")
+def edit_client_route(client_id):
+    client = load_client(client_id)
+    secret = ops.edit_client(db.session, admin_context(), resolve_caller(), services().keyring,
+                             client, body(), services().outbound_policy)
+    db.session.commit()
+    extra = {"client_secret": secret} if secret else {}
+    return {**describe_client(client), **extra}
+
+
 @bp.post("/clients/<client_id>/rotate")
 @require("clients:write")
 def rotate_client(client_id):
     client = load_client(client_id)
     data = body() if request.get_data(cache=True) else {}
-    grace = data.get("grace", 0)
-    if not isinstance(grace, int) or isinstance(grace, bool) or not 0 <= grace <= MAX_GRACE:
-        raise BadRequest("grace must be a number of seconds (at most 30 days).")
-    secret = rotate_client_secret(db.session, admin_context(), services().keyring, client, grace)
+    secret = ops.rotate_secret(db.session, admin_context(), services().keyring, client,
+                               data.get("grace", 0))
     db.session.commit()
     return {"client_id": client.id, "client_secret": secret}
 

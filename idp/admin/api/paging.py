@@ -52,11 +52,18 @@ def arg_limit(default: int = 50, maximum: int = 200) -> int:
     return value
 
 
-def arg_datetime(name: str, raw: str | None = None) -> datetime | None:
-    """An RFC 3339 timestamp from the query (UTC assumed when no offset)."""
-    raw = request.args.get(name) if raw is None else raw
-    if not raw:
+_FROM_QUERY = object()
+
+
+def arg_datetime(name: str, raw=_FROM_QUERY) -> datetime | None:
+    """An RFC 3339 timestamp from the query (UTC assumed when no offset); None when the
+    parameter is absent, 422 when it is present but empty (`?since=` filters nothing)."""
+    raw = request.args.get(name) if raw is _FROM_QUERY else raw
+    if raw is None:
         return None
+    if not raw.strip():
+        raise ValidationFailed(f"{name} is empty: leave it out or give an RFC 3339 "
+                               "timestamp.", field=name)
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
     except ValueError:

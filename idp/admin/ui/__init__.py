@@ -33,9 +33,23 @@ def _rejected_input(exc: ValidationFailed):
     return domain_error_response(exc)
 
 
+@bp.app_template_filter("event_label")
+def _event_label(code: str) -> str:
+    from idp.audit.events import event_label
+
+    return event_label(code)
+
+
 @bp.get("/")
 def index():
     return redirect(url_for("admin_ui.users"))
 
 
-from idp.admin.ui import audit, people, settings_pages, webhooks  # noqa: E402, F401 - registers routes
+from idp.admin.ui import (  # noqa: E402, F401 - registers routes
+    applications,
+    audit,
+    people,
+    settings_pages,
+    tenant_forms,
+    webhooks,
+)

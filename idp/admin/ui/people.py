@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import request
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 
 from idp.accounts import administration as admin_ops
 from idp.accounts.gdpr import erase_user
@@ -13,8 +13,8 @@ from idp.admin import operations as ops
 from idp.admin.permissions import admin_context, load_user, require, resolve_caller
 from idp.admin.schemas import session_json, user_json
 from idp.admin.ui import bp
-from idp.admin.ui.common import done, page
-from idp.errors import ValidationFailed
+from idp.admin.ui.common import done, keep_for_next_page, page, refused_input, take_once
+from idp.errors import Conflict, ValidationFailed
 from idp.extensions import db
 from idp.http import services
 from idp.models.accounts import User
@@ -38,6 +38,12 @@ ACTIONS = {
                         "Every browser session and token family ends now.", "Revoke sessions"),
     "reset-mfa": ("mfa:reset", "Reset two-step verification",
                   "Their authenticator apps, passkeys and backup codes are removed.", "Reset MFA"),
+    "send-reset": ("users:write", "Send a password reset",
+                   "They get a mail with a one-time link to choose a new password. Their "
+                   "current password keeps working until they use it.", "Send reset mail"),
+    "resend-verification": ("users:write", "Resend the verification mail",
+                            "They get a new link to confirm their email address.",
+                            "Resend verification"),
     "delete": ("users:write", "Delete this account",
                "The account and everything attached to it is removed. The audit trail stays.",
                "Delete"),
@@ -54,6 +60,7 @@ def users():
     caller = resolve_caller(check_csrf=False)
     stmt = ops.filter_people(visible_users(db.session, caller, select(User)), request.args,
                              caller.tenant_scope)
+    total = db.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     after = request.args.get("after")
     if after:
         last = db.session.get(User, _uuid(after))
@@ -69,7 +76,7 @@ def users():
     query = {k: v for k, v in request.args.items() if k != "after"}
     next_link = urlencode({**query, "after": people[-1]["id"]}) if more else None
     return page("admin/users.html", people=people, args=request.args, next_link=next_link,
-                roles=_role_names())
+                roles=_role_names(), total=total)
 
 
 def _uuid(value: str):
@@ -96,9 +103,14 @@ def user_detail(user_id):
     from idp.audit.query import AuditFilter, query_events, serialise_event
 
     events, _ = query_events(db.session, AuditFilter(user=user.id), limit=15)
+    from idp.mfa.enrolment import summarize_factors
+    from idp.sessions.devices import describe_device
+
     return page("admin/user_detail.html", person=user_json(db.session, user),
-                profile_fields=PROFILE_FORM,
-                sessions=[session_json(s) for s in sessions], actions=ACTIONS,
+                profile_fields=PROFILE_FORM, factors=summarize_factors(db.session, user),
+                locked_until=user.locked_until, temporary=take_once("password", str(user.id)),
+                sessions=[{**session_json(s), "device": describe_device(s.user_agent)}
+                          for s in sessions], actions=ACTIONS,
                 events=[serialise_event(e) for e in events], roles=_role_names())
 
 
@@ -145,6 +157,8 @@ def run_action(user_id, action):
         reset_mfa(db.session, ctx, user, request.form.get("reason", ""))
         db.session.commit()
         notify_factor_change(services().mailer, user, "reset")  # after the commit
+    elif action in {"send-reset", "resend-verification"}:
+        return _send_account_mail(ctx, user, action)
     elif action == "delete":
         admin_ops.delete_user(db.session, ctx, user)
         db.session.commit()
@@ -169,6 +183,22 @@ def add_role(user_id):
                 query_tenant(db.session, str(user.tenant_id)))
     db.session.commit()
     return done(f"{user.username} now holds {role.name}.", "admin_ui.user_detail", user_id=user_id)
+
+
+@bp.get("/users/<user_id>/roles/<role_name>/remove")
+@require("roles:write")
+def confirm_remove_role(user_id, role_name):
+    from flask import url_for
+
+    user = load_user(user_id, "roles:write")
+    role = ops.grantable_role(db.session, resolve_caller(), role_name, user.tenant_id, user)
+    back = url_for("admin_ui.user_detail", user_id=user_id)
+    return page("admin/confirm_step.html", title=f"Take {role.name} from {user.username}",
+                subject=f"{user.name or user.username} ({user.email or user.username})",
+                text=f"{user.username} loses the rights of {role.name} at once (rights the "
+                     "person also holds through a group stay).",
+                button="Remove role", danger=True, grace=None, cancel=back,
+                action=url_for("admin_ui.remove_role", user_id=user_id, role_name=role.name))
 
 
 @bp.post("/users/<user_id>/roles/<role_name>/remove")
@@ -212,18 +242,70 @@ def export_person(user_id):
     return json_attachment(document, f"user-{user.id}.json")
 
 
+def _send_account_mail(ctx, user, action: str):
+    """A reset or verification link for the person, mailed after the commit."""
+    from idp.accounts import account_mail
+    from idp.accounts.password_reset import request_reset
+    from idp.accounts.registration import resend_verification
+
+    if action == "send-reset":
+        tenant = query_tenant(db.session, str(user.tenant_id))
+        _, token = request_reset(db.session, ctx, services().config, tenant, user.email or "")
+        if token is None:
+            raise ValidationFailed("Only an active account with an email address gets a "
+                                   "reset mail.")
+        message = account_mail.reset_mail(user.email, _link("self_service.reset", token),
+                                          services().config.password_reset_ttl // 60)
+    else:
+        token = resend_verification(db.session, ctx, user)
+        if token is None:
+            raise ValidationFailed("The address is verified already (or there is none).")
+        message = account_mail.verification_mail(user.email,
+                                                 _link("self_service.verify", token))
+    db.session.commit()
+    services().mailer.send_in_background(message.to, message.subject, message.body)
+    return done(f"Mail sent to {user.email}.", "admin_ui.user_detail", user_id=str(user.id))
+
+
+def _link(endpoint: str, token: str) -> str:
+    from flask import url_for
+
+    return services().config.issuer + url_for(endpoint, token=token)
+
+
+@bp.get("/users/new")
+@require("users:write")
+def new_person():
+    return page("admin/person_form.html", values={"onboarding": "invite"}, error=None)
+
+
 @bp.post("/users")
 @require("users:write")
 def create_person():
-    from idp.accounts.users import create_user
+    """Add a person with an invitation mail or a temporary password (shown once, PRG)."""
+    from idp.accounts.account_mail import set_password_invite_mail
+    from idp.accounts.onboarding import INVITATION_TTL, Onboarding, add_person
 
     caller = resolve_caller(check_csrf=False)
-    profile = admin_ops.clean_profile({k: request.form.get(k) for k in ("name", "department")
-                                       if request.form.get(k)})
-    user = create_user(db.session, admin_context(), query_tenant(db.session, str(caller.tenant_id)),
-                       email=request.form.get("email", ""),
-                       username=request.form.get("username") or None, profile=profile)
+    form = request.form
+    try:
+        profile = admin_ops.clean_profile({k: form.get(k) for k in ("name", "department")
+                                           if form.get(k)})
+        user, secret = add_person(
+            db.session, admin_context(), services().config,
+            query_tenant(db.session, str(caller.tenant_id)), email=form.get("email", ""),
+            username=form.get("username") or None, profile=profile,
+            onboarding=form.get("onboarding", ""))
+    except (ValidationFailed, Conflict) as exc:
+        refused_input(exc)
+        return page("admin/person_form.html", exc.status, values=form.to_dict(), error=exc)
     db.session.commit()
-    return done(f"{user.username} was created.", "admin_ui.user_detail", user_id=str(user.id))
-
-
+    if form.get("onboarding") == Onboarding.INVITE:
+        message = set_password_invite_mail(user.email, _link("self_service.reset", secret),
+                                           INVITATION_TTL // 86400)
+        services().mailer.send_in_background(message.to, message.subject, message.body)
+        return done(f"{user.username} was added; an invitation went to {user.email}.",
+                    "admin_ui.user_detail", user_id=str(user.id))
+    keep_for_next_page("password", str(user.id), secret)
+    return done(f"{user.username} was added with a temporary password.",
+                "admin_ui.user_detail", user_id=str(user.id))

@@ -1,4 +1,4 @@
-"""Console pages for roles, groups, tenants, clients, keys and the CSV import."""
+"""Console pages for roles, groups, tenants, keys and the CSV import."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from idp.accounts.tenants import query_tenant
 from idp.admin import operations as ops
 from idp.admin.permissions import (
     admin_context,
-    load_client,
     load_group,
     load_role,
     require,
@@ -22,7 +21,6 @@ from idp.admin.ui.common import done, page
 from idp.errors import Forbidden, ValidationFailed
 from idp.extensions import db
 from idp.http import services
-from idp.oauth.clients import describe_client
 
 
 @bp.get("/roles")
@@ -77,6 +75,23 @@ def _uuid(value: str):
     import uuid
 
     return uuid.UUID(value)
+
+
+@bp.get("/groups/<group_id>/members/<user_id>/remove")
+@require("roles:write")
+def confirm_remove_group_member(group_id, user_id):
+    from flask import url_for
+
+    group = load_group(group_id, "roles:write")
+    user = ops.group_member(db.session, resolve_caller(), group, user_id)
+    return page("admin/confirm_step.html", title=f"Remove {user.username} from {group.name}",
+                subject=f"{user.name or user.username} ({user.email or user.username})",
+                text=f"{user.username} loses the roles the group grants "
+                     f"({', '.join(group_json(db.session, group)['roles']) or 'none'}).",
+                button="Remove member", danger=True, grace=None,
+                cancel=url_for("admin_ui.groups"),
+                action=url_for("admin_ui.remove_group_member", group_id=group_id,
+                               user_id=user_id))
 
 
 @bp.post("/groups/<group_id>/members/<user_id>/remove")
@@ -160,83 +175,6 @@ def edit_tenant(tenant_id):
     tenant = update_tenant(db.session, admin_context(), tenant, data)
     db.session.commit()
     return done(f"Tenant {tenant.slug} was changed.", "admin_ui.tenants")
-
-
-@bp.get("/clients")
-@require("clients:write", "audit:read", any_of=True)
-def clients():
-    caller = resolve_caller(check_csrf=False)
-    return page("admin/clients.html",
-                clients=[describe_client(c) for c in ops.list_clients(db.session, caller)],
-                roles=[r.name for r in ops.list_roles(db.session, caller)])
-
-
-@bp.post("/clients")
-@require("clients:write")
-def create_service_client():
-    """A client-credentials service client (the product's API key); secret shown once."""
-    days = request.form.get("expires_days", "").strip()
-    if days and not days.isdigit():
-        raise ValidationFailed("Expiry must be a whole number of days.", field="expires_days")
-    data = {"name": request.form.get("name", "").strip(),
-            "grant_types": ["client_credentials"],
-            "scopes": request.form.get("scopes", "").split(),
-            "audiences": request.form.get("audiences", "").split(),
-            "roles": request.form.getlist("roles"),
-            "token_alg": request.form.get("token_alg") or "RS256"}
-    if days:
-        data["expires_in"] = int(days) * 86400
-    client, secret = ops.register_client(db.session, admin_context(), resolve_caller(),
-                                         services().keyring, data, services().outbound_policy)
-    db.session.commit()
-    return page("admin/client_detail.html", client=_described(client), secret=secret)
-
-
-def _described(client) -> dict:
-    return describe_client(client, ops.client_usage(db.session, client))
-
-
-@bp.get("/clients/<client_id>")
-@require("clients:write", "audit:read", any_of=True)
-def client_detail(client_id):
-    caller = resolve_caller(check_csrf=False)
-    client = load_client(client_id, "clients:write" if caller.can("clients:write")
-                         else "audit:read")
-    return page("admin/client_detail.html", client=_described(client), secret=None)
-
-
-@bp.post("/clients/<client_id>/delete")
-@require("clients:write")
-def delete_service_client(client_id):
-    from idp.oauth.clients import delete_client
-
-    client = load_client(client_id)
-    name = client.name
-    delete_client(db.session, admin_context(), client)
-    db.session.commit()
-    return done(f"Client {name} was deleted.", "admin_ui.clients")
-
-
-@bp.post("/clients/<client_id>/rotate")
-@require("clients:write")
-def rotate_client(client_id):
-    from idp.oauth.clients import rotate_client_secret
-
-    client = load_client(client_id)
-    secret = rotate_client_secret(db.session, admin_context(), services().keyring, client,
-                                  request.form.get("grace", 0, type=int) or 0)
-    db.session.commit()
-    return page("admin/client_detail.html", client=_described(client), secret=secret)
-
-
-@bp.post("/clients/<client_id>/revoke")
-@require("clients:write")
-def revoke_client(client_id):
-    from idp.oauth.clients import revoke_client as revoke
-
-    revoke(db.session, admin_context(), load_client(client_id))
-    db.session.commit()
-    return done("The client was revoked.", "admin_ui.client_detail", client_id=client_id)
 
 
 @bp.get("/keys")

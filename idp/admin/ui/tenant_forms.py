@@ -1,0 +1,98 @@
+"""The tenant settings form: the settings document as fields, checked by the same schema
+as the API (accounts.tenant_settings); an error is shown at its field with the input kept."""
+
+from __future__ import annotations
+
+from flask import request
+
+from idp.accounts.registration import MODES
+from idp.accounts.tenant_admin import update_tenant
+from idp.accounts.tenant_settings import MAX_SECONDS, MAX_SESSIONS, SESSION_KEYS
+from idp.admin import operations as ops
+from idp.admin.permissions import admin_context, require, resolve_caller
+from idp.admin.ui import bp
+from idp.admin.ui.common import done, page, refused_input
+from idp.errors import ValidationFailed
+from idp.extensions import db
+
+SESSION_LIMITS = {k: (1, MAX_SESSIONS if k == "max_per_user" else MAX_SECONDS)
+                  for k in SESSION_KEYS}
+POLICY_NUMBERS = ("min_length", "min_length_mfa", "history")
+POLICY_SWITCHES = ("require_upper", "require_lower", "require_digit", "require_special",
+                   "blocklist")
+
+
+def _number(name: str):
+    """'' is the default (None), digits a number; anything else goes to the schema as typed,
+    which refuses it with this field's name."""
+    raw = request.form.get(name, "").strip()
+    return None if not raw else int(raw) if raw.isdigit() else raw
+
+
+def _switch(name: str):
+    return {"yes": True, "no": False}.get(request.form.get(name, ""))
+
+
+def settings_from_form() -> dict:
+    """The settings document the form describes (None: the default for that key)."""
+    session = {k: _number(f"session.{k}") for k in SESSION_LIMITS}
+    policy = {k: _number(f"password_policy.{k}") for k in POLICY_NUMBERS}
+    policy |= {k: _switch(f"password_policy.{k}") for k in POLICY_SWITCHES}
+    policy["preset"] = request.form.get("password_policy.preset") or None
+    policy = {k: v for k, v in policy.items() if v is not None}
+    session = {k: v for k, v in session.items() if v is not None}
+    return {"registration": request.form.get("registration") or None,
+            "mfa_required": bool(request.form.get("mfa_required")),
+            "mfa_required_roles": request.form.getlist("mfa_required_roles"),
+            "session": session or None, "password_policy": policy or None}
+
+
+def form_values(tenant) -> dict:
+    """The stored document as the form's flat field names."""
+    settings = tenant.settings or {}
+    values = {"name": tenant.name, "registration": settings.get("registration") or "",
+              "mfa_required": bool(settings.get("mfa_required"))}
+    for key, value in (settings.get("session") or {}).items():
+        values[f"session.{key}"] = value
+    for key, value in (settings.get("password_policy") or {}).items():
+        values[f"password_policy.{key}"] = (
+            {True: "yes", False: "no"}[value] if isinstance(value, bool) else value)
+    return values
+
+
+def _form(tenant, values: dict, mfa_roles, error=None):
+    from idp.mfa.policy import required_roles
+
+    roles = [r.name for r in ops.list_roles(db.session, resolve_caller(check_csrf=False))]
+    return page("admin/tenant_settings.html", 422 if error else 200, tenant=tenant,
+                values=values, error=error, modes=MODES, roles=roles,
+                mfa_roles=required_roles(tenant) if mfa_roles is None else set(mfa_roles),
+                session_limits=SESSION_LIMITS, switches=POLICY_SWITCHES,
+                numbers=POLICY_NUMBERS)
+
+
+@bp.get("/tenants/<tenant_id>/settings")
+@require("tenants:write")
+def tenant_settings(tenant_id):
+    tenant = ops.load_tenant(db.session, resolve_caller(), tenant_id)
+    return _form(tenant, form_values(tenant), None)
+
+
+@bp.post("/tenants/<tenant_id>/settings")
+@require("tenants:write")
+def save_tenant_settings(tenant_id):
+    tenant = ops.load_tenant(db.session, resolve_caller(), tenant_id)
+    try:
+        update_tenant(db.session, admin_context(), tenant,
+                      {"name": request.form.get("name", ""), "settings": settings_from_form()})
+    except ValidationFailed as exc:
+        refused_input(exc)
+        tenant = ops.load_tenant(db.session, resolve_caller(), tenant_id)
+        # The schema names fields as the API body does (settings.session.idle_timeout);
+        # the form's inputs are named without the prefix.
+        error = ValidationFailed(exc.message, field=(exc.field or "").removeprefix("settings."))
+        return _form(tenant, request.form.to_dict(), request.form.getlist("mfa_required_roles"),
+                     error)
+    db.session.commit()
+    return done(f"Settings of {tenant.slug} were saved.", "admin_ui.tenant_settings",
+                tenant_id=tenant_id)
