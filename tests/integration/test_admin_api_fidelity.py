@@ -37,7 +37,9 @@ def test_openapi_states_the_client_constraints(client):
     assert write["auth_method"]["enum"] == ["client_secret_basic", "client_secret_post",
                                             "private_key_jwt", "none"]
     assert set(write["grant_types"]["items"]["enum"]) == {
-        "authorization_code", "refresh_token", "client_credentials"}
+        "authorization_code", "refresh_token", "client_credentials",
+        "urn:ietf:params:oauth:grant-type:device_code",
+        "urn:ietf:params:oauth:grant-type:token-exchange"}
     assert write["redirect_uris"]["items"]["maxLength"] == 2000
     assert write["expires_in"]["maximum"] == MAX_EXPIRY
     assert schemas["Grace"]["properties"]["grace"]["maximum"] == MAX_GRACE
