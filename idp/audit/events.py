@@ -69,6 +69,10 @@ class EventType(StrEnum):
     WEBHOOK_SECRET_ROTATED = "webhook.secret.rotated"
     WEBHOOK_DISABLED = "webhook.disabled"
     WEBHOOK_ENABLED = "webhook.enabled"
+    PROVIDER_CREATED = "provider.created"
+    PROVIDER_DELETED = "provider.deleted"
+    IDENTITY_LINKED = "user.identity.linked"
+    IDENTITY_UNLINKED = "user.identity.unlinked"
 
 
 class Outcome(StrEnum):
