@@ -155,7 +155,7 @@ def list_identities(db: Session, user: User) -> list[tuple[FederatedIdentity, Id
         select(FederatedIdentity, IdentityProvider)
         .join(IdentityProvider, IdentityProvider.id == FederatedIdentity.provider_id)
         .where(FederatedIdentity.user_id == user.id)
-        .order_by(FederatedIdentity.created_at)).tuples())
+        .order_by(FederatedIdentity.created_at)).all())
 
 
 def unlink_identity(db: Session, ctx: RequestContext, user: User, identity_id: str) -> None:
@@ -166,6 +166,9 @@ def unlink_identity(db: Session, ctx: RequestContext, user: User, identity_id: s
         identity = None
     if identity is None or identity.user_id != user.id:
         raise NotFound("No such linked identity.")
+    if user.credential is None and len(list_identities(db, user)) == 1:
+        # Without a password this is the only way in: removing it would lock them out.
+        raise ValidationFailed("This is your only way to sign in. Set a password first.")
     provider = db.get(IdentityProvider, identity.provider_id)
     db.delete(identity)
     db.flush()

@@ -211,3 +211,50 @@ def test_home_realm_discovery_sends_the_address_to_its_provider(app, client, ups
     other = client.post("/login", data={"username": "bob@elsewhere.example", "password": "",
                                         "csrf_token": token})
     assert other.status_code == 400  # no provider claims it: the password form asks again
+
+
+def test_second_factor_still_applies_to_a_federated_sign_in(app, upstreams):
+    from tests.mfa_flow import code, enrol_totp, session_cookie_set, submit_code
+
+    client = app.test_client()
+    secret = enrol_totp(app, make_user(app))
+    upstream = upstreams("corp", {"a1": {"email": "alice@example.com", "email_verified": True}})
+    add_provider(app, upstream.issuer, link_by_verified_email=True)
+    back = _sign_in(client, "a1")
+    assert back.status_code == 302 and back.headers["Location"] == "/login/mfa"
+    assert not session_cookie_set(back)
+    assert client.get("/account").status_code == 302
+    done = submit_code(client, code(secret))
+    assert done.status_code == 302 and session_cookie_set(done)
+    login = [e for e in _events(app, "auth.login") if e.outcome == "success"][-1]
+    assert login.details["provider"] == "corp" and set(login.details["amr"]) == {"fed", "otp"}
+
+
+def test_linked_sign_ins_are_listed_and_removable_on_the_account_page(app, upstreams):
+    client = app.test_client()
+    upstream = upstreams("corp", CAROL)
+    add_provider(app, upstream.issuer)
+    assert _sign_in(client, "carol").headers["Location"] == "/account"
+    page = client.get("/account/identities")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Corp" in html and "carol@corp.example" in html
+    action = re.search(r'action="(/account/identities/[^"]+/remove)"', html).group(1)
+    # Carol has no password here: the only way in cannot be removed.
+    refused = client.post(action, data={"csrf_token": csrf_from(html)})
+    assert refused.status_code == 422 and b"only way to sign in" in refused.data
+    assert _events(app, "user.identity.unlinked") == []
+
+
+def test_unlinking_means_the_next_sign_in_must_prove_the_account_again(app, upstreams):
+    client = app.test_client()
+    make_user(app)
+    upstream = upstreams("corp", {"a1": {"email": "alice@example.com", "email_verified": True}})
+    add_provider(app, upstream.issuer, link_by_verified_email=True)
+    assert _sign_in(client, "a1").headers["Location"] == "/account"
+    html = client.get("/account/identities").get_data(as_text=True)
+    action = re.search(r'action="(/account/identities/[^"]+/remove)"', html).group(1)
+    removed = client.post(action, data={"csrf_token": csrf_from(html)})
+    assert removed.status_code == 302 and removed.headers["Location"].endswith("removed=1")
+    assert "No sign-in from another provider" in client.get("/account/identities").get_data(
+        as_text=True)
+    assert len(_events(app, "user.identity.unlinked")) == 1
