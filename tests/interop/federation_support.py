@@ -45,12 +45,13 @@ def free_port() -> int:
 class Upstream:
     """One running oidc-provider; stop() ends the process this test started."""
 
-    def __init__(self, slug: str, accounts: dict, *, bad_jwks=False, issuer_host="127.0.0.1"):
+    def __init__(self, slug: str, accounts: dict, *, bad_jwks=False, issuer_host="127.0.0.1",
+                 our_issuer=OUR_ISSUER):
         self.port = free_port()
         self.issuer = f"http://{issuer_host}:{self.port}"
         payload = {"port": self.port, "issuer": self.issuer, "client_id": CLIENT_ID,
                    "client_secret": CLIENT_SECRET, "accounts": accounts, "bad_jwks": bad_jwks,
-                   "redirect_uri": f"{OUR_ISSUER}/login/external/{slug}/callback"}
+                   "redirect_uri": f"{our_issuer}/login/external/{slug}/callback"}
         self.proc = subprocess.Popen(["node", str(SCRIPT)], cwd=HERE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True,
                                      env={**os.environ, "UPSTREAM_INPUT": json.dumps(payload)})
