@@ -158,6 +158,15 @@ def list_identities(db: Session, user: User) -> list[tuple[FederatedIdentity, Id
         .order_by(FederatedIdentity.created_at)).all())
 
 
+def describe_identity(identity: FederatedIdentity, provider: IdentityProvider) -> dict:
+    """The JSON shape of a linked identity."""
+    return {"id": str(identity.id), "provider": provider.slug, "provider_name": provider.name,
+            "subject": identity.subject, "email": identity.email,
+            "created_at": identity.created_at.isoformat(),
+            "last_login_at": identity.last_login_at.isoformat() if identity.last_login_at
+            else None}
+
+
 def unlink_identity(db: Session, ctx: RequestContext, user: User, identity_id: str) -> None:
     """Remove one of the person's linked identities, audited; NotFound for anyone else's."""
     try:

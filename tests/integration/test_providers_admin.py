@@ -113,3 +113,26 @@ def test_cli_create_list_delete(tmp_path):
     assert json.loads(idp("providers", "list", "--json").stdout) == []
     missing = idp("providers", "delete", "nope")
     assert missing.returncode != 0 and "No such provider" in missing.stderr
+
+
+def test_admins_see_a_persons_linked_sign_ins(app, client):
+    from idp.federation.identities import link_identity
+    from idp.models.accounts import User
+    from idp.request_context import system_context
+    from tests.factories import make_user
+
+    headers = bearer(client, app)
+    client.post("/api/v1/providers", json=VALID, headers=headers)
+    user_id = make_user(app)
+    empty = client.get(f"/api/v1/users/{user_id}/identities", headers=headers)
+    assert empty.status_code == 200 and empty.get_json()["items"] == []
+    with app.app_context():
+        provider = db.session.execute(select(IdentityProvider)).scalar_one()
+        user = db.session.execute(select(User).where(User.username == "alice")).scalar_one()
+        link_identity(db.session, system_context(), provider, user,
+                      {"sub": "upstream-42", "email": "alice@corp.example"})
+        db.session.commit()
+    items = client.get(f"/api/v1/users/{user_id}/identities", headers=headers).get_json()["items"]
+    assert [(i["provider"], i["subject"], i["email"]) for i in items] == [
+        ("corp-sso", "upstream-42", "alice@corp.example")]
+    assert client.get("/api/v1/users/nope/identities", headers=headers).status_code == 404

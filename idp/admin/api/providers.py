@@ -6,9 +6,10 @@ from idp.accounts.access import named_roles
 from idp.accounts.tenants import query_tenant
 from idp.admin.api import body, bp
 from idp.admin.api.paging import BadRequest, no_content, page
-from idp.admin.permissions import admin_context, require, resolve_caller
+from idp.admin.permissions import admin_context, load_user, require, resolve_caller
 from idp.errors import NotFound, ValidationFailed
 from idp.extensions import db
+from idp.federation.identities import describe_identity, list_identities
 from idp.federation.providers import (
     ProviderSpec,
     create_provider,
@@ -78,6 +79,15 @@ def create_provider_route():
 @require(WRITE, "audit:read", any_of=True)
 def get_provider_route(ref):
     return describe_provider(_visible(ref), settings().issuer)
+
+
+@bp.get("/users/<user_id>/identities")
+@require("users:read")
+def user_identities_route(user_id):
+    """What an admin sees on the person page: their linked sign-ins."""
+    user = load_user(user_id, "users:read")
+    return page([describe_identity(identity, provider)
+                 for identity, provider in list_identities(db.session, user)], None)
 
 
 @bp.delete("/providers/<ref>")

@@ -94,9 +94,12 @@ def user_detail(user_id):
         UserSession.user_id == user.id, UserSession.revoked_at.is_(None),
         UserSession.expires_at > utcnow()).order_by(UserSession.created_at.desc())).scalars()
     from idp.audit.query import AuditFilter, query_events, serialise_event
+    from idp.federation.identities import describe_identity, list_identities
 
     events, _ = query_events(db.session, AuditFilter(user=user.id), limit=15)
+    identities = [describe_identity(i, p) for i, p in list_identities(db.session, user)]
     return page("admin/user_detail.html", person=user_json(db.session, user),
+                identities=identities,
                 profile_fields=PROFILE_FORM,
                 sessions=[session_json(s) for s in sessions], actions=ACTIONS,
                 events=[serialise_event(e) for e in events], roles=_role_names())
