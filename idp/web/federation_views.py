@@ -10,8 +10,7 @@ import uuid
 
 from flask import Blueprint, g, redirect, render_template, request, session
 
-from idp.accounts.authentication import LoginStatus, check_password_login
-from idp.accounts.tenants import ensure_default_tenant
+from idp.accounts.authentication import LoginStatus, check_password
 from idp.audit import EventType, Outcome, record
 from idp.errors import DomainError, NotFound
 from idp.extensions import db
@@ -137,9 +136,8 @@ def link():
     if request.method == "GET" or not form.validate_on_submit():
         return render_template("web/federation_link.html", **page), \
             200 if request.method == "GET" else 400
-    tenant = db.session.get(Tenant, user.tenant_id) or ensure_default_tenant(db.session)
-    result = check_password_login(db.session, g.request_context, tenant, user.username,
-                                  form.password.data, services().lockout_policy)
+    result = check_password(db.session, g.request_context, user, form.password.data,
+                            services().lockout_policy, stage="federation_link")
     if result.status != LoginStatus.AUTHENTICATED:
         db.session.commit()
         if result.locked_now:
