@@ -219,9 +219,9 @@ SCHEMAS.update({
                                 "roles": {"type": "array", "items": S},
                                 "link_by_verified_email": B, "existing_accounts_only": B,
                                 "redirect_uri": S, "created_at": S}},
-    "ProviderWrite": {"type": "object", "required": ["name", "issuer", "client_id"],
+    "ProviderWrite": {"type": "object", "required": ["name", "client_id"],
                       "additionalProperties": False, "properties": {
-                          "name": S, "type": {"enum": ["oidc"]}, "issuer": S, "client_id": S,
+                          "name": S, "type": {"enum": ["oidc", "github"]}, "issuer": S, "client_id": S,
                           "client_secret": S, "scopes": {"type": "array", "items": S},
                           "domains": {"type": "array", "items": S},
                           "roles": {"type": "array", "items": S}, "tenant": S,

@@ -20,7 +20,8 @@ def providers():
 @click.option("--name", required=True, help='Shown on the login page as "Sign in with N".')
 @click.option("--type", "kind", type=click.Choice(["oidc", "saml", "github"]), default="oidc",
               show_default=True)
-@click.option("--issuer", help="The upstream issuer (OpenID Connect discovery).")
+@click.option("--issuer", help="The upstream issuer (OpenID Connect discovery); for github "
+              "a GitHub Enterprise Server URL (default https://github.com).")
 @click.option("--metadata-url", help="SAML IdP metadata URL (SAML is not built yet).")
 @click.option("--metadata-file", help="SAML IdP metadata file (SAML is not built yet).")
 @click.option("--client-id")
@@ -43,8 +44,8 @@ def providers_create(app, name, kind, issuer, metadata_url, metadata_file, clien
     from idp.extensions import db as database
     from idp.federation.providers import ProviderSpec, create_provider, redirect_uri
 
-    if kind != "oidc" or metadata_url or metadata_file:
-        fail(f"provider type {kind!r} is not supported yet; use --type oidc")
+    if kind == "saml" or metadata_url or metadata_file:
+        fail("provider type 'saml' is not supported yet; use --type oidc or github")
     secret = sys.stdin.readline().rstrip("\r\n") if client_secret_stdin else None
     spec = ProviderSpec(name=name, type=kind, issuer=issuer, client_id=client_id,
                         client_secret=secret or None, scopes=list(scopes),

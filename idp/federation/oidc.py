@@ -73,8 +73,9 @@ class OutboundSession:
         return _Response(answer.status, answer.body)
 
 
-def _client(provider: IdentityProvider, secret: str | None, policy: OutboundPolicy,
-            redirect_uri: str) -> OAuth2Client:
+def client_for(provider: IdentityProvider, secret: str | None, policy: OutboundPolicy,
+               redirect_uri: str) -> OAuth2Client:
+    """Authlib's OAuth 2 client for this provider, its HTTP going through the guard."""
     return OAuth2Client(OutboundSession(policy), client_id=provider.client_id,
                         client_secret=secret,
                         token_endpoint_auth_method="client_secret_basic" if secret else "none",
@@ -104,20 +105,30 @@ def start(provider: IdentityProvider, secret: str | None, policy: OutboundPolicy
     meta = discover(provider, policy)
     verifier, nonce = generate_token(64), generate_token(32)
     extra = {"login_hint": login_hint} if login_hint else {}
-    url, state = _client(provider, secret, policy, redirect_uri).create_authorization_url(
+    url, state = client_for(provider, secret, policy, redirect_uri).create_authorization_url(
         meta["authorization_endpoint"], code_verifier=verifier, nonce=nonce, **extra)
     return url, {"state": state, "nonce": nonce, "verifier": verifier}
 
 
 def _check_response(provider: IdentityProvider, meta: dict, saved: dict, args: dict) -> str:
     """The code, once state and (RFC 9207) iss are right; the upstream's error otherwise."""
-    if not hmac.compare_digest(str(args.get("state") or ""), str(saved.get("state") or "")):
-        raise FederationError("state mismatch", "This sign-in link is stale or was tampered "
-                              "with. Start again from the sign-in page.")
+    _check_state_only(saved, args)
     # RFC 9207 section 2.4: check iss when the upstream advertises it (and whenever sent).
     if meta.get("authorization_response_iss_parameter_supported") or "iss" in args:
         if args.get("iss") != provider.issuer:
             raise FederationError("iss in the authorization response does not match")
+    return check_state(saved, args)
+
+
+def _check_state_only(saved: dict, args: dict) -> None:
+    if not hmac.compare_digest(str(args.get("state") or ""), str(saved.get("state") or "")):
+        raise FederationError("state mismatch", "This sign-in link is stale or was tampered "
+                              "with. Start again from the sign-in page.")
+
+
+def check_state(saved: dict, args: dict) -> str:
+    """RFC 6749 10.12: the state we sent; then the upstream's error, or the code."""
+    _check_state_only(saved, args)
     if args.get("error"):
         description = str(args.get("error_description") or "")[:200]
         raise FederationError(f"upstream error {str(args['error'])[:64]}: {description}",
@@ -170,7 +181,7 @@ def finish(provider: IdentityProvider, secret: str | None, policy: OutboundPolic
     meta = discover(provider, policy)
     code = _check_response(provider, meta, saved, args)
     try:
-        token = _client(provider, secret, policy, redirect_uri).fetch_token(
+        token = client_for(provider, secret, policy, redirect_uri).fetch_token(
             meta["token_endpoint"], grant_type="authorization_code", code=code,
             code_verifier=saved["verifier"])
     except OAuth2Error as exc:

@@ -18,8 +18,9 @@ from idp.models.tenancy import Tenant
 from idp.outbound import PUBLIC_ONLY, OutboundPolicy, OutboundRefused, check_registered_url
 from idp.request_context import RequestContext
 
-TYPES = ("oidc",)  # github and saml are named by the contract but not built yet
-DEFAULT_SCOPES = ["openid", "email", "profile"]
+TYPES = ("oidc", "github")  # saml is named by the contract but not built yet
+DEFAULT_SCOPES = {"oidc": ["openid", "email", "profile"], "github": ["read:user", "user:email"]}
+GITHUB = "https://github.com"  # or a GitHub Enterprise Server given as --issuer
 # Issuers that need no tenant-specific part (Entra ID and Okta do: see docs/federation.md).
 PRESET_ISSUERS = {"google": "https://accounts.google.com", "gitlab": "https://gitlab.com"}
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -63,7 +64,8 @@ def _clean(spec: ProviderSpec, outbound: OutboundPolicy) -> ProviderSpec:
         raise ValidationFailed("Give the provider a name of 1 to 100 characters.", field="name")
     if spec.type not in TYPES:
         raise ValidationFailed(f"type must be one of: {', '.join(TYPES)}.", field="type")
-    issuer = (spec.issuer or PRESET_ISSUERS.get(name.lower()) or "").strip().rstrip("/")
+    preset = GITHUB if spec.type == "github" else PRESET_ISSUERS.get(name.lower())
+    issuer = (spec.issuer or preset or "").strip().rstrip("/")
     if not re.match(r"^https?://[^\s?#]+$", issuer):
         raise ValidationFailed("issuer must be the upstream's http(s) issuer URL.", field="issuer")
     try:
@@ -73,10 +75,12 @@ def _clean(spec: ProviderSpec, outbound: OutboundPolicy) -> ProviderSpec:
     if not spec.client_id or len(spec.client_id) > 255:
         raise ValidationFailed("client_id is required (at most 255 characters).",
                                field="client_id")
-    scopes = list(dict.fromkeys(s for item in spec.scopes or DEFAULT_SCOPES for s in item.split()))
-    if "openid" not in scopes or not all(_SCOPE.match(s) for s in scopes):
-        raise ValidationFailed("scopes must be valid scope names and include openid.",
-                               field="scopes")
+    scopes = list(dict.fromkeys(
+        s for item in spec.scopes or DEFAULT_SCOPES[spec.type] for s in item.split()))
+    if not all(_SCOPE.match(s) for s in scopes) or (
+            spec.type == "oidc" and "openid" not in scopes):
+        raise ValidationFailed("scopes must be valid scope names (and include openid for "
+                               "OpenID Connect).", field="scopes")
     domains = [d.strip().lower().rstrip(".") for d in spec.domains]
     if not all(_DOMAIN.match(d) for d in domains):
         raise ValidationFailed("domains must be DNS names such as example.com.", field="domains")

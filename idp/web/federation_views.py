@@ -14,7 +14,7 @@ from idp.accounts.authentication import LoginStatus, check_password
 from idp.audit import EventType, Outcome, record
 from idp.errors import DomainError, NotFound
 from idp.extensions import db
-from idp.federation import oidc
+from idp.federation import github, oidc
 from idp.federation.identities import Resolution, link_identity, resolve_sign_in
 from idp.federation.providers import client_secret, query_provider, redirect_uri
 from idp.http import services, settings
@@ -33,6 +33,7 @@ FLOW_KEY = "federation"
 LINK_KEY = "federation_link"
 MAX_AGE = 600  # seconds an upstream round trip or a pending link may take
 PASSWORD_STEP = "password_change"  # web/self_service_views.py: no password was used
+PROTOCOLS = {"oidc": oidc, "github": github}
 REFUSALS = {
     Resolution.NO_ACCOUNT: "There is no account for you here. Ask an administrator.",
     Resolution.DISABLED: "Your account is disabled.",
@@ -59,7 +60,7 @@ def start(slug):
     rid = request.args.get("rid") or None
     hint = (request.args.get("login_hint") or "")[:320] or None
     try:
-        url, saved = oidc.start(provider, client_secret(services().keyring, provider),
+        url, saved = PROTOCOLS[provider.type].start(provider, client_secret(services().keyring, provider),
                                 services().outbound_policy,
                                 redirect_uri(settings().issuer, provider), hint)
     except oidc.FederationError as exc:
@@ -86,7 +87,7 @@ def callback(slug):
     if not saved or saved.get("slug") != provider.slug or time.time() - saved["at"] > MAX_AGE:
         saved = {"state": None}  # still checked below, so the refusal is audited
     try:
-        claims = oidc.finish(provider, client_secret(services().keyring, provider),
+        claims = PROTOCOLS[provider.type].finish(provider, client_secret(services().keyring, provider),
                              services().outbound_policy,
                              redirect_uri(settings().issuer, provider), saved,
                              request.args.to_dict())
