@@ -11,6 +11,7 @@ import uuid
 from flask import Blueprint, g, redirect, render_template, request, session
 
 from idp.accounts.authentication import LoginStatus, check_password
+from idp.accounts.tenants import ensure_default_tenant
 from idp.audit import EventType, Outcome, record
 from idp.errors import DomainError, NotFound
 from idp.extensions import db
@@ -41,11 +42,15 @@ REFUSALS = {
 }
 
 
-def _provider(slug: str) -> IdentityProvider:
+def _provider(slug: str) -> IdentityProvider | None:
+    """A provider of the tenant people sign in to at /login (the default tenant, as for the
+    password step): one of another tenant must not open sessions that tenant's clients
+    were never meant to see."""
     try:
-        return query_provider(db.session, slug)
+        provider = query_provider(db.session, slug)
     except NotFound:
         return None
+    return provider if provider.tenant_id == ensure_default_tenant(db.session).id else None
 
 
 def _failed(title: str, message: str, status: int = 400):

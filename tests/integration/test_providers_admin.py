@@ -136,3 +136,12 @@ def test_admins_see_a_persons_linked_sign_ins(app, client):
     assert [(i["provider"], i["subject"], i["email"]) for i in items] == [
         ("corp-sso", "upstream-42", "alice@corp.example")]
     assert client.get("/api/v1/users/nope/identities", headers=headers).status_code == 404
+
+
+def test_a_provider_of_another_tenant_opens_no_sign_in_here(app, client):
+    make_tenant(app, "other")
+    client.post("/api/v1/providers", json={**VALID, "tenant": "other"},
+                headers=bearer(client, app))
+    assert "data-provider" not in client.get("/login").get_data(as_text=True)
+    assert client.get("/login/external/corp-sso").status_code == 404
+    assert client.get("/login/external/corp-sso/callback?state=x&code=y").status_code == 404
