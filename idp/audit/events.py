@@ -86,3 +86,4 @@ class Outcome(StrEnum):
     MFA_REQUIRED = "mfa_required"
     MFA_FAILED = "mfa_failed"
     PASSWORD_EXPIRED = "password_expired"
+    SSO_REQUIRED = "sso_required"

@@ -7,8 +7,9 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from idp.accounts.authentication import LoginStatus, check_password_login
 from idp.accounts.consents import grant_consent
 from idp.accounts.tenants import ensure_default_tenant
-from idp.audit import EventType
+from idp.audit import EventType, Outcome, record
 from idp.extensions import db
+from idp.federation.policy import password_sign_in_allowed
 from idp.federation.providers import list_providers, provider_for_email
 from idp.http import current_session, services, signed_in_user
 from idp.models.oauth import Client
@@ -22,6 +23,7 @@ from idp.web.rate_limits import failed_attempts_limit, login_limit
 bp = Blueprint("web", __name__)
 
 GENERIC_FAILURE = "Incorrect username or password."
+SSO_REQUIRED = "Your organisation signs in through its own provider: use the button below."
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -54,6 +56,13 @@ def login():
             send_lock_notice(result.user)
         form.password.data = ""
         return render_template("web/login.html", form=form, error=GENERIC_FAILURE, **page), 401
+    if not password_sign_in_allowed(db.session, result.user):
+        record(db.session, g.request_context, EventType.LOGIN, outcome=Outcome.SSO_REQUIRED,
+               subject_id=result.user.id, tenant_id=result.user.tenant_id,
+               username=form.username.data[:320])
+        db.session.commit()
+        form.password.data = ""
+        return render_template("web/login.html", form=form, error=SSO_REQUIRED, **page), 403
     login_steps.begin(result.user, ["pwd"], rid if entry else None)
     return login_steps.advance()
 

@@ -145,3 +145,37 @@ def test_a_provider_of_another_tenant_opens_no_sign_in_here(app, client):
     assert "data-provider" not in client.get("/login").get_data(as_text=True)
     assert client.get("/login/external/corp-sso").status_code == 404
     assert client.get("/login/external/corp-sso/callback?state=x&code=y").status_code == 404
+
+
+def test_a_tenant_that_requires_sso_refuses_passwords_but_not_its_admins(app, client):
+    from tests.factories import PASSWORD, csrf_from
+    from tests.integration.admin_support import make_person
+
+    headers = bearer(client, app)
+    tenant_id = client.get("/api/v1/tenants", headers=headers).get_json()["items"][0]["id"]
+    bad = client.patch(f"/api/v1/tenants/{tenant_id}", json={"settings": {"require_sso": "yes"}},
+                       headers=headers)
+    assert bad.status_code == 422
+    assert client.patch(f"/api/v1/tenants/{tenant_id}", json={"settings": {"require_sso": True}},
+                        headers=headers).status_code == 200
+    make_person(app, "erin")
+    make_person(app, "root2", roles=("tenant_admin",))
+    browser = app.test_client()
+
+    def password_login(username):
+        token = csrf_from(browser.get("/login").get_data(as_text=True))
+        return browser.post("/login", data={"username": username, "password": PASSWORD,
+                                            "csrf_token": token})
+
+    refused = password_login("erin")
+    assert refused.status_code == 403 and b"signs in through its own provider" in refused.data
+    assert "idp_session=" not in " ".join(refused.headers.getlist("Set-Cookie"))
+    assert "sso_required" in [e for e in _outcomes(app)]
+    admin = password_login("root2")  # break-glass: on to the (enforced) second factor
+    assert admin.status_code == 302 and admin.headers["Location"].startswith("/login/mfa")
+
+
+def _outcomes(app):
+    with app.app_context():
+        return [e.outcome for e in db.session.execute(
+            select(AuditEvent).where(AuditEvent.type == "auth.login")).scalars()]
