@@ -237,3 +237,18 @@ def member_by_name(db: Session, caller: Caller, group: Group, ref: str) -> User:
 
     user = query_user(db, ref, group.tenant_id)
     return authorize(db, caller, user, "roles:write")
+
+
+def register_provider(db: Session, ctx: RequestContext, caller: Caller, keyring: Keyring,
+                      spec, tenant_ref: str | None, outbound: OutboundPolicy = PUBLIC_ONLY):
+    """An upstream identity provider in the caller's tenant (a superadmin may name another),
+    never with default roles that carry rights the caller lacks."""
+    from idp.federation.providers import create_provider
+
+    tenant = query_tenant(db, str(caller.tenant_id)) if caller.tenant_id else None
+    if caller.access.all_tenants and isinstance(tenant_ref, str):
+        tenant = query_tenant(db, tenant_ref)
+    if tenant is None:
+        raise ValidationFailed("Name the tenant.", field="tenant")
+    ensure_may_grant(caller, named_roles(db, spec.roles, tenant.id), permission="clients:write")
+    return create_provider(db, ctx, keyring, tenant, spec, outbound)

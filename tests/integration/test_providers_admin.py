@@ -179,3 +179,32 @@ def _outcomes(app):
     with app.app_context():
         return [e.outcome for e in db.session.execute(
             select(AuditEvent).where(AuditEvent.type == "auth.login")).scalars()]
+
+
+def test_console_adds_lists_and_deletes_a_provider(app):
+    from tests.factories import csrf_from
+    from tests.integration.admin_support import browser_login, make_person
+
+    browser = app.test_client()
+    make_person(app, "root", roles=["superadmin"])
+    browser_login(browser, "root")
+    page = browser.get("/admin/providers")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "No providers." in html
+    made = browser.post("/admin/providers", data={
+        "csrf_token": csrf_from(html), "name": "Corp SSO", "type": "oidc", "issuer": ISSUER,
+        "client_id": "our-idp", "client_secret": "console-secret", "domains": "corp.example",
+        "link_by_verified_email": "on"})
+    assert made.status_code == 302
+    listed = browser.get("/admin/providers").get_data(as_text=True)
+    assert "http://localhost/login/external/corp-sso/callback" in listed
+    assert "console-secret" not in listed and "corp.example" in listed
+    shown = browser.get("/api/v1/providers/corp-sso").get_json()
+    assert shown["link_by_verified_email"] is True and shown["has_client_secret"] is True
+    bad = browser.post("/admin/providers", data={"csrf_token": csrf_from(listed), "name": "X",
+                                                 "issuer": ISSUER})
+    assert bad.status_code == 422 and "client_id" in bad.get_data(as_text=True)
+    gone = browser.post("/admin/providers/corp-sso/delete",
+                        data={"csrf_token": csrf_from(listed)})
+    assert gone.status_code == 302
+    assert "No providers." in browser.get("/admin/providers").get_data(as_text=True)

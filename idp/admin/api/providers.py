@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-from idp.accounts.access import named_roles
-from idp.accounts.tenants import query_tenant
+from idp.admin import operations as ops
 from idp.admin.api import body, bp
 from idp.admin.api.paging import BadRequest, no_content, page
 from idp.admin.permissions import admin_context, load_user, require, resolve_caller
-from idp.errors import NotFound, ValidationFailed
+from idp.errors import NotFound
 from idp.extensions import db
 from idp.federation.identities import describe_identity, list_identities
 from idp.federation.providers import (
     ProviderSpec,
-    create_provider,
     delete_provider,
     describe_provider,
     list_providers,
     query_provider,
 )
 from idp.http import services, settings
-from idp.rbac.authorization import ensure_may_grant
 
 # Managing where people may sign in from is client-like configuration: clients:write.
 WRITE = "clients:write"
 _LISTS = ("scopes", "domains", "roles")
 
 
-def _spec(data: dict) -> ProviderSpec:
+def provider_spec(data: dict) -> ProviderSpec:
+    """The provider described by a JSON body (or the console form); 400 on wrong types."""
     for key in _LISTS:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -42,7 +40,8 @@ def _spec(data: dict) -> ProviderSpec:
                         existing_accounts_only=data.get("existing_accounts_only") is True)
 
 
-def _visible(ref: str):
+def visible_provider(ref: str):
+    """A provider of a tenant the caller sees (404 otherwise, never revealed)."""
     caller = resolve_caller()
     provider = query_provider(db.session, ref)
     if not caller.sees_tenant(provider.tenant_id):
@@ -61,16 +60,10 @@ def list_providers_route():
 @bp.post("/providers")
 @require(WRITE)
 def create_provider_route():
-    caller, data = resolve_caller(), body()
-    spec = _spec(data)
-    tenant = query_tenant(db.session, str(caller.tenant_id)) if caller.tenant_id else None
-    if caller.access.all_tenants and isinstance(data.get("tenant"), str):
-        tenant = query_tenant(db.session, data["tenant"])
-    if tenant is None:
-        raise ValidationFailed("Name the tenant.", field="tenant")
-    ensure_may_grant(caller, named_roles(db.session, spec.roles, tenant.id), permission=WRITE)
-    provider = create_provider(db.session, admin_context(), services().keyring, tenant, spec,
-                               services().outbound_policy)
+    data = body()
+    provider = ops.register_provider(db.session, admin_context(), resolve_caller(),
+                                     services().keyring, provider_spec(data), data.get("tenant"),
+                                     services().outbound_policy)
     db.session.commit()
     return describe_provider(provider, settings().issuer), 201
 
@@ -78,7 +71,7 @@ def create_provider_route():
 @bp.get("/providers/<ref>")
 @require(WRITE, "audit:read", any_of=True)
 def get_provider_route(ref):
-    return describe_provider(_visible(ref), settings().issuer)
+    return describe_provider(visible_provider(ref), settings().issuer)
 
 
 @bp.get("/users/<user_id>/identities")
@@ -93,6 +86,6 @@ def user_identities_route(user_id):
 @bp.delete("/providers/<ref>")
 @require(WRITE)
 def delete_provider_route(ref):
-    delete_provider(db.session, admin_context(), _visible(ref))
+    delete_provider(db.session, admin_context(), visible_provider(ref))
     db.session.commit()
     return no_content()

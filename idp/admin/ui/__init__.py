@@ -38,4 +38,10 @@ def index():
     return redirect(url_for("admin_ui.users"))
 
 
-from idp.admin.ui import audit, people, settings_pages, webhooks  # noqa: E402, F401 - registers routes
+from idp.admin.ui import (  # noqa: E402, F401 - registers routes
+    audit,
+    people,
+    providers,
+    settings_pages,
+    webhooks,
+)

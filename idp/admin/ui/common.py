@@ -7,7 +7,8 @@ from flask import flash, redirect, render_template, url_for
 from idp.admin.permissions import resolve_caller
 
 NAV = [("users", "People"), ("audit", "Audit log"), ("roles", "Roles"), ("groups", "Groups"),
-       ("tenants", "Tenants"), ("clients", "Clients"), ("webhooks", "Webhooks"), ("keys", "Keys"),
+       ("tenants", "Tenants"), ("clients", "Clients"), ("webhooks", "Webhooks"),
+       ("providers", "Sign-in providers"), ("keys", "Keys"),
        ("import_users", "Import")]
 
 
