@@ -30,6 +30,8 @@ def providers():
 @click.option("--domain", "domains", multiple=True, help="Email domain sent to this provider.")
 @click.option("--tenant")
 @click.option("--role", "roles", multiple=True, help="Role given to people it provisions.")
+@click.option("--group", "groups", multiple=True,
+              help="Our group whose membership follows the upstream's groups claim.")
 @click.option("--link-by-verified-email", is_flag=True,
               help="Link to an existing account whose email the upstream says is verified.")
 @click.option("--existing-accounts-only", is_flag=True,
@@ -37,7 +39,7 @@ def providers():
 @click.option("--json", "as_json", is_flag=True)
 @with_app
 def providers_create(app, name, kind, issuer, metadata_url, metadata_file, client_id,
-                     client_secret_stdin, scopes, domains, tenant, roles,
+                     client_secret_stdin, scopes, domains, tenant, roles, groups,
                      link_by_verified_email, existing_accounts_only, as_json):
     """Register a provider; prints the callback to register at the upstream."""
     from idp.accounts.tenants import query_tenant
@@ -49,7 +51,7 @@ def providers_create(app, name, kind, issuer, metadata_url, metadata_file, clien
     secret = sys.stdin.readline().rstrip("\r\n") if client_secret_stdin else None
     spec = ProviderSpec(name=name, type=kind, issuer=issuer, client_id=client_id,
                         client_secret=secret or None, scopes=list(scopes),
-                        domains=list(domains), roles=list(roles),
+                        domains=list(domains), roles=list(roles), groups=list(groups),
                         link_by_verified_email=link_by_verified_email,
                         existing_accounts_only=existing_accounts_only)
     svc = app.extensions["idp"]

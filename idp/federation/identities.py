@@ -13,6 +13,7 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from idp.accounts.groups import add_member, remove_member
 from idp.accounts.lockout import is_locked
 from idp.accounts.normalization import normalize_identifier
 from idp.accounts.profile import update_profile
@@ -20,6 +21,7 @@ from idp.accounts.roles import assign_role
 from idp.accounts.users import create_user
 from idp.audit import EventType, Outcome, record
 from idp.errors import Conflict, NotFound, ValidationFailed
+from idp.federation.providers import managed_groups
 from idp.models.accounts import User
 from idp.models.federation import FederatedIdentity, IdentityProvider
 from idp.models.tenancy import Tenant
@@ -96,12 +98,26 @@ def _provision(db, ctx, provider: IdentityProvider, tenant: Tenant, claims: dict
     return user
 
 
-def _sync_profile(db, ctx, user: User, claims: dict) -> None:
+def _sync_profile(db, ctx, provider: IdentityProvider, user: User, claims: dict) -> None:
     values = {k: claims[k] for k in MAPPED_CLAIMS if isinstance(claims.get(k), str)}
     try:
         update_profile(db, ctx, user, values)
     except ValidationFailed:
         pass  # an upstream value our profile rules refuse is left out, not fatal
+    _sync_groups(db, ctx, provider, user, claims.get("groups"))
+
+
+def _sync_groups(db, ctx, provider: IdentityProvider, user: User, claimed) -> None:
+    """Membership of the groups the provider manages follows its `groups` claim; other
+    groups are never touched. No claim at all changes nothing (not "in no group")."""
+    if not provider.groups or not isinstance(claimed, list):
+        return
+    wanted = {g for g in claimed if isinstance(g, str)}
+    for group in managed_groups(db, user.tenant_id, provider.groups):
+        if group.name in wanted:
+            add_member(db, ctx, group, user)
+        else:
+            remove_member(db, ctx, group, user)
 
 
 def _may_sign_in(db, ctx, provider, claims, user: User) -> SignInResult | None:
@@ -124,7 +140,7 @@ def resolve_sign_in(db: Session, ctx: RequestContext, provider: IdentityProvider
         if refused:
             return refused
         identity.last_login_at = ctx.now
-        _sync_profile(db, ctx, user, claims)
+        _sync_profile(db, ctx, provider, user, claims)
         return SignInResult(Resolution.SIGNED_IN, user)
     email = _email(claims)
     existing = db.execute(select(User).where(
@@ -137,7 +153,7 @@ def resolve_sign_in(db: Session, ctx: RequestContext, provider: IdentityProvider
             return refused
         if provider.link_by_verified_email and claims.get("email_verified") is True:
             link_identity(db, ctx, provider, existing, claims)
-            _sync_profile(db, ctx, existing, claims)
+            _sync_profile(db, ctx, provider, existing, claims)
             return SignInResult(Resolution.SIGNED_IN, existing)
         return SignInResult(Resolution.NEEDS_PROOF, existing)
     if provider.existing_accounts_only:
@@ -145,7 +161,7 @@ def resolve_sign_in(db: Session, ctx: RequestContext, provider: IdentityProvider
         return SignInResult(Resolution.NO_ACCOUNT)
     user = _provision(db, ctx, provider, tenant, claims)
     link_identity(db, ctx, provider, user, claims)
-    _sync_profile(db, ctx, user, claims)
+    _sync_profile(db, ctx, provider, user, claims)
     return SignInResult(Resolution.SIGNED_IN, user)
 
 

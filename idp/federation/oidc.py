@@ -191,7 +191,8 @@ def finish(provider: IdentityProvider, secret: str | None, policy: OutboundPolic
     if not isinstance(token.get("id_token"), str):
         raise FederationError("no id_token in the token response")
     claims = _check_id_token(provider, meta, policy, token["id_token"], saved["nonce"])
-    if ("email" not in claims or "name" not in claims) and meta.get("userinfo_endpoint") \
+    wanted = {"email", "name", *(["groups"] if provider.groups else [])}
+    if not wanted <= set(claims) and meta.get("userinfo_endpoint") \
             and token.get("access_token"):
         extra = _userinfo(meta, policy, str(token["access_token"]), claims["sub"])
         claims = {**extra, **claims}

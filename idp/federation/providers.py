@@ -14,6 +14,7 @@ from idp.audit import EventType, record
 from idp.errors import NotFound, ValidationFailed
 from idp.keyring import Keyring
 from idp.models.federation import IdentityProvider
+from idp.models.groups import Group
 from idp.models.tenancy import Tenant
 from idp.outbound import PUBLIC_ONLY, OutboundPolicy, OutboundRefused, check_registered_url
 from idp.request_context import RequestContext
@@ -37,6 +38,7 @@ class ProviderSpec:
     scopes: list[str] = field(default_factory=list)
     domains: list[str] = field(default_factory=list)
     roles: list[str] = field(default_factory=list)
+    groups: list[str] = field(default_factory=list)
     link_by_verified_email: bool = False
     existing_accounts_only: bool = False
 
@@ -89,7 +91,8 @@ def _clean(spec: ProviderSpec, outbound: OutboundPolicy) -> ProviderSpec:
                                field="client_secret")
     return ProviderSpec(name, spec.type, issuer, spec.client_id, spec.client_secret, scopes,
                         list(dict.fromkeys(domains)), list(dict.fromkeys(spec.roles)),
-                        bool(spec.link_by_verified_email), bool(spec.existing_accounts_only))
+                        list(dict.fromkeys(spec.groups)), bool(spec.link_by_verified_email),
+                        bool(spec.existing_accounts_only))
 
 
 def _slug(db: Session, name: str) -> str:
@@ -111,10 +114,12 @@ def create_provider(db: Session, ctx: RequestContext, keyring: Keyring, tenant: 
     spec = _clean(spec, outbound)
     if len(named_roles(db, spec.roles, tenant.id)) != len(spec.roles):
         raise ValidationFailed("Unknown role.", field="roles")
+    if len(managed_groups(db, tenant.id, spec.groups)) != len(spec.groups):
+        raise ValidationFailed("Unknown group.", field="groups")
     provider = IdentityProvider(
         id=uuid.uuid4(), tenant_id=tenant.id, slug=_slug(db, spec.name), name=spec.name,
         type=spec.type, issuer=spec.issuer, client_id=spec.client_id, scopes=spec.scopes,
-        domains=spec.domains, roles=spec.roles, created_at=ctx.now,
+        domains=spec.domains, roles=spec.roles, groups=spec.groups, created_at=ctx.now,
         link_by_verified_email=spec.link_by_verified_email,
         existing_accounts_only=spec.existing_accounts_only)
     if spec.client_secret:
@@ -126,6 +131,14 @@ def create_provider(db: Session, ctx: RequestContext, keyring: Keyring, tenant: 
            details={"provider_id": str(provider.id), "slug": provider.slug,
                     "type": provider.type, "issuer": provider.issuer})
     return provider
+
+
+def managed_groups(db: Session, tenant_id: uuid.UUID, names: list[str]) -> list[Group]:
+    """The tenant's groups with these names (the ones a provider may manage)."""
+    if not names:
+        return []
+    return list(db.execute(select(Group).where(Group.tenant_id == tenant_id,
+                                               Group.name.in_(names))).scalars())
 
 
 def delete_provider(db: Session, ctx: RequestContext, provider: IdentityProvider) -> None:
@@ -171,6 +184,7 @@ def describe_provider(provider: IdentityProvider, issuer: str) -> dict:
             "issuer": provider.issuer, "client_id": provider.client_id,
             "has_client_secret": provider.client_secret_enc is not None,
             "scopes": provider.scopes, "domains": provider.domains, "roles": provider.roles,
+            "groups": provider.groups,
             "link_by_verified_email": provider.link_by_verified_email,
             "existing_accounts_only": provider.existing_accounts_only,
             "redirect_uri": redirect_uri(issuer, provider),

@@ -28,6 +28,8 @@ class IdentityProvider(Base):
     scopes: Mapped[list] = mapped_column(JSON, default=list)
     domains: Mapped[list] = mapped_column(JSON, default=list)
     roles: Mapped[list] = mapped_column(JSON, default=list)
+    # Our groups this upstream manages: membership follows its `groups` claim at each sign-in.
+    groups: Mapped[list] = mapped_column(JSON, default=list)
     link_by_verified_email: Mapped[bool] = mapped_column(Boolean, default=False)
     existing_accounts_only: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,6 +27,7 @@ def upgrade():
         sa.Column('scopes', sa.JSON(), nullable=False),
         sa.Column('domains', sa.JSON(), nullable=False),
         sa.Column('roles', sa.JSON(), nullable=False),
+        sa.Column('groups', sa.JSON(), nullable=False),
         sa.Column('link_by_verified_email', sa.Boolean(), nullable=False),
         sa.Column('existing_accounts_only', sa.Boolean(), nullable=False),
         sa.Column('created_at', sa.DateTime(), nullable=False),

@@ -258,3 +258,33 @@ def test_unlinking_means_the_next_sign_in_must_prove_the_account_again(app, upst
     assert "No sign-in from another provider" in client.get("/account/identities").get_data(
         as_text=True)
     assert len(_events(app, "user.identity.unlinked")) == 1
+
+
+def test_groups_the_provider_manages_follow_its_groups_claim(app, upstreams):
+    from idp.accounts import groups as group_ops
+    from idp.accounts.tenants import ensure_default_tenant
+    from idp.models.accounts import User
+    from idp.models.groups import Group, GroupMember
+    from idp.request_context import system_context
+
+    make_user(app)
+    with app.app_context():
+        tenant, ctx = ensure_default_tenant(db.session), system_context()
+        made = {name: group_ops.create_group(db.session, ctx, tenant, {"name": name})
+                for name in ("engineering", "sales", "book-club")}
+        alice = db.session.execute(select(User)).scalars().all()[-1]
+        group_ops.add_member(db.session, ctx, made["sales"], alice)
+        group_ops.add_member(db.session, ctx, made["book-club"], alice)
+        db.session.commit()
+    upstream = upstreams("corp", {"a1": {"email": "alice@example.com", "email_verified": True,
+                                         "groups": ["engineering", "book-club"]}})
+    add_provider(app, upstream.issuer, link_by_verified_email=True,
+                 groups=["engineering", "sales"])  # book-club is not the upstream's business
+    assert _sign_in(app.test_client(), "a1").headers["Location"] == "/account"
+    with app.app_context():
+        member_of = set(db.session.execute(
+            select(Group.name).join(GroupMember, GroupMember.group_id == Group.id)
+            .join(User, User.id == GroupMember.user_id)
+            .where(User.email == "alice@example.com")).scalars())
+    assert member_of == {"engineering", "book-club"}
+    assert {e.details["group"] for e in _events(app, "group.member.removed")} == {"sales"}

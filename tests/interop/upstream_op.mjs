@@ -19,7 +19,7 @@ const provider = new Provider(input.issuer, {
   claims: {
     openid: ['sub'],
     email: ['email', 'email_verified'],
-    profile: ['name', 'given_name', 'family_name'],
+    profile: ['name', 'given_name', 'family_name', 'groups'],
   },
   findAccount: async (ctx, id) => ({
     accountId: id,

@@ -20,7 +20,7 @@ from idp.http import services, settings
 
 # Managing where people may sign in from is client-like configuration: clients:write.
 WRITE = "clients:write"
-_LISTS = ("scopes", "domains", "roles")
+_LISTS = ("scopes", "domains", "roles", "groups")
 
 
 def provider_spec(data: dict) -> ProviderSpec:
