@@ -5,6 +5,7 @@ email matches, unless the provider allows it and the upstream says the address i
 
 from __future__ import annotations
 
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -83,8 +84,9 @@ def _provision(db, ctx, provider: IdentityProvider, tenant: Tenant, claims: dict
     email = _email(claims)
     if email is None:
         raise ValidationFailed("Your provider did not share an email address.")
-    local = email.split("@", 1)[0]
-    for username in (local, f"{local[:40]}-{secrets.token_hex(3)}"):
+    local = re.sub(r"[^\w.-]", "", email.split("@", 1)[0])[:40] or "user"
+    # The address's local part, else (taken, or a look-alike of a taken one) with a suffix.
+    for username in (local, f"{local}-{secrets.token_hex(3)}"):
         try:
             user = create_user(db, ctx, tenant, email=email, username=username,
                                email_verified=claims.get("email_verified") is True)
