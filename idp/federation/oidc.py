@@ -121,7 +121,8 @@ def _check_response(provider: IdentityProvider, meta: dict, saved: dict, args: d
 
 
 def _check_state_only(saved: dict, args: dict) -> None:
-    if not hmac.compare_digest(str(args.get("state") or ""), str(saved.get("state") or "")):
+    expected = str(saved.get("state") or "")
+    if not expected or not hmac.compare_digest(str(args.get("state") or ""), expected):
         raise FederationError("state mismatch", "This sign-in link is stale or was tampered "
                               "with. Start again from the sign-in page.")
 

@@ -53,6 +53,12 @@ def _provider(slug: str) -> IdentityProvider | None:
     return provider if provider.tenant_id == ensure_default_tenant(db.session).id else None
 
 
+def _client_args(provider: IdentityProvider) -> tuple:
+    """What the protocol modules need: provider, secret, outbound policy, callback."""
+    return (provider, client_secret(services().keyring, provider), services().outbound_policy,
+            redirect_uri(settings().issuer, provider))
+
+
 def _failed(title: str, message: str, status: int = 400):
     return render_template("error.html", title=title, message=message), status
 
@@ -65,9 +71,7 @@ def start(slug):
     rid = request.args.get("rid") or None
     hint = (request.args.get("login_hint") or "")[:320] or None
     try:
-        url, saved = PROTOCOLS[provider.type].start(provider, client_secret(services().keyring, provider),
-                                services().outbound_policy,
-                                redirect_uri(settings().issuer, provider), hint)
+        url, saved = PROTOCOLS[provider.type].start(*_client_args(provider), hint)
     except oidc.FederationError as exc:
         return _refuse(provider, exc)
     rid = rid if pending.load_pending(rid) else None
@@ -90,12 +94,10 @@ def callback(slug):
     if provider is None:
         return _failed("Unknown provider", "This sign-in option does not exist.", 404)
     if not saved or saved.get("slug") != provider.slug or time.time() - saved["at"] > MAX_AGE:
-        saved = {"state": None}  # still checked below, so the refusal is audited
+        saved = {}  # no sign-in in progress here: refused (and audited) by the state check
     try:
-        claims = PROTOCOLS[provider.type].finish(provider, client_secret(services().keyring, provider),
-                             services().outbound_policy,
-                             redirect_uri(settings().issuer, provider), saved,
-                             request.args.to_dict())
+        claims = PROTOCOLS[provider.type].finish(*_client_args(provider), saved,
+                                                 request.args.to_dict())
         tenant = db.session.get(Tenant, provider.tenant_id)
         result = resolve_sign_in(db.session, g.request_context, provider, tenant, claims)
     except oidc.FederationError as exc:

@@ -208,3 +208,10 @@ def test_console_adds_lists_and_deletes_a_provider(app):
                         data={"csrf_token": csrf_from(listed)})
     assert gone.status_code == 302
     assert "No providers." in browser.get("/admin/providers").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("query", ["", "?code=x", "?state=&code=x", "?error=access_denied"])
+def test_a_callback_without_a_sign_in_in_progress_is_refused(app, client, query):
+    client.post("/api/v1/providers", json=VALID, headers=bearer(client, app))
+    refused = client.get(f"/login/external/corp-sso/callback{query}")
+    assert refused.status_code == 400 and b"Sign-in failed" in refused.data

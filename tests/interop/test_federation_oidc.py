@@ -288,3 +288,12 @@ def test_groups_the_provider_manages_follow_its_groups_claim(app, upstreams):
             .where(User.email == "alice@example.com")).scalars())
     assert member_of == {"engineering", "book-club"}
     assert {e.details["group"] for e in _events(app, "group.member.removed")} == {"sales"}
+
+
+def test_a_callback_nobody_started_is_refused_by_the_state_check(app, client, upstreams):
+    upstream = upstreams("corp", CAROL)
+    add_provider(app, upstream.issuer)
+    refused = client.get(f"/login/external/corp/callback?code=x&iss={upstream.issuer}")
+    assert refused.status_code == 400 and b"Sign-in failed" in refused.data
+    reason = [e for e in _events(app, "auth.login") if e.outcome == "failure"][-1]
+    assert reason.details["reason"] == "state mismatch"
