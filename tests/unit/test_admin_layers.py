@@ -26,6 +26,6 @@ def test_web_and_admin_are_independent():
 
 
 def test_services_do_not_import_adapters():
-    for package in ("accounts", "audit", "events", "sessions"):
+    for package in ("accounts", "audit", "events", "federation", "sessions"):
         bad = [i for i in _imports(package) if i[1].startswith(("idp.admin", "idp.web", "flask"))]
         assert not bad, bad
