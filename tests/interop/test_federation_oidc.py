@@ -297,3 +297,22 @@ def test_a_callback_nobody_started_is_refused_by_the_state_check(app, client, up
     assert refused.status_code == 400 and b"Sign-in failed" in refused.data
     reason = [e for e in _events(app, "auth.login") if e.outcome == "failure"][-1]
     assert reason.details["reason"] == "state mismatch"
+
+
+def test_the_upstreams_refusal_is_a_friendly_page(app, client, upstreams):
+    import requests
+
+    upstream = upstreams("corp", CAROL)
+    add_provider(app, upstream.issuer)
+    with requests.Session() as browser:
+        page = browser.get(_to_upstream(client), timeout=10)
+        cancel = re.search(r'href="([^"]*/abort)"', page.text).group(1)
+        response = browser.get(upstream.issuer + cancel if cancel.startswith("/") else cancel,
+                               allow_redirects=False, timeout=10)
+        while not response.headers["Location"].startswith("http://localhost/"):
+            response = browser.get(response.headers["Location"], allow_redirects=False,
+                                   timeout=10)
+    refused = client.get(local_path(response.headers["Location"]))
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400 and "Your provider refused the sign-in" in html
+    assert "access_denied" in [e for e in _events(app, "auth.login")][-1].details["reason"]
