@@ -1,14 +1,14 @@
 """identity_providers and federated_identities: signing in with an upstream provider
 
-Revision ID: 0005_identity_providers
-Revises: 0004_webhooks_amqp
+Revision ID: 0006_identity_providers
+Revises: 0005_scim
 Create Date: 2026-12-02 08:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0005_identity_providers'
-down_revision = '0004_webhooks_amqp'
+revision = '0006_identity_providers'
+down_revision = '0005_scim'
 branch_labels = None
 depends_on = None
 
