@@ -137,6 +137,10 @@ def _register_blueprints(app: Flask) -> None:
     from idp.scim import register as register_scim
 
     register_scim(app)  # /scim/v2 (issue 15)
+    # Last: its login step (linking a proven account) runs after MFA and password change.
+    from idp.web.federation_views import bp as federation_bp
+
+    app.register_blueprint(federation_bp)
 
 
 def _register_account_pages(app: Flask) -> None:

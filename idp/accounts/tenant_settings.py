@@ -80,6 +80,7 @@ SCHEMA: dict[str, Callable] = {
     "mfa_required_roles": _role_names,
     "password_policy": _password_policy,
     "session": _session,
+    "require_sso": _flag,  # idp/federation/policy.py: no password sign-in but for admins
 }
 
 

@@ -30,10 +30,12 @@ from idp.oauth.clients import ClientSpec, create_client
 from idp.outbound import PUBLIC_ONLY, OutboundPolicy
 from idp.rbac.authorization import (
     Caller,
+    Denied,
     authorize,
     ensure_may_compose,
     ensure_may_grant,
     load_user,
+    rights_of,
     visible,
 )
 from idp.request_context import RequestContext
@@ -286,3 +288,23 @@ def member_by_name(db: Session, caller: Caller, group: Group, ref: str) -> User:
 
     user = query_user(db, ref, group.tenant_id)
     return authorize(db, caller, user, "roles:write")
+
+
+def register_provider(db: Session, ctx: RequestContext, caller: Caller, keyring: Keyring,
+                      spec, tenant_ref: str | None, outbound: OutboundPolicy = PUBLIC_ONLY):
+    """An upstream identity provider in the caller's tenant (a superadmin may name another),
+    never with default roles that carry rights the caller lacks."""
+    from idp.federation.providers import create_provider, managed_groups
+
+    tenant = query_tenant(db, str(caller.tenant_id)) if caller.tenant_id else None
+    if caller.access.all_tenants and isinstance(tenant_ref, str):
+        tenant = query_tenant(db, tenant_ref)
+    if tenant is None:
+        raise ValidationFailed("Name the tenant.", field="tenant")
+    # The provider hands out its roles, and the rights of the groups it manages.
+    ensure_may_grant(caller, named_roles(db, spec.roles, tenant.id), permission="clients:write")
+    for group in managed_groups(db, tenant.id, spec.groups):
+        if not caller.holds(rights_of(db, group)):
+            raise Denied("You cannot grant rights you do not hold.",
+                         permission="clients:write", target=group)
+    return create_provider(db, ctx, keyring, tenant, spec, outbound)

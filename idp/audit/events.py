@@ -75,6 +75,10 @@ class EventType(StrEnum):
     WEBHOOK_SECRET_ROTATED = "webhook.secret.rotated"
     WEBHOOK_DISABLED = "webhook.disabled"
     WEBHOOK_ENABLED = "webhook.enabled"
+    PROVIDER_CREATED = "provider.created"
+    PROVIDER_DELETED = "provider.deleted"
+    IDENTITY_LINKED = "user.identity.linked"
+    IDENTITY_UNLINKED = "user.identity.unlinked"
 
 
 class Outcome(StrEnum):
@@ -88,6 +92,7 @@ class Outcome(StrEnum):
     MFA_REQUIRED = "mfa_required"
     MFA_FAILED = "mfa_failed"
     PASSWORD_EXPIRED = "password_expired"
+    SSO_REQUIRED = "sso_required"
 
 
 # Names an operator reads; the rest are derived from the member name (USER_LOCKED -> "User

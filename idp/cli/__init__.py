@@ -113,6 +113,7 @@ def _register_commands() -> None:
         events,
         keys,
         mfa,
+        providers,
         users,
         users_admin,
         users_bulk,

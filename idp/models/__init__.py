@@ -4,6 +4,7 @@ from idp.models.account_tokens import AccountToken
 from idp.models.accounts import PasswordCredential, PasswordHistory, User
 from idp.models.audit import AuditChainHead, AuditEvent
 from idp.models.base import Base, utcnow
+from idp.models.federation import FederatedIdentity, IdentityProvider
 from idp.models.groups import Group, GroupMember, GroupRole
 from idp.models.keys import SigningKey
 from idp.models.mfa import BackupCode, TotpCredential, UsedWebAuthnChallenge, WebAuthnCredential
@@ -28,7 +29,8 @@ from idp.models.webhooks import WebhookDelivery, WebhookSubscription
 __all__ = [
     "AccountToken",
     "AccessToken", "AuditChainHead", "AuditEvent", "AuthorizationCode", "Base", "Client",
-    "ClientSecret", "ClientUsageDay", "Consent", "DEFAULT_TENANT_SLUG", "Group", "GroupMember",
+    "ClientSecret", "ClientUsageDay", "Consent", "DEFAULT_TENANT_SLUG", "FederatedIdentity",
+    "IdentityProvider", "Group", "GroupMember",
     "GroupRole", "OutboxEvent", "PasswordCredential",
     "PasswordHistory",
     "RefreshToken", "RevokedToken", "Role", "RoleAssignment", "SigningKey", "Tenant",

@@ -12,8 +12,9 @@ from idp.accounts.account_admin import end_all_sessions
 from idp.accounts.password_changes import ChangedBy, change_password, tenant_policy
 from idp.accounts.profile import EDITABLE, update_profile
 from idp.audit import EventType
-from idp.errors import ValidationFailed
+from idp.errors import NotFound, ValidationFailed
 from idp.extensions import db
+from idp.federation.identities import list_identities, unlink_identity
 from idp.http import clear_session_cookie, settings, signed_in_user
 from idp.mfa.enrolment import summarize_factors
 from idp.models.accounts import User
@@ -156,3 +157,31 @@ def revoke_all(user, session):
     response = redirect(url_for("web.login"))
     clear_session_cookie(response)
     return response
+
+
+# --- linked identities (federation) -------------------------------------------------------
+
+def _identities_page(user, error=None, status=200):
+    rows = list_identities(db.session, user)
+    return render_template("account/identities.html", rows=rows, form=ActionForm(),
+                           error=error, removed=request.args.get("removed") == "1"), status
+
+
+@bp.get("/account/identities")
+@signed_in
+def identities(user, session):
+    return _identities_page(user)
+
+
+@bp.post("/account/identities/<identity_id>/remove")
+@signed_in
+def remove_identity(user, session, identity_id):
+    if not ActionForm().validate_on_submit():
+        return redirect(url_for("account.identities"))
+    try:
+        unlink_identity(db.session, g.request_context, user, identity_id)
+    except (ValidationFailed, NotFound) as exc:
+        db.session.rollback()
+        return _identities_page(user, exc.message, exc.status)
+    db.session.commit()
+    return redirect(url_for("account.identities", removed=1))

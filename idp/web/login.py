@@ -13,7 +13,8 @@ from idp.sessions.service import revoke_session, start_session
 from idp.web.mail_dispatch import send_lock_notice
 
 
-def complete_login(user, amr: list[str], rid: str | None, acr: str | None = None):
+def complete_login(user, amr: list[str], rid: str | None, acr: str | None = None,
+                   provider: str | None = None):
     """Open the session, audit the success, and go back to the pending authorization."""
     ctx = g.request_context
     svc = services()
@@ -26,9 +27,11 @@ def complete_login(user, amr: list[str], rid: str | None, acr: str | None = None
     user.last_login_at = ctx.now
     user.last_login_ip = ctx.ip
     clear_failures(db.session, user)  # every step passed (see accounts/authentication.py)
+    details = {"amr": amr, "session_id": str(session.id)}
+    if provider:  # signed in through an upstream provider (web/federation_views.py)
+        details["provider"] = provider
     record(db.session, ctx, EventType.LOGIN, outcome=Outcome.SUCCESS, subject_id=user.id,
-           tenant_id=user.tenant_id, username=user.username,
-           details={"amr": amr, "session_id": str(session.id)})
+           tenant_id=user.tenant_id, username=user.username, details=details)
     db.session.commit()
     target = url_for("oauth.authorize_resume", rid=rid) if rid else url_for("account.profile")
     response = redirect(target)

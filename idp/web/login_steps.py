@@ -95,4 +95,5 @@ def advance():
             db.session.commit()
             return redirect(target)
     session.pop(KEY, None)
-    return complete_login(user, state["amr"], state.get("rid"), acr=state.get("acr"))
+    return complete_login(user, state["amr"], state.get("rid"), acr=state.get("acr"),
+                          provider=state.get("provider"))

@@ -7,8 +7,10 @@ from flask import Blueprint, g, redirect, render_template, request, url_for
 from idp.accounts.authentication import LoginStatus, check_password_login
 from idp.accounts.consents import grant_consent
 from idp.accounts.tenants import ensure_default_tenant
-from idp.audit import EventType
+from idp.audit import EventType, Outcome, record
 from idp.extensions import db
+from idp.federation.policy import password_sign_in_allowed
+from idp.federation.providers import list_providers, provider_for_email
 from idp.http import current_session, services, signed_in_user
 from idp.models.oauth import Client
 from idp.oauth import pending
@@ -21,6 +23,7 @@ from idp.web.mail_dispatch import send_lock_notice
 bp = Blueprint("web", __name__)
 
 GENERIC_FAILURE = "Incorrect username or password."
+SSO_REQUIRED = "Your organisation signs in through its own provider: use the button below."
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -29,18 +32,22 @@ def login():
     form = LoginForm()
     rid = request.values.get("rid") or None
     entry = pending.load_pending(rid)
+    tenant = ensure_default_tenant(db.session)
+    page = {"client": _pending_client(entry), "providers": list_providers(db.session, tenant.id),
+            "rid": rid if entry else None}
     if request.method == "GET":
         current_session()  # notices an expired session so the page can say so
         if entry and entry["params"].get("login_hint"):
             form.username.data = entry["params"]["login_hint"][:320]
         form.rid.data = rid or ""
         expired = g.get("session_expired") or request.args.get("expired") == "1"
-        return render_template("web/login.html", form=form, expired=expired,
-                               client=_pending_client(entry))
+        return render_template("web/login.html", form=form, expired=expired, **page)
+    home = _home_realm(tenant, form, page["rid"])
+    if home is not None:
+        return home
     if not form.validate_on_submit():
         return render_template("web/login.html", form=form, error="Enter your username and "
-                               "password.", client=_pending_client(entry)), 400
-    tenant = ensure_default_tenant(db.session)
+                               "password.", **page), 400
     result = check_password_login(db.session, g.request_context, tenant, form.username.data,
                                   form.password.data, services().lockout_policy)
     if result.status != LoginStatus.AUTHENTICATED:
@@ -48,10 +55,29 @@ def login():
         if result.locked_now:
             send_lock_notice(result.user)
         form.password.data = ""
-        return render_template("web/login.html", form=form, error=GENERIC_FAILURE,
-                               client=_pending_client(entry)), 401
+        return render_template("web/login.html", form=form, error=GENERIC_FAILURE, **page), 401
+    if not password_sign_in_allowed(db.session, result.user):
+        record(db.session, g.request_context, EventType.LOGIN, outcome=Outcome.SSO_REQUIRED,
+               subject_id=result.user.id, tenant_id=result.user.tenant_id,
+               username=form.username.data[:320])
+        db.session.commit()
+        form.password.data = ""
+        return render_template("web/login.html", form=form, error=SSO_REQUIRED, **page), 403
     login_steps.begin(result.user, ["pwd"], rid if entry else None)
     return login_steps.advance()
+
+
+def _home_realm(tenant, form, rid):
+    """Home realm discovery: an address (and no password) whose domain a provider claims
+    goes to that provider; with a password the local check runs (break-glass admins)."""
+    login = (form.username.data or "").strip()
+    if form.password.data or not login:
+        return None
+    provider = provider_for_email(db.session, tenant.id, login)
+    if provider is None:
+        return None
+    return redirect(url_for("federation.start", slug=provider.slug, rid=rid,
+                            login_hint=login[:320]))
 
 
 def _pending_client(entry):

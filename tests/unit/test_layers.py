@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2] / "idp"
-SERVICES = ("accounts", "audit", "events", "sessions", "mfa", "rbac", "models")
+SERVICES = ("accounts", "audit", "events", "sessions", "mfa", "rbac", "models", "federation")
 FRAMEWORK = ("flask", "werkzeug", "authlib.integrations")
 ADAPTER_PACKAGES = ("idp.web", "idp.admin", "idp.cli")
 

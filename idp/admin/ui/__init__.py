@@ -49,6 +49,7 @@ from idp.admin.ui import (  # noqa: E402, F401 - registers routes
     applications,
     audit,
     people,
+    providers,
     settings_pages,
     tenant_forms,
     webhooks,

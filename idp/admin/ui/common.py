@@ -13,7 +13,7 @@ _ONCE = "idp.console_once"
 
 NAV = [("users", "People"), ("audit", "Audit log"), ("roles", "Roles"), ("groups", "Groups"),
        ("tenants", "Tenants"), ("clients", "Applications"), ("webhooks", "Webhooks"),
-       ("keys", "Keys"), ("import_users", "Import")]
+       ("providers", "Sign-in providers"), ("keys", "Keys"), ("import_users", "Import")]
 
 
 def page(template: str, status: int = 200, **context):

@@ -101,12 +101,15 @@ def user_detail(user_id):
         UserSession.user_id == user.id, UserSession.revoked_at.is_(None),
         UserSession.expires_at > utcnow()).order_by(UserSession.created_at.desc())).scalars()
     from idp.audit.query import AuditFilter, query_events, serialise_event
+    from idp.federation.identities import describe_identity, list_identities
 
     events, _ = query_events(db.session, AuditFilter(user=user.id), limit=15)
     from idp.mfa.enrolment import summarize_factors
     from idp.sessions.devices import describe_device
 
+    identities = [describe_identity(i, p) for i, p in list_identities(db.session, user)]
     return page("admin/user_detail.html", person=user_json(db.session, user),
+                identities=identities,
                 profile_fields=PROFILE_FORM, factors=summarize_factors(db.session, user),
                 locked_until=user.locked_until, temporary=take_once("password", str(user.id)),
                 sessions=[{**session_json(s), "device": describe_device(s.user_agent)}

@@ -1,0 +1,1 @@
+"""Signing in with an upstream provider: providers, the OpenID Connect client, identities."""

@@ -1,0 +1,175 @@
+"""Signing in with an upstream provider: /login/external/<slug> starts it, the callback
+checks it (idp.federation.oidc) and hands the person to the login journey
+(web/login_steps.py), so MFA, lockout, session limits, consent and audit apply as for a
+password; /login/external/link proves a local account once before linking it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from flask import Blueprint, g, redirect, render_template, request, session
+
+from idp.accounts.authentication import LoginStatus, check_password
+from idp.accounts.tenants import ensure_default_tenant
+from idp.audit import EventType, Outcome, record
+from idp.errors import DomainError, NotFound
+from idp.extensions import db
+from idp.federation import github, oidc
+from idp.federation.identities import Resolution, link_identity, resolve_sign_in
+from idp.federation.providers import client_secret, query_provider, redirect_uri
+from idp.http import services, settings
+from idp.models.accounts import User
+from idp.models.federation import IdentityProvider
+from idp.models.tenancy import Tenant
+from idp.oauth import pending
+from idp.web import login_steps
+from idp.web.forms import LinkForm
+from idp.web.mail_dispatch import send_lock_notice
+from idp.rate_limits import failed_attempts_limit, login_limit
+
+bp = Blueprint("federation", __name__, url_prefix="/login/external")
+
+FLOW_KEY = "federation"
+LINK_KEY = "federation_link"
+MAX_AGE = 600  # seconds an upstream round trip or a pending link may take
+PASSWORD_STEP = "password_change"  # web/self_service_views.py: no password was used
+PROTOCOLS = {"oidc": oidc, "github": github}
+REFUSALS = {
+    Resolution.NO_ACCOUNT: "There is no account for you here. Ask an administrator.",
+    Resolution.DISABLED: "Your account is disabled.",
+    Resolution.LOCKED: "Your account is locked. Try again later.",
+}
+
+
+def _provider(slug: str) -> IdentityProvider | None:
+    """A provider of the tenant people sign in to at /login (the default tenant, as for the
+    password step): one of another tenant must not open sessions that tenant's clients
+    were never meant to see."""
+    try:
+        provider = query_provider(db.session, slug)
+    except NotFound:
+        return None
+    return provider if provider.tenant_id == ensure_default_tenant(db.session).id else None
+
+
+def _client_args(provider: IdentityProvider) -> tuple:
+    """What the protocol modules need: provider, secret, outbound policy, callback."""
+    return (provider, client_secret(services().keyring, provider), services().outbound_policy,
+            redirect_uri(settings().issuer, provider))
+
+
+def _failed(title: str, message: str, status: int = 400):
+    return render_template("error.html", title=title, message=message), status
+
+
+@bp.get("/<slug>")
+def start(slug):
+    provider = _provider(slug)
+    if provider is None:
+        return _failed("Unknown provider", "This sign-in option does not exist.", 404)
+    rid = request.args.get("rid") or None
+    hint = (request.args.get("login_hint") or "")[:320] or None
+    try:
+        url, saved = PROTOCOLS[provider.type].start(*_client_args(provider), hint)
+    except oidc.FederationError as exc:
+        return _refuse(provider, exc)
+    rid = rid if pending.load_pending(rid) else None
+    session[FLOW_KEY] = {**saved, "slug": provider.slug, "rid": rid, "at": time.time()}
+    return redirect(url)
+
+
+def _refuse(provider: IdentityProvider, exc: oidc.FederationError):
+    record(db.session, g.request_context, EventType.LOGIN, outcome=Outcome.FAILURE,
+           tenant_id=provider.tenant_id, details={"provider": provider.slug,
+                                                  "reason": exc.reason[:300]})
+    db.session.commit()
+    return _failed("Sign-in failed", exc.message, 400)
+
+
+@bp.get("/<slug>/callback")
+def callback(slug):
+    provider = _provider(slug)
+    saved = session.pop(FLOW_KEY, None)
+    if provider is None:
+        return _failed("Unknown provider", "This sign-in option does not exist.", 404)
+    if not saved or saved.get("slug") != provider.slug or time.time() - saved["at"] > MAX_AGE:
+        saved = {}  # no sign-in in progress here: refused (and audited) by the state check
+    try:
+        claims = PROTOCOLS[provider.type].finish(*_client_args(provider), saved,
+                                                 request.args.to_dict())
+        tenant = db.session.get(Tenant, provider.tenant_id)
+        result = resolve_sign_in(db.session, g.request_context, provider, tenant, claims)
+    except oidc.FederationError as exc:
+        return _refuse(provider, exc)
+    except DomainError as exc:
+        db.session.rollback()
+        return _refuse(provider, oidc.FederationError(exc.message, exc.message))
+    db.session.commit()
+    if result.status == Resolution.SIGNED_IN:
+        return _begin(result.user, ["fed"], provider, saved.get("rid"),
+                      done=[PASSWORD_STEP])
+    if result.status == Resolution.NEEDS_PROOF:
+        session[LINK_KEY] = {"provider": provider.slug, "uid": str(result.user.id),
+                             "claims": {k: claims.get(k) for k in ("sub", "email")},
+                             "rid": saved.get("rid"), "at": time.time()}
+        return redirect("/login/external/link")
+    return _failed("Sign-in refused", REFUSALS[result.status], 403)
+
+
+def _begin(user: User, amr: list[str], provider: IdentityProvider, rid, **extra):
+    login_steps.begin(user, amr, rid)
+    login_steps.update(provider=provider.slug, **extra)
+    return login_steps.advance()
+
+
+def _pending_link():
+    state = session.get(LINK_KEY)
+    if not state or time.time() - state["at"] > MAX_AGE:
+        return None, None, None
+    provider = _provider(state["provider"])
+    user = db.session.get(User, uuid.UUID(state["uid"]))
+    return (state, provider, user) if provider and user else (None, None, None)
+
+
+@bp.route("/link", methods=["GET", "POST"])
+@failed_attempts_limit(login_limit, event=EventType.LOGIN)
+def link():
+    """Prove the local account (password here, second factor in the journey) to link it."""
+    state, provider, user = _pending_link()
+    if state is None:
+        return _failed("This request has expired", "Start again from the sign-in page.")
+    form = LinkForm()
+    page = {"form": form, "provider": provider, "email": user.email}
+    if request.method == "GET" or not form.validate_on_submit():
+        return render_template("web/federation_link.html", **page), \
+            200 if request.method == "GET" else 400
+    result = check_password(db.session, g.request_context, user, form.password.data,
+                            services().lockout_policy, stage="federation_link")
+    if result.status != LoginStatus.AUTHENTICATED:
+        db.session.commit()
+        if result.locked_now:
+            send_lock_notice(result.user)
+        return render_template("web/federation_link.html", error="Incorrect password.",
+                               **page), 401
+    session.pop(LINK_KEY, None)
+    return _begin(user, ["pwd"], provider, state.get("rid"), link=state["claims"])
+
+
+def link_step(user: User, state: dict) -> str | None:
+    """Login step, after the second factor: the proven account gets its identity linked."""
+    claims = state.get("link")
+    if not claims:
+        return None
+    provider = _provider(state.get("provider") or "")
+    if provider is not None:
+        try:
+            link_identity(db.session, g.request_context, provider, user, claims)
+        except DomainError:
+            pass  # linked meanwhile (another tab): nothing more to do
+    login_steps.update(link=None)
+    state["link"] = None
+    return None
+
+
+login_steps.register_step(link_step)
