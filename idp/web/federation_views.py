@@ -23,10 +23,10 @@ from idp.models.accounts import User
 from idp.models.federation import IdentityProvider
 from idp.models.tenancy import Tenant
 from idp.oauth import pending
+from idp.rate_limits import failed_attempts_limit, login_limit
 from idp.web import login_steps
 from idp.web.forms import LinkForm
 from idp.web.mail_dispatch import send_lock_notice
-from idp.rate_limits import failed_attempts_limit, login_limit
 
 bp = Blueprint("federation", __name__, url_prefix="/login/external")
 
