@@ -16,7 +16,7 @@ from flask import g, request
 from idp.accounts.access import client_access, user_access
 from idp.errors import Forbidden, Unauthorized
 from idp.extensions import db
-from idp.http import services, settings, signed_in_user
+from idp.http import domain_error_response, services, settings, signed_in_user
 from idp.mfa.acr import has_second_factor
 from idp.models.accounts import User
 from idp.rbac import authorization
@@ -133,6 +133,12 @@ def audit_denial(exc: Denied) -> None:
         g.request_context, actor_id=caller.actor_id)
     authorization.record_denial(db.session, ctx, caller, exc)
     db.session.commit()
+
+
+def denied_response(exc: Denied):
+    """The admin blueprints' answer to a refusal: audited, then the usual error shape."""
+    audit_denial(exc)
+    return domain_error_response(exc)
 
 
 def load_user(user_id, permission: str = "users:read") -> User:

@@ -40,6 +40,7 @@ def _fixtures(client, app, auth):
     made = client.post("/api/v1/clients", json={"name": "c"}, headers=auth).get_json()
     hook = client.post("/api/v1/webhooks", json={"url": HOOK_URL}, headers=auth).get_json()
     return {"webhook_id": hook["id"], "delivery_id": "00000000-0000-0000-0000-000000000000",
+            "ref": "no-such-provider",  # a 404 once allowed; refused roles get 403 first
             "user_id": user, "group_id": group["id"], "role_id": role["id"],
             "tenant_id": tenant["id"], "client_id": made["client_id"], "role_name": "member",
             "session_id": "00000000-0000-0000-0000-000000000000"}

@@ -82,13 +82,9 @@ def _register() -> None:
         users,
         webhooks,
     )
-    from idp.admin.permissions import BearerRefused, Denied, audit_denial
-    from idp.http import domain_error_response
+    from idp.admin.permissions import BearerRefused, Denied, denied_response
 
-    @bp.errorhandler(Denied)
-    def _denied(exc: Denied):
-        audit_denial(exc)
-        return domain_error_response(exc)
+    bp.register_error_handler(Denied, denied_response)
 
     @bp.errorhandler(BearerRefused)
     def _refused(exc: BearerRefused):

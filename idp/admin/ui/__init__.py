@@ -7,7 +7,7 @@ script is needed.
 
 from flask import Blueprint, redirect, request, url_for
 
-from idp.admin.permissions import Denied, audit_denial
+from idp.admin.permissions import Denied, denied_response
 from idp.errors import Unauthorized, ValidationFailed
 from idp.http import domain_error_response
 
@@ -19,10 +19,7 @@ def _sign_in_first(exc):
     return redirect(url_for("web.login", next=request.path))
 
 
-@bp.errorhandler(Denied)
-def _denied(exc: Denied):
-    audit_denial(exc)
-    return domain_error_response(exc)
+bp.register_error_handler(Denied, denied_response)
 
 
 @bp.errorhandler(ValidationFailed)
