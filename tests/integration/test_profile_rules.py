@@ -28,8 +28,11 @@ GOOD = {"website": "https://alice.example.com/", "profile": "http://example.org/
 def test_admin_api_and_account_page_refuse_the_same_values(app, client, field, value):
     uid = make_user(app)
     api = client.patch(f"/api/v1/users/{uid}", json={field: value}, headers=bearer(client, app))
-    assert api.status_code == 422, (field, value, api.get_json())
-    assert api.get_json()["field"] == field
+    if "\x00" in value:  # refused before any rule: the one JSON reader takes no NUL (400)
+        assert api.status_code == 400, (field, value, api.get_json())
+    else:
+        assert api.status_code == 422, (field, value, api.get_json())
+        assert api.get_json()["field"] == field
     assert sign_in(client).status_code == 302
     page = post_form(client, "/account", {field: value})
     assert page.status_code in (400, 422), (field, value)  # 400: the form's own type check
