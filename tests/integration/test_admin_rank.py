@@ -254,3 +254,27 @@ def test_console_pages_need_what_their_api_routes_need(app, client):
     page = browser.get("/admin/clients")
     assert page.status_code == 200 and "Applications" in page.get_data(as_text=True)
     assert browser.get("/admin/clients/new?kind=service").status_code == 200
+
+
+# Service clients are principals too: each built-in role x client targets x client actions.
+CLIENT_ACTIONS = {"read": ("GET", "", {200}), "rotate": ("POST", "/rotate", {200}),
+                  "revoke": ("POST", "/revoke", {200})}
+CLIENT_TARGETS = {"superadmin": ["superadmin"], "tenant_admin": ["tenant_admin"],
+                  "helpdesk": ["helpdesk"], "no role": []}
+
+
+@pytest.mark.parametrize("actor", ["superadmin", "tenant_admin", "helpdesk", "auditor"])
+def test_each_role_against_each_service_client(app, client, actor):
+    auth = bearer(client, app, roles=(actor,))
+    can_write = actor in ("superadmin", "tenant_admin")
+    failures = []
+    for target, roles in CLIENT_TARGETS.items():
+        outranked = actor == "superadmin" or all(r in OUTRANKS[actor] for r in roles)
+        for action, (method, suffix, ok) in CLIENT_ACTIONS.items():
+            target_id, _ = service_client(app, roles)
+            allowed = outranked and (can_write or (action == "read" and actor == "auditor"))
+            response = client.open(f"/api/v1/clients/{target_id}{suffix}", method=method,
+                                   headers=auth)
+            if response.status_code not in (ok if allowed else {403}):
+                failures.append((actor, target, action, response.status_code))
+    assert not failures, failures
