@@ -14,6 +14,14 @@ from tests.production.servers import IDP, base_env, free_port, run_cli, wait_for
 pytestmark = pytest.mark.slow
 
 
+def _both_waiting(tmp_path, procs) -> bool:
+    errors = [(tmp_path / f"upgrade{n}.err").read_text() for n in range(len(procs))]
+    for (proc, _), stderr in zip(procs, errors, strict=True):
+        # An upgrade that ended while the lock was held did not wait: say why at once.
+        assert proc.poll() is None, f"upgrade ended ({proc.returncode}) while locked: {stderr}"
+    return all("waiting for another" in stderr for stderr in errors)
+
+
 def _race_behind_a_held_lock(holder, env, tmp_path, procs) -> list[tuple]:
     with holder.connect() as conn:
         # Someone (an instance starting) is migrating: both newcomers must queue behind it.
@@ -24,8 +32,7 @@ def _race_behind_a_held_lock(holder, env, tmp_path, procs) -> list[tuple]:
                 procs.append((subprocess.Popen([*IDP, "db", "upgrade"], env=env, cwd=tmp_path,
                                                stdout=subprocess.PIPE, stderr=err, text=True),
                               err))
-            wait_for(lambda: all("waiting for another" in (tmp_path / f"upgrade{n}.err")
-                                 .read_text() for n in range(2)), 60, "both upgrades to wait")
+            wait_for(lambda: _both_waiting(tmp_path, procs), 90, "both upgrades to wait")
             assert all(proc.poll() is None for proc, _ in procs)
         finally:
             conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK_KEY})
