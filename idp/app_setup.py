@@ -52,6 +52,8 @@ def _limiter_storage(config: Config) -> str:
 
 def configure_app(app: Flask, config: Config) -> None:
     from idp import http
+    from idp.oauth.discovery import MetadataDocuments
+    from idp.oauth.initial_access_tokens import RegistrationSwitch
     from idp.oauth.server import build_server
     from idp.oauth.signing_keys import KeyCache
 
@@ -68,6 +70,8 @@ def configure_app(app: Flask, config: Config) -> None:
     services.engine = engine
     services.keys = KeyCache(keyring, lambda: Session(engine))
     services.server = build_server(app, config, keyring, services.keys)
+    services.registration = RegistrationSwitch(lambda: Session(engine))
+    services.metadata = MetadataDocuments(config, services.registration)
     from idp.mail import Mailer
 
     services.mailer = Mailer(config.smtp_url, config.mail_from)
@@ -86,7 +90,6 @@ def _install_fast_paths(app: Flask, services: Services) -> None:
     introspection of active client tokens, ahead of Flask (counted in the request metrics)."""
     from idp.fast_paths import FastPaths
     from idp.metrics import REQUESTS
-    from idp.oauth.discovery import metadata_json
     from idp.oauth.introspection_fast_path import IntrospectionFastPath
     from idp.oauth.token_fast_path import ClientCredentialsFastPath
 
@@ -97,7 +100,7 @@ def _install_fast_paths(app: Flask, services: Services) -> None:
 
     app.wsgi_app = ClientCredentialsFastPath(app.wsgi_app, services)
     app.wsgi_app = IntrospectionFastPath(app.wsgi_app, services)
-    app.wsgi_app = FastPaths(app.wsgi_app, services, metadata_json(services.config), count)
+    app.wsgi_app = FastPaths(app.wsgi_app, services, services.metadata.current, count)
 
 
 def _install_operations(app: Flask, config: Config) -> None:
@@ -118,6 +121,7 @@ def _install_operations(app: Flask, config: Config) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from idp.oauth.device_views import bp as device_bp
+    from idp.oauth.registration_views import bp as registration_bp
     from idp.oauth.views import bp as oauth_bp
     from idp.ops import bp as ops_bp
     from idp.web.mfa_account import bp as mfa_account_bp
@@ -126,6 +130,7 @@ def _register_blueprints(app: Flask) -> None:
 
     app.register_blueprint(oauth_bp)
     app.register_blueprint(device_bp)
+    app.register_blueprint(registration_bp)
     app.register_blueprint(web_bp)
     _register_account_pages(app)
     app.register_blueprint(mfa_bp)

@@ -22,10 +22,10 @@ JWKS_PATH = "/jwks.json"
 
 
 class FastPaths:
-    def __init__(self, app, services, metadata: bytes, on_request=None):
+    def __init__(self, app, services, metadata, on_request=None):
         self.app = app
         self.services = services
-        self.metadata = metadata
+        self.metadata = metadata  # () -> bytes: the current discovery document
         self.on_request = on_request  # optional hook(path, status) for metrics
         self.headers = [*CACHED_JSON, *security_headers(services.config.issuer_is_https)]
 
@@ -42,7 +42,7 @@ class FastPaths:
                 return self.app(environ, start_response)
             body, etag = snap.jwks_json, snap.etag
         else:
-            body, etag = self.metadata, None
+            body, etag = self.metadata(), None
         headers = [*self.headers,
                    (REQUEST_ID_HEADER, request_id(environ.get("HTTP_X_REQUEST_ID")))]
         if etag:

@@ -20,6 +20,8 @@ class Services:
     server: Any = None        # idp.oauth.server.IdpAuthorizationServer
     mailer: Any = None        # idp.mail.Mailer
     engine: Any = None        # the SQLAlchemy engine (for the WSGI fast paths)
+    registration: Any = None  # idp.oauth.initial_access_tokens.RegistrationSwitch
+    metadata: Any = None      # idp.oauth.discovery.MetadataDocuments
     extra: dict = field(default_factory=dict)
 
     @property

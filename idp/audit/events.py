@@ -67,6 +67,9 @@ class EventType(StrEnum):
     CLIENT_SECRET_ROTATED = "client.secret.rotated"
     CLIENT_REVOKED = "client.revoked"
     CLIENT_DELETED = "client.deleted"
+    CLIENT_REGISTRATION_REFUSED = "client.registration.refused"  # RFC 7591/7592 refusals
+    INITIAL_ACCESS_TOKEN_CREATED = "client.initial_access_token.created"
+    INITIAL_ACCESS_TOKEN_REVOKED = "client.initial_access_token.revoked"
     KEY_CREATED = "key.created"
     KEY_ROTATED = "key.rotated"
     AUTHZ_DENIED = "authz.denied"

@@ -22,6 +22,7 @@ from idp.models.oauth import (
 )
 from idp.models.outbox import OutboxEvent
 from idp.models.rbac import Role, RoleAssignment
+from idp.models.registration import ClientRegistration, InitialAccessToken
 from idp.models.sessions import UserSession
 from idp.models.tenancy import DEFAULT_TENANT_SLUG, Tenant
 from idp.models.webhooks import WebhookDelivery, WebhookSubscription
@@ -29,8 +30,9 @@ from idp.models.webhooks import WebhookDelivery, WebhookSubscription
 __all__ = [
     "AccountToken",
     "AccessToken", "AuditChainHead", "AuditEvent", "AuthorizationCode", "Base", "Client",
-    "ClientSecret", "ClientUsageDay", "Consent", "DEFAULT_TENANT_SLUG", "FederatedIdentity",
-    "IdentityProvider", "Group", "GroupMember",
+    "ClientRegistration", "ClientSecret", "ClientUsageDay", "Consent", "DEFAULT_TENANT_SLUG",
+    "FederatedIdentity",
+    "IdentityProvider", "InitialAccessToken", "Group", "GroupMember",
     "GroupRole", "OutboxEvent", "PasswordCredential",
     "PasswordHistory",
     "RefreshToken", "RevokedToken", "Role", "RoleAssignment", "SigningKey", "Tenant",

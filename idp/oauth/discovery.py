@@ -14,13 +14,17 @@ from idp.oauth.constants import (
     TOKEN_EXCHANGE_GRANT,
 )
 from idp.oauth.dpop import DPOP_ALGS
+from idp.oauth.registration import REGISTRATION_PATH
 from idp.oauth.request_objects import REQUEST_OBJECT_ALGS
 from idp.oauth.signing_keys import SUPPORTED_ALGS
 
 
-def provider_metadata(config: Config) -> dict:
-    """Exactly what this provider supports, nothing more."""
+def provider_metadata(config: Config, registration_open: bool = False) -> dict:
+    """Exactly what this provider supports, nothing more; `registration_endpoint` (RFC 7591)
+    only while some tenant lets clients register (a live initial access token)."""
     base = config.issuer
+    registration = ({"registration_endpoint": f"{base}{REGISTRATION_PATH}"}
+                    if registration_open else {})
     return {
         "issuer": base,
         "authorization_endpoint": f"{base}/authorize",
@@ -56,9 +60,24 @@ def provider_metadata(config: Config) -> dict:
         "dpop_signing_alg_values_supported": list(DPOP_ALGS),
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,
+        **registration,
     }
 
 
-def metadata_json(config: Config) -> bytes:
+def metadata_json(config: Config, registration_open: bool = False) -> bytes:
     """The metadata serialised once; served from memory."""
-    return json.dumps(provider_metadata(config), separators=(",", ":")).encode()
+    return json.dumps(provider_metadata(config, registration_open),
+                      separators=(",", ":")).encode()
+
+
+class MetadataDocuments:
+    """The two serialised documents (with and without the registration endpoint); which
+    one is current follows the registration switch."""
+
+    def __init__(self, config: Config, switch):
+        self._closed = metadata_json(config)
+        self._open = metadata_json(config, True)
+        self._switch = switch
+
+    def current(self) -> bytes:
+        return self._open if self._switch.is_open() else self._closed

@@ -30,7 +30,6 @@ from idp.oauth.authorize_flow import Step
 from idp.oauth.backchannel import SWEEP_INTERVAL, Deliverer, next_due_in
 from idp.oauth.claims import user_claims
 from idp.oauth.constants import CLIENT_AUTH_METHODS
-from idp.oauth.discovery import metadata_json
 from idp.oauth.dpop_http import bearer_error, binding_problem, check_token_proof
 from idp.oauth.request_objects import resolve_request_object
 from idp.oauth.responses import error_to_client, to_client
@@ -110,11 +109,7 @@ def _cached_json(body: bytes, etag: str | None = None) -> Response:
 @bp.get("/.well-known/openid-configuration")
 @bp.get("/.well-known/oauth-authorization-server")
 def discovery():
-    svc = services()
-    body = svc.extra.get("metadata_json")
-    if body is None:
-        body = svc.extra["metadata_json"] = metadata_json(svc.config)
-    return _cached_json(body)
+    return _cached_json(services().metadata.current())
 
 
 @bp.get("/jwks.json")
