@@ -10,6 +10,7 @@ from flask import Blueprint
 
 from idp.admin.operations import MAX_EXPIRY, MAX_GRACE
 from idp.oauth.constants import CLIENT_AUTH_METHODS, GRANT_TYPES, SIGNING_ALGS
+from idp.oauth.initial_access_tokens import MAX_TTL, MAX_USES, POLICY_GRANT_TYPES
 
 bp = Blueprint("admin_openapi", __name__)
 
@@ -206,6 +207,17 @@ OPERATIONS = {
                                               "Secret", []),
     ("/clients/{client_id}/revoke", "post"): ("Revoke the client", "clients:write", None, 200,
                                               "Client", []),
+    ("/initial-access-tokens", "get"): ("Initial access tokens for dynamic client "
+                                        "registration", "clients:write", None, 200,
+                                        "InitialAccessTokenPage", []),
+    ("/initial-access-tokens", "post"): ("Issue an initial access token (shown once)",
+                                         "clients:write", "InitialAccessTokenWrite", 201,
+                                         "InitialAccessToken", []),
+    ("/initial-access-tokens/{token_id}", "get"): ("Show an initial access token",
+                                                   "clients:write", None, 200,
+                                                   "InitialAccessToken", []),
+    ("/initial-access-tokens/{token_id}/revoke", "post"): (
+        "Revoke an initial access token", "clients:write", None, 200, "InitialAccessToken", []),
     ("/webhooks", "get"): ("Webhook subscriptions", "clients:write", None, 200, "WebhookPage", []),
     ("/webhooks", "post"): ("Subscribe a URL (secret shown once)", "clients:write",
                             "WebhookWrite", 201, "Webhook", []),
@@ -281,6 +293,23 @@ SCHEMAS.update({
     "WebhookWrite": {"type": "object", "required": ["url"], "properties": {
         "url": S, "tenant": N, "event_types": {"type": ["array", "null"], "items": S}}},
     "WebhookPage": page_of("Webhook"),
+    "InitialAccessToken": {
+        "type": "object", "required": ["id", "tenant", "uses", "expires_at"],
+        "properties": {"id": S, "tenant": S, "hint": S, "uses": INT,
+                       "max_uses": {"type": ["integer", "null"]},
+                       "grant_types": {"type": "array", "items": S},
+                       "redirect_uri_prefixes": {"type": "array", "items": S},
+                       "scopes": {"type": "array", "items": S}, "created_by": N,
+                       "created_at": S, "expires_at": S, "revoked_at": N,
+                       "initial_access_token": S}},
+    "InitialAccessTokenWrite": {"type": "object", "additionalProperties": False, "properties": {
+        "tenant": S, "uses": {**INT, "minimum": 0, "maximum": MAX_USES},
+        "expires_in": {**INT, "minimum": 60, "maximum": MAX_TTL},
+        "grant_types": {"type": "array", "items": {
+            "type": "string", "enum": sorted(POLICY_GRANT_TYPES)}},
+        "redirect_uri_prefixes": {"type": "array", "items": {**S, "maxLength": 2000}},
+        "scopes": {"type": "array", "items": S}}},
+    "InitialAccessTokenPage": page_of("InitialAccessToken"),
     "Overlap": {"type": "object", "properties": {"overlap": INT}},
     "WebhookSecret": {"type": "object", "required": ["id", "secret"],
                       "properties": {"id": S, "secret": S}},

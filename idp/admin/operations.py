@@ -27,6 +27,7 @@ from idp.models.oauth import Client
 from idp.models.rbac import Role
 from idp.models.tenancy import Tenant
 from idp.oauth.clients import ClientSpec, create_client
+from idp.oauth.initial_access_tokens import DEFAULT_TTL, issue_token
 from idp.outbound import PUBLIC_ONLY, OutboundPolicy
 from idp.rbac.authorization import (
     Caller,
@@ -74,6 +75,16 @@ def list_groups(db: Session, caller: Caller) -> list[Group]:
 def list_tenants(db: Session, caller: Caller) -> list[Tenant]:
     stmt = caller.scoped(select(Tenant).order_by(Tenant.created_at, Tenant.slug), Tenant.id)
     return list(db.execute(stmt).scalars())
+
+
+def target_tenant(db: Session, caller: Caller, ref) -> Tenant:
+    """Where the caller creates something: its own tenant; a superadmin may name another."""
+    tenant = query_tenant(db, str(caller.tenant_id)) if caller.tenant_id else None
+    if caller.access.all_tenants and isinstance(ref, str):
+        tenant = query_tenant(db, ref)
+    if tenant is None:
+        raise ValidationFailed("Name the tenant.", field="tenant")
+    return tenant
 
 
 def load_tenant(db: Session, caller: Caller, tenant_id) -> Tenant:
@@ -186,11 +197,7 @@ def register_client(db: Session, ctx: RequestContext, caller: Caller, keyring: K
     """A client in the caller's tenant (a superadmin may name another), never with roles
     that carry rights the caller lacks; returns it and its secret (shown once)."""
     spec = client_spec(data)
-    tenant = query_tenant(db, str(caller.tenant_id)) if caller.tenant_id else None
-    if caller.access.all_tenants and isinstance(data.get("tenant"), str):
-        tenant = query_tenant(db, data["tenant"])
-    if tenant is None:
-        raise ValidationFailed("Name the tenant.", field="tenant")
+    tenant = target_tenant(db, caller, data.get("tenant"))
     roles = named_roles(db, spec.roles or [], tenant.id)
     if len(roles) != len(set(spec.roles or [])):
         raise ValidationFailed("Unknown role.", field="roles")
@@ -226,6 +233,24 @@ def _current(client: Client) -> dict:
             "token_alg": client.access_token_alg}
 
 
+REGISTRATION_TOKEN_FIELDS = {"tenant", "uses", "expires_in", "grant_types",
+                             "redirect_uri_prefixes", "scopes"}
+
+
+def issue_registration_token(db: Session, ctx: RequestContext, caller: Caller, data: dict):
+    """An initial access token for dynamic client registration (RFC 7591) in the caller's
+    tenant (a superadmin may name another); returns the row and the token (shown once)."""
+    unknown = sorted(set(data) - REGISTRATION_TOKEN_FIELDS)
+    if unknown:
+        raise ValidationFailed(f"Unknown fields: {unknown}.", field=unknown[0])
+    tenant = target_tenant(db, caller, data.get("tenant"))
+    return issue_token(db, ctx, tenant, uses=data.get("uses", 1),
+                       expires_in=data.get("expires_in", DEFAULT_TTL),
+                       grant_types=data.get("grant_types"),
+                       redirect_uri_prefixes=data.get("redirect_uri_prefixes"),
+                       scopes=data.get("scopes"))
+
+
 def rotate_secret(db: Session, ctx: RequestContext, keyring: Keyring, client: Client,
                   grace) -> str:
     """A new secret; the old ones keep working for `grace` seconds (0 to MAX_GRACE)."""
@@ -246,11 +271,7 @@ def create_role(db: Session, ctx: RequestContext, caller: Caller, data: dict) ->
     perms = data.get("permissions", [])
     if isinstance(perms, list):
         ensure_may_compose(caller, perms)
-    tenant = query_tenant(db, str(caller.tenant_id)) if caller.tenant_id else None
-    if caller.access.all_tenants and isinstance(data.get("tenant"), str):
-        tenant = query_tenant(db, data["tenant"])
-    if tenant is None:
-        raise ValidationFailed("Name the tenant.", field="tenant")
+    tenant = target_tenant(db, caller, data.get("tenant"))
     return group_ops.create_role(db, ctx, tenant, data)
 
 
@@ -296,11 +317,7 @@ def register_provider(db: Session, ctx: RequestContext, caller: Caller, keyring:
     never with default roles that carry rights the caller lacks."""
     from idp.federation.providers import create_provider, managed_groups
 
-    tenant = query_tenant(db, str(caller.tenant_id)) if caller.tenant_id else None
-    if caller.access.all_tenants and isinstance(tenant_ref, str):
-        tenant = query_tenant(db, tenant_ref)
-    if tenant is None:
-        raise ValidationFailed("Name the tenant.", field="tenant")
+    tenant = target_tenant(db, caller, tenant_ref)
     # The provider hands out its roles, and the rights of the groups it manages.
     ensure_may_grant(caller, named_roles(db, spec.roles, tenant.id), permission="clients:write")
     for group in managed_groups(db, tenant.id, spec.groups):

@@ -79,6 +79,45 @@ def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scop
             click.echo(f"client_secret: {secret}  (shown only now)")
 
 
+@clients.command("initial-access-token")
+@click.option("--tenant", help="Tenant the registered clients land in (default tenant if unset).")
+@click.option("--uses", default=1, show_default=True, type=int,
+              help="Registrations it allows; 0 = any number until it expires.")
+@click.option("--expires-in", default=86400, show_default=True, type=int,
+              help="Seconds the token can be used.")
+@click.option("--grant-type", "grant_types", multiple=True,
+              help="Grant types registered clients may use (default authorization_code, "
+                   "refresh_token).")
+@click.option("--redirect-uri-prefix", "prefixes", multiple=True,
+              help="Registered redirect URIs must lie under one of these (default: any).")
+@click.option("--scope", "scopes", multiple=True, help="Scopes clients may ask for "
+                                                       "(default: the OpenID scopes).")
+@click.option("--json", "as_json", is_flag=True)
+@with_app
+def clients_initial_access_token(app, tenant, uses, expires_in, grant_types, prefixes, scopes,
+                                 as_json):
+    """An initial access token for dynamic client registration (RFC 7591); shown once."""
+    from idp.accounts.tenants import query_tenant
+    from idp.extensions import db as database
+    from idp.oauth.initial_access_tokens import issue_token
+
+    row, token = issue_token(database.session, system_context(),
+                             query_tenant(database.session, tenant), uses=uses,
+                             expires_in=expires_in, grant_types=list(grant_types) or None,
+                             redirect_uri_prefixes=list(prefixes),
+                             scopes=[s for item in scopes for s in item.split()] or None)
+    database.session.commit()
+    out = {"initial_access_token": token, "id": str(row.id),
+           "expires_at": row.expires_at.isoformat().replace("+00:00", "Z"),
+           "max_uses": row.max_uses}
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"initial_access_token: {token}  (shown only now)")
+        click.echo(f"id: {out['id']}  expires: {out['expires_at']}  "
+                   f"uses: {row.max_uses or 'unlimited'}")
+
+
 @clients.group("secret")
 def clients_secret():
     """Client secrets."""

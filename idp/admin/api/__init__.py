@@ -77,6 +77,7 @@ def _register() -> None:
         audit,
         clients,
         providers,
+        registration,
         roles,
         tenants,
         users,

@@ -47,6 +47,7 @@ from idp.admin.ui import (  # noqa: E402, F401 - registers routes
     audit,
     people,
     providers,
+    registration,
     settings_pages,
     tenant_forms,
     webhooks,
