@@ -29,6 +29,8 @@ from idp.outbound import PUBLIC_ONLY, OutboundPolicy, OutboundRefused, check_reg
 from idp.request_context import RequestContext
 
 SECRET_METHODS = frozenset({"client_secret_basic", "client_secret_post"})
+MAX_NAME = 200  # the column sizes: longer input is refused, never a database error
+MAX_URL = 500
 
 
 @dataclass
@@ -53,6 +55,8 @@ class ClientSpec:
 
 
 def _check_uri(uri: str, field: str) -> None:
+    if len(uri) > MAX_URL:
+        raise ValidationFailed(f"{field} has at most {MAX_URL} characters.", field=field)
     parts = urlsplit(uri)
     if parts.fragment or "#" in uri or parts.scheme not in {"http", "https"} \
             or not parts.hostname or "@" in parts.netloc:
@@ -75,6 +79,9 @@ def _check_outbound_uri(uri: str, outbound: OutboundPolicy, field: str) -> None:
 def _validate(spec: ClientSpec, outbound: OutboundPolicy) -> str:
     if not spec.name.strip():
         raise ValidationFailed("A client needs a name.", field="name")
+    if len(spec.name.strip()) > MAX_NAME:
+        raise ValidationFailed(f"A client name has at most {MAX_NAME} characters.",
+                               field="name")
     unknown = set(spec.grant_types) - GRANT_TYPES
     if unknown or not spec.grant_types:
         raise ValidationFailed(f"Grant types must be among {sorted(GRANT_TYPES)}.",

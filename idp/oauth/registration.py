@@ -90,8 +90,9 @@ def _flag(metadata: dict, name: str) -> bool:
 def _public_jwks(value) -> dict | None:
     if value is None:
         return None
-    if not isinstance(value, dict) or not isinstance(value.get("keys"), list):
-        _bad("jwks must be a JWK Set: an object with a keys array.")
+    if not isinstance(value, dict) or not isinstance(value.get("keys"), list) \
+            or not value["keys"]:
+        _bad("jwks must be a JWK Set: an object with a keys array of at least one key.")
     if any(not isinstance(k, dict) or _PRIVATE_JWK_MEMBERS & set(k) for k in value["keys"]):
         _bad("jwks must hold public keys only.")
     try:

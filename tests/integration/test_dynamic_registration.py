@@ -239,11 +239,20 @@ def test_policy_violations_are_refused(app, client, metadata, error, words):
     ({"response_types": ["token"]}, "invalid_client_metadata"),
     ({"id_token_signed_response_alg": "none"}, "invalid_client_metadata"),
     ({"client_name": 7}, "invalid_client_metadata"),
+    ({"client_name": "x" * 201}, "invalid_client_metadata"),  # column size: never a 500
+    ({"jwks_uri": "https://rp.example.com/" + "k" * 500,
+      "token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
+    ({"backchannel_logout_uri": "https://rp.example.com/" + "b" * 500},
+     "invalid_client_metadata"),
     ({"jwks_uri": "https://rp.example.com/jwks", "jwks": {"keys": []},
       "token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
     ({"jwks": {"keys": [{"kty": "oct", "k": "c2VjcmV0"}]},
       "token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
     ({"token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
+    ({"jwks": {"keys": []}, "token_endpoint_auth_method": "private_key_jwt"},
+     "invalid_client_metadata"),
+    ({"jwks": {"keys": [{"kty": "RSA", "n": "!!", "e": "AQAB"}]},
+      "token_endpoint_auth_method": "private_key_jwt"}, "invalid_client_metadata"),
     ({"software_statement": "eyJhbGciOiJub25lIn0.e30."}, "invalid_software_statement"),
 ])
 def test_client_rules_answer_rfc7591_errors(app, client, metadata, error):
@@ -281,6 +290,23 @@ def test_plain_http_jwks_uri_is_refused(app, client):
                                      token_endpoint_auth_method="private_key_jwt"),
                            400, "invalid_client_metadata")
     assert "plain http is allowed only on loopback" in description
+
+
+def test_a_token_used_up_meanwhile_registers_nothing(app):
+    """Two requests racing for the last use: the atomic count lets one through; the other's
+    client is not kept (its transaction is rolled back by the view)."""
+    from idp.oauth import registration
+
+    token_id, _ = _issue(app, uses=1)
+    with app.app_context():
+        svc = app.extensions["idp"]
+        row = db.session.get(InitialAccessToken, uuid.UUID(token_id))
+        meta = {"redirect_uris": [REDIRECT_URI]}
+        registration.register(db.session, system_context(), svc.keyring, row, meta)
+        with pytest.raises(registration.RegistrationError) as refused:
+            registration.register(db.session, system_context(), svc.keyring, row, meta)
+        assert refused.value.error == "invalid_token"
+        db.session.rollback()
 
 
 # --- RFC 7592: read, update, delete ----------------------------------------------------
