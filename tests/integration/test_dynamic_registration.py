@@ -22,6 +22,12 @@ from idp.oauth.initial_access_tokens import issue_token
 from idp.request_context import system_context
 from tests.factories import REDIRECT_URI, csrf_from, hidden, make_user, pkce_pair
 from tests.integration.admin_support import bearer, make_person, make_tenant
+from tests.integration.test_outbound_guard import (  # noqa: F401 - fixtures
+    ALLOW_LOOPBACK,
+    config_overrides,
+    jwks_server,
+)
+from tests.integration.test_outbound_guard import _token as assertion_token
 from tests.oauth_flow import authorize_url, basic, exchange, follow_to_client, login
 
 ENDPOINT = "/connect/register"
@@ -468,3 +474,22 @@ def test_console_issues_a_token_shown_once_and_revokes_it(app, client):
     assert revoked.status_code == 302
     assert "revoked" in client.get("/admin/clients/registration").get_data(as_text=True)
     _refused(_register(client, token, scope="openid"), 401, "invalid_token")
+
+
+# --- the registered jwks_uri is fetched through the outbound guard ---------------------
+
+@ALLOW_LOOPBACK
+def test_registered_jwks_uri_is_fetched_through_the_guard(app, client, jwks_server):  # noqa: F811
+    """With IDP_OUTBOUND_ALLOW naming loopback, a self-registered private_key_jwt client
+    authenticates with the keys fetched from its jwks_uri."""
+    _, token = _issue(app, grant_types=["client_credentials"])
+    uri = f"http://127.0.0.1:{jwks_server.server_address[1]}/jwks"
+    made = _register(client, token, grant_types=["client_credentials"], redirect_uris=[],
+                     token_endpoint_auth_method="private_key_jwt", jwks_uri=uri,
+                     scope="openid")
+    assert made.status_code == 201, made.get_data(as_text=True)
+    assert "client_secret" not in made.get_json()
+    assert jwks_server.hits == []  # nothing fetched at registration
+    response = assertion_token(client, made.get_json()["client_id"])
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert jwks_server.hits == ["/jwks"]
