@@ -20,7 +20,9 @@ REGISTRATION_LIMIT = "30 per minute"
 
 def _bearer() -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    return token.strip() or None if scheme.lower() == "bearer" else None
+    if scheme.lower() != "bearer":
+        return None
+    return token.strip() or None
 
 
 def _invalid_token(description: str):
