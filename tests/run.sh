@@ -11,6 +11,11 @@ if [ ! -x /usr/bin/chromium ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/
   (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
     || echo "note: chromium could not be installed; browser tests will be skipped"
 fi
+# SAML tests (pysaml2) sign and verify XML with xmlsec1.
+if ! command -v xmlsec1 >/dev/null && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && apt-get install -y -qq xmlsec1 >/dev/null) \
+    || echo "note: xmlsec1 could not be installed; SAML tests will fail"
+fi
 if command -v npm >/dev/null && [ -f tests/interop/package-lock.json ]; then
   (cd tests/interop && npm ci --silent --no-audit --no-fund) \
     || echo "note: npm ci failed; interop tests will be skipped"

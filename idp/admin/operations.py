@@ -19,6 +19,7 @@ from idp.accounts.access import named_roles, users_with_role
 from idp.accounts.roles import query_role
 from idp.accounts.tenants import query_tenant
 from idp.errors import NotFound, ValidationFailed
+from idp.federation.providers import create_provider, managed_groups, update_provider
 from idp.keyring import Keyring
 from idp.models.accounts import User
 from idp.models.base import utcnow
@@ -315,13 +316,22 @@ def register_provider(db: Session, ctx: RequestContext, caller: Caller, keyring:
                       spec, tenant_ref: str | None, outbound: OutboundPolicy = PUBLIC_ONLY):
     """An upstream identity provider in the caller's tenant (a superadmin may name another),
     never with default roles that carry rights the caller lacks."""
-    from idp.federation.providers import create_provider, managed_groups
-
     tenant = target_tenant(db, caller, tenant_ref)
-    # The provider hands out its roles, and the rights of the groups it manages.
-    ensure_may_grant(caller, named_roles(db, spec.roles, tenant.id), permission="clients:write")
-    for group in managed_groups(db, tenant.id, spec.groups):
+    _may_hand_out(db, caller, tenant.id, spec)
+    return create_provider(db, ctx, keyring, tenant, spec, outbound)
+
+
+def _may_hand_out(db: Session, caller: Caller, tenant_id, spec) -> None:
+    """The provider hands out its roles, and the rights of the groups it manages."""
+    ensure_may_grant(caller, named_roles(db, spec.roles, tenant_id), permission="clients:write")
+    for group in managed_groups(db, tenant_id, spec.groups):
         if not caller.holds(rights_of(db, group)):
             raise Denied("You cannot grant rights you do not hold.",
                          permission="clients:write", target=group)
-    return create_provider(db, ctx, keyring, tenant, spec, outbound)
+
+
+def edit_provider(db: Session, ctx: RequestContext, caller: Caller, keyring: Keyring, provider,
+                  spec, outbound: OutboundPolicy = PUBLIC_ONLY) -> list[str]:
+    """Change a provider the caller sees, under the same rule as registering it."""
+    _may_hand_out(db, caller, provider.tenant_id, spec)
+    return update_provider(db, ctx, keyring, provider, spec, outbound)

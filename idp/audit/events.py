@@ -79,6 +79,7 @@ class EventType(StrEnum):
     WEBHOOK_DISABLED = "webhook.disabled"
     WEBHOOK_ENABLED = "webhook.enabled"
     PROVIDER_CREATED = "provider.created"
+    PROVIDER_UPDATED = "provider.updated"
     PROVIDER_DELETED = "provider.deleted"
     IDENTITY_LINKED = "user.identity.linked"
     IDENTITY_UNLINKED = "user.identity.unlinked"

@@ -22,8 +22,10 @@ def providers():
               show_default=True)
 @click.option("--issuer", help="The upstream issuer (OpenID Connect discovery); for github "
               "a GitHub Enterprise Server URL (default https://github.com).")
-@click.option("--metadata-url", help="SAML IdP metadata URL (SAML is not built yet).")
-@click.option("--metadata-file", help="SAML IdP metadata file (SAML is not built yet).")
+@click.option("--metadata-url", help="SAML: the IdP's metadata URL (read now, through "
+              "IDP_OUTBOUND_ALLOW).")
+@click.option("--metadata-file", type=click.File("r", encoding="utf-8"),
+              help="SAML: the IdP's metadata file.")
 @click.option("--client-id")
 @click.option("--client-secret-stdin", is_flag=True, help="Read the client secret from stdin.")
 @click.option("--scope", "scopes", multiple=True)
@@ -36,24 +38,37 @@ def providers():
               help="Link to an existing account whose email the upstream says is verified.")
 @click.option("--existing-accounts-only", is_flag=True,
               help="Never create accounts; only people already linked or linkable sign in.")
+@click.option("--allow-idp-initiated", is_flag=True,
+              help="SAML: accept a sign-in started at the IdP (no request of ours).")
+@click.option("--end-session", is_flag=True,
+              help="OpenID Connect: our logout also ends the upstream session.")
 @click.option("--json", "as_json", is_flag=True)
 @with_app
 def providers_create(app, name, kind, issuer, metadata_url, metadata_file, client_id,
                      client_secret_stdin, scopes, domains, tenant, roles, groups,
-                     link_by_verified_email, existing_accounts_only, as_json):
+                     link_by_verified_email, existing_accounts_only, allow_idp_initiated,
+                     end_session, as_json):
     """Register a provider; prints the callback to register at the upstream."""
     from idp.accounts.tenants import query_tenant
     from idp.extensions import db as database
-    from idp.federation.providers import ProviderSpec, create_provider, redirect_uri
+    from idp.federation.providers import (
+        ProviderSpec,
+        create_provider,
+        redirect_uri,
+        sp_metadata_url,
+    )
 
-    if kind == "saml" or metadata_url or metadata_file:
-        fail("provider type 'saml' is not supported yet; use --type oidc or github")
+    if (metadata_url or metadata_file) and kind != "saml":
+        fail("--metadata-url and --metadata-file are for --type saml")
     secret = sys.stdin.readline().rstrip("\r\n") if client_secret_stdin else None
     spec = ProviderSpec(name=name, type=kind, issuer=issuer, client_id=client_id,
                         client_secret=secret or None, scopes=list(scopes),
                         domains=list(domains), roles=list(roles), groups=list(groups),
                         link_by_verified_email=link_by_verified_email,
-                        existing_accounts_only=existing_accounts_only)
+                        existing_accounts_only=existing_accounts_only,
+                        metadata_url=metadata_url,
+                        metadata_xml=metadata_file.read(1024 * 1024) if metadata_file else None,
+                        allow_idp_initiated=allow_idp_initiated, end_session=end_session)
     svc = app.extensions["idp"]
     provider = create_provider(database.session, system_context(), svc.keyring,
                                query_tenant(database.session, tenant), spec,
@@ -61,11 +76,15 @@ def providers_create(app, name, kind, issuer, metadata_url, metadata_file, clien
     database.session.commit()
     out = {"id": str(provider.id), "slug": provider.slug,
            "redirect_uri": redirect_uri(svc.config.issuer, provider)}
+    if provider.type == "saml":
+        out["metadata_url"] = sp_metadata_url(svc.config.issuer, provider)
     if as_json:
         click.echo(json.dumps(out))
-    else:
-        click.echo(f"id: {out['id']}\nslug: {out['slug']}\n"
-                   f"redirect_uri (register it at the upstream): {out['redirect_uri']}")
+        return
+    click.echo(f"id: {out['id']}\nslug: {out['slug']}\n"
+               f"redirect_uri (register it at the upstream): {out['redirect_uri']}")
+    if "metadata_url" in out:
+        click.echo(f"metadata_url (our SP metadata for the IdP): {out['metadata_url']}")
 
 
 @providers.command("list")

@@ -4,7 +4,7 @@ from idp.models.account_tokens import AccountToken
 from idp.models.accounts import PasswordCredential, PasswordHistory, User
 from idp.models.audit import AuditChainHead, AuditEvent
 from idp.models.base import Base, utcnow
-from idp.models.federation import FederatedIdentity, IdentityProvider
+from idp.models.federation import FederatedIdentity, IdentityProvider, SamlAssertion
 from idp.models.groups import Group, GroupMember, GroupRole
 from idp.models.keys import SigningKey
 from idp.models.mfa import BackupCode, TotpCredential, UsedWebAuthnChallenge, WebAuthnCredential
@@ -32,7 +32,7 @@ __all__ = [
     "AccessToken", "AuditChainHead", "AuditEvent", "AuthorizationCode", "Base", "Client",
     "ClientRegistration", "ClientSecret", "ClientUsageDay", "Consent", "DEFAULT_TENANT_SLUG",
     "FederatedIdentity",
-    "IdentityProvider", "InitialAccessToken", "Group", "GroupMember",
+    "IdentityProvider", "InitialAccessToken", "SamlAssertion", "Group", "GroupMember",
     "GroupRole", "OutboxEvent", "PasswordCredential",
     "PasswordHistory",
     "RefreshToken", "RevokedToken", "Role", "RoleAssignment", "SigningKey", "Tenant",

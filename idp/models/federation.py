@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.models.base import Base, new_uuid, utcnow
@@ -32,6 +32,12 @@ class IdentityProvider(Base):
     groups: Mapped[list] = mapped_column(JSON, default=list)
     link_by_verified_email: Mapped[bool] = mapped_column(Boolean, default=False)
     existing_accounts_only: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SAML: the IdP's metadata (kept, so a sign-in fetches nothing) and where it came from.
+    saml_metadata: Mapped[str | None] = mapped_column(Text)
+    metadata_url: Mapped[str | None] = mapped_column(String(500))
+    allow_idp_initiated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # OIDC: our logout also sends the person to the upstream's end_session_endpoint.
+    end_session: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -50,3 +56,15 @@ class FederatedIdentity(Base):
     email: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+
+
+class SamlAssertion(Base):
+    """A SAML assertion ID already accepted: the same assertion is refused a second time
+    (kept until the assertion itself expires)."""
+
+    __tablename__ = "saml_assertions"
+
+    provider_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="CASCADE"), primary_key=True)
+    assertion_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

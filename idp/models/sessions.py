@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from idp.models.base import Base, new_uuid, utcnow
@@ -31,3 +31,7 @@ class UserSession(Base):
     user_agent: Mapped[str | None] = mapped_column(String(512))
     revoked_at: Mapped[datetime | None]
     revoke_reason: Mapped[str | None] = mapped_column(String(64))
+    # Signed in through an upstream OIDC provider: for ending its session at our logout.
+    provider_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("identity_providers.id", ondelete="SET NULL"))
+    upstream_id_token_enc: Mapped[bytes | None] = mapped_column(LargeBinary)

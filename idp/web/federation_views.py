@@ -8,14 +8,15 @@ from __future__ import annotations
 import time
 import uuid
 
-from flask import Blueprint, g, redirect, render_template, request, session
+from flask import Blueprint, Response, g, redirect, render_template, request, session
 
 from idp.accounts.authentication import LoginStatus, check_password
 from idp.accounts.tenants import ensure_default_tenant
 from idp.audit import EventType, Outcome, record
 from idp.errors import DomainError, NotFound
-from idp.extensions import db
-from idp.federation import github, oidc
+from idp.extensions import csrf, db
+from idp.federation import github, oidc, saml
+from idp.federation.assertions import spend_assertion
 from idp.federation.identities import Resolution, link_identity, resolve_sign_in
 from idp.federation.providers import client_secret, query_provider, redirect_uri
 from idp.http import services, settings
@@ -34,7 +35,8 @@ FLOW_KEY = "federation"
 LINK_KEY = "federation_link"
 MAX_AGE = 600  # seconds an upstream round trip or a pending link may take
 PASSWORD_STEP = "password_change"  # web/self_service_views.py: no password was used
-PROTOCOLS = {"oidc": oidc, "github": github}
+PROTOCOLS = {"oidc": oidc, "github": github, "saml": saml}
+CONTINUED = "idp_continued"  # marks the same-site re-post of a SAML response
 REFUSALS = {
     Resolution.NO_ACCOUNT: "There is no account for you here. Ask an administrator.",
     Resolution.DISABLED: "Your account is disabled.",
@@ -87,17 +89,47 @@ def _refuse(provider: IdentityProvider, exc: oidc.FederationError):
     return _failed("Sign-in failed", exc.message, 400)
 
 
-@bp.get("/<slug>/callback")
+@bp.get("/<slug>/metadata")
+def metadata(slug):
+    """SAML: our SP metadata for this provider (the entity id is this URL)."""
+    provider = _provider(slug)
+    if provider is None or provider.type != "saml":
+        return _failed("Unknown provider", "This sign-in option does not exist.", 404)
+    return Response(saml.metadata(provider, redirect_uri(settings().issuer, provider)),
+                    mimetype="application/samlmetadata+xml")
+
+
+def _continue_same_site(provider: IdentityProvider):
+    """The IdP POSTs the SAML response cross-site, so the browser leaves out our SameSite=Lax
+    cookie that holds the request id; posting it once more from our own page brings it."""
+    fields = {k: v for k, v in request.form.items() if k in ("SAMLResponse", "RelayState")}
+    return render_template("web/saml_continue.html", fields=fields, continued=CONTINUED,
+                           action=f"/login/external/{provider.slug}/callback")
+
+
+def _callback_args(provider: IdentityProvider) -> dict:
+    if provider.type == "saml":
+        return request.form.to_dict() if request.method == "POST" else {}
+    return request.args.to_dict()
+
+
+@bp.route("/<slug>/callback", methods=["GET", "POST"])
+@csrf.exempt  # SAML HTTP-POST binding: the InResponseTo and the signature protect it
 def callback(slug):
     provider = _provider(slug)
-    saved = session.pop(FLOW_KEY, None)
     if provider is None:
         return _failed("Unknown provider", "This sign-in option does not exist.", 404)
+    if request.method == "POST" and provider.type != "saml":
+        return _failed("Wrong method", "This callback is reached with GET.", 405)
+    if request.method == "POST" and FLOW_KEY not in session and CONTINUED not in request.form:
+        return _continue_same_site(provider)
+    saved = session.pop(FLOW_KEY, None)
     if not saved or saved.get("slug") != provider.slug or time.time() - saved["at"] > MAX_AGE:
         saved = {}  # no sign-in in progress here: refused (and audited) by the state check
     try:
         claims = PROTOCOLS[provider.type].finish(*_client_args(provider), saved,
-                                                 request.args.to_dict())
+                                                 _callback_args(provider))
+        _refuse_replay(provider, claims.pop("saml_assertion", None))
         tenant = db.session.get(Tenant, provider.tenant_id)
         result = resolve_sign_in(db.session, g.request_context, provider, tenant, claims)
     except oidc.FederationError as exc:
@@ -115,6 +147,13 @@ def callback(slug):
                              "rid": saved.get("rid"), "at": time.time()}
         return redirect("/login/external/link")
     return _failed("Sign-in refused", REFUSALS[result.status], 403)
+
+
+def _refuse_replay(provider: IdentityProvider, assertion: dict | None) -> None:
+    if assertion and not spend_assertion(db.session, provider, assertion["id"],
+                                         assertion["expires"], g.request_context.now):
+        raise oidc.FederationError("SAML assertion replayed",
+                                   "This sign-in was already used. Start again.")
 
 
 def _begin(user: User, amr: list[str], provider: IdentityProvider, rid, **extra):

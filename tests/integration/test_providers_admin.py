@@ -15,6 +15,7 @@ from idp.extensions import db
 from idp.models.audit import AuditEvent
 from idp.models.federation import IdentityProvider
 from tests.integration.admin_support import bearer, make_tenant
+from tests.saml_idp import SamlIdp
 
 ISSUER = "https://login.corp.example"
 VALID = {"name": "Corp SSO", "issuer": ISSUER, "client_id": "our-idp",
@@ -50,7 +51,8 @@ def test_create_list_show_delete_over_the_admin_api(app, client):
     ({"client_id": None}, 422, "client_id"),
     ({"issuer": "ftp://corp.example"}, 422, "issuer"),
     ({"issuer": "http://127.0.0.1:9"}, 422, "IDP_OUTBOUND_ALLOW"),
-    ({"type": "saml"}, 422, "type"),
+    ({"type": "saml"}, 422, "metadata"),
+    ({"type": "ldap"}, 422, "type must be one of"),
     ({"scopes": ["email"]}, 422, "openid"),
     ({"domains": ["not a domain"]}, 422, "domains"),
     ({"domains": "corp.example"}, 400, "list"),
@@ -106,9 +108,18 @@ def test_cli_create_list_delete(tmp_path):
     assert listed[0]["issuer"] == "https://accounts.google.com"  # the Google preset
     assert "g-secret" not in idp("providers", "list", "--json").stdout
     saml = idp("providers", "create", "--name", "S", "--type", "saml", "--metadata-url",
-               "https://idp.example.com/md")
-    assert saml.returncode != 0 and "not supported yet" in saml.stderr
-    assert saml.stderr.count("\n") == 1
+               "https://idp.invalid/md")
+    assert saml.returncode != 0
+    assert saml.stderr.splitlines()[-1] == \
+        "error: the metadata URL could not be read (see IDP_OUTBOUND_ALLOW)."
+    idp_metadata = tmp_path / "idp.xml"
+    idp_metadata.write_text(SamlIdp(tmp_path).metadata)
+    made_saml = idp("providers", "create", "--name", "Corp SAML", "--type", "saml",
+                    "--metadata-file", str(idp_metadata), "--json")
+    assert made_saml.returncode == 0, made_saml.stderr
+    assert json.loads(made_saml.stdout)["metadata_url"] == \
+        "https://id.example.com/login/external/corp-saml/metadata"
+    assert idp("providers", "delete", "corp-saml").returncode == 0
     assert idp("providers", "delete", out["id"]).returncode == 0
     assert json.loads(idp("providers", "list", "--json").stdout) == []
     missing = idp("providers", "delete", "nope")

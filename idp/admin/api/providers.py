@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from idp.admin import operations as ops
 from idp.admin.api import body, bp
 from idp.admin.api.paging import BadRequest, no_content, page
@@ -11,6 +13,7 @@ from idp.extensions import db
 from idp.federation.identities import describe_identity, list_identities
 from idp.federation.providers import (
     ProviderSpec,
+    current_spec,
     delete_provider,
     describe_provider,
     list_providers,
@@ -21,6 +24,10 @@ from idp.http import services, settings
 # Managing where people may sign in from is client-like configuration: clients:write.
 WRITE = "clients:write"
 _LISTS = ("scopes", "domains", "roles", "groups")
+_STRINGS = ("name", "type", "issuer", "client_id", "client_secret", "metadata_url",
+            "metadata_xml")
+_FLAGS = ("link_by_verified_email", "existing_accounts_only", "allow_idp_initiated",
+          "end_session")
 
 
 def provider_spec(data: dict) -> ProviderSpec:
@@ -29,15 +36,29 @@ def provider_spec(data: dict) -> ProviderSpec:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise BadRequest(f"{key} must be a list of strings.")
-    for key in ("name", "type", "issuer", "client_id", "client_secret"):
+    for key in _STRINGS:
         if data.get(key) is not None and not isinstance(data[key], str):
             raise BadRequest(f"{key} must be a string.")
+    for key in _FLAGS:
+        if data.get(key) is not None and not isinstance(data[key], bool):
+            raise BadRequest(f"{key} must be true or false.")
     return ProviderSpec(name=data.get("name") or "", type=data.get("type") or "oidc",
-                        issuer=data.get("issuer"), client_id=data.get("client_id"),
-                        client_secret=data.get("client_secret"),
+                        **{key: data.get(key) for key in _STRINGS if key not in ("name", "type")},
                         **{key: list(data.get(key) or []) for key in _LISTS},
-                        link_by_verified_email=data.get("link_by_verified_email") is True,
-                        existing_accounts_only=data.get("existing_accounts_only") is True)
+                        **{key: data.get(key) is True for key in _FLAGS})
+
+
+def edited_spec(provider, data: dict) -> ProviderSpec:
+    """PATCH: the provider's current values with those the body names replaced."""
+    unknown = set(data) - {*_STRINGS, *_LISTS, *_FLAGS}
+    if unknown:
+        raise BadRequest(f"Unknown field: {sorted(unknown)[0]}.")
+    current = asdict(current_spec(provider))
+    if "metadata_xml" in data:
+        current["metadata_url"] = None
+    if "metadata_url" in data:
+        current["metadata_xml"] = None
+    return provider_spec({**current, "client_secret": None, **data})
 
 
 def visible_provider(ref: str):
@@ -72,6 +93,17 @@ def create_provider_route():
 @require(WRITE, "audit:read", any_of=True)
 def get_provider_route(ref):
     return describe_provider(visible_provider(ref), settings().issuer)
+
+
+@bp.patch("/providers/<ref>")
+@require(WRITE)
+def update_provider_route(ref):
+    provider = visible_provider(ref)
+    changed = ops.edit_provider(db.session, admin_context(), resolve_caller(),
+                                services().keyring, provider, edited_spec(provider, body()),
+                                services().outbound_policy)
+    db.session.commit()
+    return {**describe_provider(provider, settings().issuer), "changed": changed}
 
 
 @bp.get("/users/<user_id>/identities")
