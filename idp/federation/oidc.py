@@ -11,7 +11,7 @@ import hmac
 import json
 import logging
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from authlib.common.security import generate_token
 from authlib.oauth2.client import OAuth2Client
@@ -71,6 +71,13 @@ class OutboundSession:
         except OutboundRefused as exc:
             raise FederationError(f"token endpoint: {exc.reason}") from None
         return _Response(answer.status, answer.body)
+
+
+def add_query(url: str, params: dict) -> str:
+    """`url` with `params` added to its query (an endpoint may carry one already)."""
+    parts = urlsplit(url)
+    query = "&".join(q for q in (parts.query, urlencode(params)) if q)
+    return urlunsplit(parts._replace(query=query))
 
 
 def client_for(provider: IdentityProvider, secret: str | None, policy: OutboundPolicy,
@@ -197,4 +204,5 @@ def finish(provider: IdentityProvider, secret: str | None, policy: OutboundPolic
             and token.get("access_token"):
         extra = _userinfo(meta, policy, str(token["access_token"]), claims["sub"])
         claims = {**extra, **claims}
-    return claims
+    # For ending the upstream session at our logout (federation/logout.py); not a claim.
+    return {**claims, "upstream_id_token": token["id_token"]}

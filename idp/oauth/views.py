@@ -9,6 +9,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import session as flask_session
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -16,12 +17,14 @@ from idp.accounts.consents import consented_scopes
 from idp.audit import EventType, record
 from idp.database import commit_if_written
 from idp.extensions import csrf, db
+from idp.federation.logout import upstream_logout
 from idp.http import (
     clear_session_cookie,
     current_session,
     no_store,
     oauth_json_error,
     services,
+    settings,
     signed_in_user,
 )
 from idp.oauth import authorize_flow, par, pending
@@ -391,13 +394,25 @@ def logout():
         return _confirm_logout(None, unchecked_hint=True)
     if session is not None and req.needs_confirmation and not confirmed:
         return _confirm_logout(req.client)
+    upstream = None
     if session is not None:
+        upstream = upstream_logout(db.session, services().keyring, services().outbound_policy,
+                                   session, settings().issuer)
         revoke_session(db.session, g.request_context, session, reason="logout")
         record(db.session, g.request_context, EventType.LOGOUT, subject_id=session.user_id,
                tenant_id=session.tenant_id,
-               client_id=req.client.id if req.client else None)
+               client_id=req.client.id if req.client else None,
+               details={"upstream": upstream[2]} if upstream else None)
     db.session.commit()
     response = server.create_endpoint_response("end_session", req)
+    if upstream is not None:
+        # The upstream ends its session too, then returns to /login/external/<slug>/
+        # logged-out, which goes on to where this response was going.
+        url, state, slug = upstream
+        flask_session["upstream_logout"] = {
+            "state": state, "slug": slug,
+            "next": response.headers.get("Location") if response is not None else None}
+        response = redirect(url)
     if response is None:
         response = Response(render_template("oauth/logged_out.html"))
     clear_session_cookie(response)

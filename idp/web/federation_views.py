@@ -37,6 +37,7 @@ MAX_AGE = 600  # seconds an upstream round trip or a pending link may take
 PASSWORD_STEP = "password_change"  # web/self_service_views.py: no password was used
 PROTOCOLS = {"oidc": oidc, "github": github, "saml": saml}
 CONTINUED = "idp_continued"  # marks the same-site re-post of a SAML response
+UPSTREAM_LOGOUT_KEY = "upstream_logout"  # set by oauth/views.py logout
 REFUSALS = {
     Resolution.NO_ACCOUNT: "There is no account for you here. Ask an administrator.",
     Resolution.DISABLED: "Your account is disabled.",
@@ -130,6 +131,7 @@ def callback(slug):
         claims = PROTOCOLS[provider.type].finish(*_client_args(provider), saved,
                                                  _callback_args(provider))
         _refuse_replay(provider, claims.pop("saml_assertion", None))
+        upstream_id_token = claims.pop("upstream_id_token", None)
         tenant = db.session.get(Tenant, provider.tenant_id)
         result = resolve_sign_in(db.session, g.request_context, provider, tenant, claims)
     except oidc.FederationError as exc:
@@ -140,13 +142,28 @@ def callback(slug):
     db.session.commit()
     if result.status == Resolution.SIGNED_IN:
         return _begin(result.user, ["fed"], provider, saved.get("rid"),
-                      done=[PASSWORD_STEP])
+                      done=[PASSWORD_STEP],
+                      upstream_id_token=upstream_id_token if provider.end_session else None)
     if result.status == Resolution.NEEDS_PROOF:
         session[LINK_KEY] = {"provider": provider.slug, "uid": str(result.user.id),
                              "claims": {k: claims.get(k) for k in ("sub", "email")},
                              "rid": saved.get("rid"), "at": time.time()}
         return redirect("/login/external/link")
     return _failed("Sign-in refused", REFUSALS[result.status], 403)
+
+
+@bp.get("/<slug>/logged-out")
+def logged_out(slug):
+    """The upstream ended its session (RP-Initiated Logout): on to our own post-logout
+    target, which the state we sent names (kept in the signed flow cookie)."""
+    pending_logout = session.pop(UPSTREAM_LOGOUT_KEY, None) or {}
+    target = pending_logout.get("next")
+    if pending_logout.get("slug") != slug or not pending_logout.get("state") or \
+            request.args.get("state") != pending_logout["state"]:
+        target = None  # not our logout: show the page, never redirect anywhere named here
+    if target:
+        return redirect(target)
+    return render_template("oauth/logged_out.html")
 
 
 def _refuse_replay(provider: IdentityProvider, assertion: dict | None) -> None:

@@ -8,13 +8,14 @@ from idp.accounts.authentication import LoginStatus, check_password
 from idp.accounts.lockout import clear_failures
 from idp.audit import EventType, Outcome, record
 from idp.extensions import db
+from idp.federation.logout import remember_upstream
 from idp.http import current_session, services, set_session_cookie
 from idp.sessions.service import revoke_session, start_session
 from idp.web.mail_dispatch import send_lock_notice
 
 
 def complete_login(user, amr: list[str], rid: str | None, acr: str | None = None,
-                   provider: str | None = None):
+                   provider: str | None = None, upstream_id_token: str | None = None):
     """Open the session, audit the success, and go back to the pending authorization."""
     ctx = g.request_context
     svc = services()
@@ -30,6 +31,7 @@ def complete_login(user, amr: list[str], rid: str | None, acr: str | None = None
     details = {"amr": amr, "session_id": str(session.id)}
     if provider:  # signed in through an upstream provider (web/federation_views.py)
         details["provider"] = provider
+        remember_upstream(db.session, svc.keyring, session, provider, upstream_id_token)
     record(db.session, ctx, EventType.LOGIN, outcome=Outcome.SUCCESS, subject_id=user.id,
            tenant_id=user.tenant_id, username=user.username, details=details)
     db.session.commit()

@@ -96,4 +96,5 @@ def advance():
             return redirect(target)
     session.pop(KEY, None)
     return complete_login(user, state["amr"], state.get("rid"), acr=state.get("acr"),
-                          provider=state.get("provider"))
+                          provider=state.get("provider"),
+                          upstream_id_token=state.get("upstream_id_token"))

@@ -51,7 +51,8 @@ class Upstream:
         self.issuer = f"http://{issuer_host}:{self.port}"
         payload = {"port": self.port, "issuer": self.issuer, "client_id": CLIENT_ID,
                    "client_secret": CLIENT_SECRET, "accounts": accounts, "bad_jwks": bad_jwks,
-                   "redirect_uri": f"{our_issuer}/login/external/{slug}/callback"}
+                   "redirect_uri": f"{our_issuer}/login/external/{slug}/callback",
+                   "post_logout_redirect_uri": f"{our_issuer}/login/external/{slug}/logged-out"}
         self.proc = subprocess.Popen(["node", str(SCRIPT)], cwd=HERE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, text=True,
                                      env={**os.environ, "UPSTREAM_INPUT": json.dumps(payload)})
@@ -132,6 +133,28 @@ def upstream_login(location: str, login: str, tamper=None) -> str:
             form = next(f for f in parser.forms if f["action"])
             fields = {**form["fields"], "login": login, "password": "any"}
             response = browser.post(urljoin(response.url, form["action"]), data=fields,
+                                    allow_redirects=False, timeout=10)
+    raise AssertionError("the upstream never sent the browser back")
+
+
+def upstream_logout(location: str) -> str:
+    """Play the person at the upstream's end_session_endpoint (its "sign me out?" form);
+    returns where it sends the browser back to us."""
+    with requests.Session() as browser:
+        response = browser.get(location, allow_redirects=False, timeout=10)
+        for _ in range(6):
+            if response.status_code in (302, 303):
+                target = urljoin(response.url, response.headers["Location"])
+                if target.startswith(OUR_ISSUER + "/"):
+                    return target
+                response = browser.get(target, allow_redirects=False, timeout=10)
+                continue
+            assert response.status_code == 200, (response.status_code, response.text[:300])
+            parser = _Forms()
+            parser.feed(response.text)
+            form = next(f for f in parser.forms if f["action"])
+            response = browser.post(urljoin(response.url, form["action"]),
+                                    data={**form["fields"], "logout": "yes"},
                                     allow_redirects=False, timeout=10)
     raise AssertionError("the upstream never sent the browser back")
 

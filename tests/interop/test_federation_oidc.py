@@ -19,6 +19,7 @@ from tests.interop.federation_support import (  # noqa: F401 - upstreams_fixture
     add_provider,
     local_path,
     upstream_login,
+    upstream_logout,
     upstreams_fixture,
 )
 from tests.oauth_flow import authorize_url, exchange, follow_to_client
@@ -316,3 +317,39 @@ def test_the_upstreams_refusal_is_a_friendly_page(app, client, upstreams):
     html = refused.get_data(as_text=True)
     assert refused.status_code == 400 and "Your provider refused the sign-in" in html
     assert "access_denied" in [e for e in _events(app, "auth.login")][-1].details["reason"]
+
+
+def test_logout_also_ends_the_upstream_session_when_the_provider_asks(app, upstreams):
+    client = app.test_client()
+    upstream = upstreams("corp", CAROL)
+    add_provider(app, upstream.issuer, end_session=True)
+    assert _sign_in(client, "carol").headers["Location"] == "/account"
+    confirm = client.get("/logout")
+    assert confirm.status_code == 200
+    out = client.post("/logout", data={"confirm": "yes",
+                                       "csrf_token": csrf_from(confirm.get_data(as_text=True))})
+    assert out.status_code == 302 and "idp_session=;" in " ".join(out.headers.getlist("Set-Cookie"))
+    location = out.headers["Location"]
+    query = parse_qs(urlsplit(location).query)
+    assert location.startswith(f"{upstream.issuer}/session/end")
+    assert query["post_logout_redirect_uri"] == ["http://localhost/login/external/corp/logged-out"]
+    assert _claims(query["id_token_hint"][0])["sub"] == "carol"
+    back = upstream_logout(location)  # the upstream's own "sign out?" form, then back to us
+    assert parse_qs(urlsplit(back).query)["state"] == query["state"]
+    page = client.get(local_path(back))
+    assert page.status_code == 200 and "signed out" in page.get_data(as_text=True).lower()
+    assert client.get("/account").status_code == 302  # our session is gone too
+    assert _events(app, "auth.logout")[-1].details["upstream"] == "corp"
+    # A forged return (no logout of ours pending) only shows the page, never redirects.
+    assert client.get("/login/external/corp/logged-out?state=x").status_code == 200
+
+
+def test_logout_stays_here_without_end_session(app, upstreams):
+    client = app.test_client()
+    upstream = upstreams("corp", CAROL)
+    add_provider(app, upstream.issuer)
+    _sign_in(client, "carol")
+    confirm = client.get("/logout")
+    out = client.post("/logout", data={"confirm": "yes",
+                                       "csrf_token": csrf_from(confirm.get_data(as_text=True))})
+    assert out.status_code == 200 and upstream.issuer not in out.get_data(as_text=True)

@@ -1,6 +1,7 @@
 // An independent upstream OpenID provider for the federation tests: node oidc-provider
 // (OpenID-certified) with its development login form. Input: UPSTREAM_INPUT (JSON) with
-// port, issuer, client_id, client_secret, redirect_uri, accounts {login: claims} and
+// port, issuer, client_id, client_secret, redirect_uri, post_logout_redirect_uri,
+// accounts {login: claims} and
 // bad_jwks (publish a JWKS whose key does not verify the ID tokens: a bad signature).
 import { generateKeyPairSync } from 'node:crypto';
 import Provider from 'oidc-provider';
@@ -13,6 +14,7 @@ const provider = new Provider(input.issuer, {
     client_id: input.client_id,
     client_secret: input.client_secret,
     redirect_uris: [input.redirect_uri],
+    post_logout_redirect_uris: [input.post_logout_redirect_uri],
     grant_types: ['authorization_code'],
     response_types: ['code'],
   }],
