@@ -63,9 +63,11 @@ def config_overrides(tmp_path, database_url):
 @pytest.fixture
 def app(config_overrides):
     from idp.bootstrap import bootstrap
+    from idp.federation.metadata_cache import UPSTREAM
 
     application = create_app(dict(config_overrides))
     application.config["WTF_CSRF_ENABLED"] = True
+    UPSTREAM.clear()  # upstream discovery/JWKS cached by an earlier test's upstream (its port)
     with application.app_context():
         if PG_URL:
             _db.drop_all()

@@ -19,7 +19,9 @@ from authlib.oauth2.rfc6749.errors import OAuth2Error
 from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
+from joserfc.jws import extract_compact
 
+from idp.federation.metadata_cache import UPSTREAM
 from idp.models.federation import IdentityProvider
 from idp.outbound import OutboundPolicy, OutboundRefused, fetch_json, send
 
@@ -91,7 +93,13 @@ def client_for(provider: IdentityProvider, secret: str | None, policy: OutboundP
 
 
 def discover(provider: IdentityProvider, policy: OutboundPolicy) -> dict:
-    """The upstream's discovery document, its issuer matching exactly (Discovery 4.3)."""
+    """The upstream's discovery document, its issuer matching exactly (Discovery 4.3);
+    cached for a bounded time (metadata_cache.py)."""
+    return UPSTREAM.get(("discovery", provider.issuer, policy),
+                        lambda: _fetch_discovery(provider, policy))
+
+
+def _fetch_discovery(provider: IdentityProvider, policy: OutboundPolicy) -> dict:
     url = f"{provider.issuer}/.well-known/openid-configuration"
     try:
         meta = fetch_json(url, policy, max_bytes=MAX_DOCUMENT)
@@ -104,6 +112,18 @@ def discover(provider: IdentityProvider, policy: OutboundPolicy) -> dict:
         if not isinstance(meta.get(key), str):
             raise FederationError(f"discovery has no {key}")
     return meta
+
+
+def _upstream_keys(jwks_uri: str, policy: OutboundPolicy, kid: str | None) -> KeySet:
+    """The upstream JWKS, cached; fetched again when it lacks the token's `kid` (the
+    upstream rotated its keys since we cached it)."""
+    def fetch():
+        return KeySet.import_key_set(fetch_json(jwks_uri, policy, MAX_DOCUMENT))
+
+    keys = UPSTREAM.get(("jwks", jwks_uri, policy), fetch)
+    if kid is not None and kid not in {key.kid for key in keys.keys}:
+        keys = UPSTREAM.get(("jwks", jwks_uri, policy), fetch, refresh=True)
+    return keys
 
 
 def start(provider: IdentityProvider, secret: str | None, policy: OutboundPolicy,
@@ -148,10 +168,11 @@ def check_state(saved: dict, args: dict) -> str:
 
 def _check_id_token(provider: IdentityProvider, meta: dict, policy: OutboundPolicy,
                     id_token: str, nonce: str) -> dict:
-    """OIDC Core 3.1.3.7: signature (the upstream JWKS, fetched fresh so rotation just
-    works), iss, aud, azp, exp, iat, nonce."""
+    """OIDC Core 3.1.3.7: signature (the upstream JWKS, cached and re-read for an unknown
+    kid so rotation just works), iss, aud, azp, exp, iat, nonce."""
     try:
-        keys = KeySet.import_key_set(fetch_json(meta["jwks_uri"], policy, MAX_DOCUMENT))
+        kid = extract_compact(id_token.encode()).headers().get("kid")
+        keys = _upstream_keys(meta["jwks_uri"], policy, kid if isinstance(kid, str) else None)
         token = jwt.decode(id_token, keys, algorithms=list(ID_TOKEN_ALGS))
         jwt.JWTClaimsRegistry(
             leeway=LEEWAY, iss={"essential": True, "value": provider.issuer},

@@ -226,3 +226,35 @@ def test_a_callback_without_a_sign_in_in_progress_is_refused(app, client, query)
     client.post("/api/v1/providers", json=VALID, headers=bearer(client, app))
     refused = client.get(f"/login/external/corp-sso/callback{query}")
     assert refused.status_code == 400 and b"Sign-in failed" in refused.data
+
+
+def test_edit_over_the_admin_api(app, client):
+    headers = bearer(client, app)
+    client.post("/api/v1/providers", json=VALID, headers=headers)
+    edited = client.patch("/api/v1/providers/corp-sso", headers=headers, json={
+        "domains": ["corp.example", "corp.test"], "client_secret": "rotated-secret",
+        "end_session": True})
+    assert edited.status_code == 200, edited.get_json()
+    body = edited.get_json()
+    assert body["domains"] == ["corp.example", "corp.test"] and body["end_session"] is True
+    assert body["changed"] == ["domains", "end_session", "client_secret"]
+    assert body["issuer"] == ISSUER and body["slug"] == "corp-sso"  # the rest kept
+    with app.app_context():
+        row = db.session.execute(select(IdentityProvider)).scalar_one()
+        secret = app.extensions["idp"].keyring.decrypt(row.client_secret_enc,
+                                                       f"provider-secret:{row.id}")
+        assert secret == b"rotated-secret"
+        event = db.session.execute(select(AuditEvent).where(
+            AuditEvent.type == "provider.updated")).scalar_one()
+        assert event.details["changed"] == body["changed"]
+        assert "rotated-secret" not in json.dumps(event.details)
+    for change, status, text in [({"type": "github"}, 422, "cannot change"),
+                                 ({"colour": "red"}, 400, "Unknown field: colour"),
+                                 ({"scopes": ["email"]}, 422, "openid"),
+                                 ({"end_session": "yes"}, 400, "true or false")]:
+        refused = client.patch("/api/v1/providers/corp-sso", headers=headers, json=change)
+        assert refused.status_code == status and text in refused.get_json()["message"], change
+    make_tenant(app, "other")
+    other_admin = bearer(client, app, roles=("tenant_admin",), tenant="other")
+    assert client.patch("/api/v1/providers/corp-sso", headers=other_admin,
+                        json={"name": "x"}).status_code == 404
