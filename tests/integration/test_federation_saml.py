@@ -359,3 +359,25 @@ def _serve(text: str) -> ThreadingHTTPServer:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server
+
+
+def test_console_adds_a_saml_provider_from_pasted_metadata(app, idp):
+    from tests.integration.admin_support import browser_login, make_person
+
+    browser = app.test_client()
+    make_person(app, "root", roles=["superadmin"])
+    browser_login(browser, "root")
+    html = browser.get("/admin/providers").get_data(as_text=True)
+    assert '<option value="saml">SAML 2.0</option>' in html
+    made = browser.post("/admin/providers", data={
+        "csrf_token": csrf_from(html), "name": "Corp", "type": "saml",
+        "metadata_xml": idp.metadata, "domains": "corp.example"})
+    assert made.status_code == 302, made.get_data(as_text=True)[:300]
+    listed = browser.get("/admin/providers").get_data(as_text=True)
+    assert f"SP metadata: <code>{SP_ENTITY}</code>" in listed and ENTITY_ID in listed
+    edited = browser.post("/admin/providers/corp/edit", data={
+        "csrf_token": csrf_from(listed), "name": "Corp", "domains": "corp.example",
+        "allow_idp_initiated": "on"})
+    assert edited.status_code == 302
+    shown = browser.get("/api/v1/providers/corp").get_json()
+    assert shown["allow_idp_initiated"] is True and shown["issuer"] == ENTITY_ID

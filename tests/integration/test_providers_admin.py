@@ -215,6 +215,18 @@ def test_console_adds_lists_and_deletes_a_provider(app):
     bad = browser.post("/admin/providers", data={"csrf_token": csrf_from(listed), "name": "X",
                                                  "issuer": ISSUER})
     assert bad.status_code == 422 and "client_id" in bad.get_data(as_text=True)
+    assert 'action="/admin/providers/corp-sso/edit"' in listed
+    edited = browser.post("/admin/providers/corp-sso/edit", data={
+        "csrf_token": csrf_from(listed), "name": "Corp", "issuer": ISSUER,
+        "client_id": "our-idp", "scopes": "openid email", "domains": "corp.example corp.test",
+        "end_session": "on"})
+    assert edited.status_code == 302, edited.get_data(as_text=True)[:300]
+    shown = browser.get("/api/v1/providers/corp-sso").get_json()
+    assert shown["name"] == "Corp" and shown["domains"] == ["corp.example", "corp.test"]
+    assert shown["end_session"] is True and shown["has_client_secret"] is True  # kept
+    assert shown["link_by_verified_email"] is False  # the box was left unticked
+    listed = browser.get("/admin/providers").get_data(as_text=True)
+    assert 'value="corp.example corp.test"' in listed
     gone = browser.post("/admin/providers/corp-sso/delete",
                         data={"csrf_token": csrf_from(listed)})
     assert gone.status_code == 302
