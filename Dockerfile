@@ -16,6 +16,9 @@ COPY idp ./idp
 COPY migrations ./migrations
 COPY templates ./templates
 COPY static ./static
+# xmlsec1: pysaml2 checks SAML signatures with it (SAML providers, docs/federation.md).
+RUN apt-get update && apt-get install -y --no-install-recommends xmlsec1 \
+    && rm -rf /var/lib/apt/lists/*
 RUN pip install -e . \
     && useradd --system --uid 10001 --home-dir /app idp \
     && mkdir -p /data /keys \

@@ -242,11 +242,22 @@ OPERATIONS = {
                              201, "Provider", []),
     ("/providers/{ref}", "get"): ("Show a provider (id or slug)", "clients:write or audit:read",
                                   None, 200, "Provider", []),
+    ("/providers/{ref}", "patch"): ("Edit a provider (fields left out keep their value; "
+                                    "a SAML metadata_url is read again)", "clients:write",
+                                    "ProviderPatch", 200, "Provider", []),
     ("/providers/{ref}", "delete"): ("Delete a provider and its linked identities",
                                      "clients:write", None, 204, None, []),
     ("/users/{user_id}/identities", "get"): ("The person's linked sign-ins", "users:read", None,
                                              200, "IdentityPage", []),
 }
+# client_id for oidc and github; metadata_url or metadata_xml (the IdP's) for saml.
+_PROVIDER_FIELDS = {
+    "name": S, "type": {"enum": ["oidc", "github", "saml"]}, "issuer": S, "client_id": S,
+    "client_secret": S, "scopes": {"type": "array", "items": S},
+    "domains": {"type": "array", "items": S}, "roles": {"type": "array", "items": S},
+    "groups": {"type": "array", "items": S}, "link_by_verified_email": B,
+    "existing_accounts_only": B, "metadata_url": S, "metadata_xml": S,
+    "allow_idp_initiated": B, "end_session": B}
 SCHEMAS.update({
     "Confirm": {"type": "object", "required": ["confirm"], "properties": {"confirm": S}},
     "Reason": {"type": "object", "required": ["reason"], "properties": {"reason": S}},
@@ -270,15 +281,15 @@ SCHEMAS.update({
                                 "roles": {"type": "array", "items": S},
                                 "groups": {"type": "array", "items": S},
                                 "link_by_verified_email": B, "existing_accounts_only": B,
+                                "end_session": B, "allow_idp_initiated": B,
+                                "metadata_url": S, "upstream_metadata_url": N,
+                                "changed": {"type": "array", "items": S},
                                 "redirect_uri": S, "created_at": S}},
-    "ProviderWrite": {"type": "object", "required": ["name", "client_id"],
+    "ProviderWrite": {"type": "object", "required": ["name"],
                       "additionalProperties": False, "properties": {
-                          "name": S, "type": {"enum": ["oidc", "github"]}, "issuer": S, "client_id": S,
-                          "client_secret": S, "scopes": {"type": "array", "items": S},
-                          "domains": {"type": "array", "items": S},
-                          "roles": {"type": "array", "items": S},
-                          "groups": {"type": "array", "items": S}, "tenant": S,
-                          "link_by_verified_email": B, "existing_accounts_only": B}},
+                          **_PROVIDER_FIELDS, "tenant": S}},
+    "ProviderPatch": {"type": "object", "additionalProperties": False,
+                      "properties": _PROVIDER_FIELDS},
     "Identity": {"type": "object", "required": ["id", "provider", "subject"],
                  "properties": {"id": S, "provider": S, "provider_name": S, "subject": S,
                                 "email": N, "created_at": S, "last_login_at": N}},
