@@ -278,7 +278,7 @@ def test_signature_wrapping_is_refused(app, client, idp, keep_signature, reason)
         assert db.session.execute(select(FederatedIdentity)).scalars().all() == []
 
 
-def test_existing_account_needs_proof_then_the_second_factor_path(app, client, idp):
+def test_existing_account_needs_proof_even_with_link_by_verified_email(app, client, idp):
     make_user(app, email="carol@corp.example", username="carol")
     _add(app, client, idp, link_by_verified_email=True)  # SAML never says "verified"
     back = _post(client, idp.respond(_start(client)))
@@ -381,3 +381,36 @@ def test_console_adds_a_saml_provider_from_pasted_metadata(app, idp):
     assert edited.status_code == 302
     shown = browser.get("/api/v1/providers/corp").get_json()
     assert shown["allow_idp_initiated"] is True and shown["issuer"] == ENTITY_ID
+
+
+def test_second_factor_and_groups_apply_to_a_saml_sign_in(app, client, idp):
+    from tests.mfa_flow import code, enrol_totp, session_cookie_set, submit_code
+
+    secret = enrol_totp(app, make_user(app))  # alice@example.com, with TOTP
+    with app.app_context():
+        from idp.accounts.groups import create_group
+        from idp.accounts.tenants import ensure_default_tenant
+        from idp.request_context import system_context
+
+        for name in ("engineering", "sales"):
+            create_group(db.session, system_context(), ensure_default_tenant(db.session),
+                         {"name": name})
+        db.session.commit()
+    _add(app, client, idp, groups=["engineering", "sales"])
+    alice = {"mail": ["alice@example.com"], "groups": ["engineering", "other"]}
+    back = _post(client, idp.respond(_start(client), subject="alice-1", attributes=alice))
+    assert back.headers["Location"] == "/login/external/link"
+    page = client.get("/login/external/link")
+    proved = client.post("/login/external/link", data={
+        "password": PASSWORD, "csrf_token": csrf_from(page.get_data(as_text=True))})
+    assert proved.status_code == 302 and proved.headers["Location"] == "/login/mfa"
+    assert submit_code(client, code(secret)).status_code == 302
+    assert len(_events(app, "user.identity.linked")) == 1
+
+    # Linked now: the next SAML sign-in still asks for the second factor first.
+    other = app.test_client()
+    again = _post(other, idp.respond(_start(other), subject="alice-1", attributes=alice))
+    assert again.status_code == 302 and again.headers["Location"] == "/login/mfa"
+    assert not session_cookie_set(again)
+    added = [e.details for e in _events(app, "group.member.added")]
+    assert [d.get("group") or d.get("name") for d in added] == ["engineering"], added
