@@ -1,15 +1,15 @@
 """SAML 2.0 providers (IdP metadata, IdP-initiated switch, accepted assertion IDs) and
 ending the upstream session at logout (provider and ID token kept with the session)
 
-Revision ID: 0008_saml_providers
-Revises: 0007_identity_providers
+Revision ID: 0009_saml_providers
+Revises: 0008_client_registration
 Create Date: 2026-12-02 11:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008_saml_providers'
-down_revision = '0007_identity_providers'
+revision = '0009_saml_providers'
+down_revision = '0008_client_registration'
 branch_labels = None
 depends_on = None
 
