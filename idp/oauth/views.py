@@ -9,6 +9,7 @@ from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -200,9 +201,9 @@ def authorize():
         pushed = par.redeem_request(db.session, g.request_context, params.get("client_id"),
                                     params["request_uri"])
         if pushed is None:
-            return render_template("error.html", title="This sign-in link is not valid",
-                                   message="The pushed request is unknown, used or expired "
-                                           "(invalid_request_uri)."), 400
+            return render_template("error.html", title=_("This sign-in link is not valid"),
+                                   message=_("The pushed request is unknown, used or expired "
+                                           "(invalid_request_uri).")), 400
         db.session.commit()
         params = {**pushed, PUSHED: "1"}
         return _run_authorization(pending.StoredAuthorizationRequest(params), params, None, None)
@@ -211,7 +212,7 @@ def authorize():
         try:
             params = _with_request_object(params)
         except OAuth2Error as error:
-            return render_template("error.html", title="This sign-in link is not valid",
+            return render_template("error.html", title=_("This sign-in link is not valid"),
                                    message=error.description or error.error), 400
         return _run_authorization(pending.StoredAuthorizationRequest(params), params, None, None)
     return _run_authorization(None, params, None, None)
@@ -271,8 +272,8 @@ def authorize_resume():
     rid = request.args.get("rid")
     entry = pending.load_pending(rid)
     if entry is None:
-        return render_template("error.html", title="This sign-in request has expired",
-                               message="Go back to the application and start again."), 400
+        return render_template("error.html", title=_("This sign-in request has expired"),
+                               message=_("Go back to the application and start again.")), 400
     params = entry["params"]
     return _run_authorization(pending.StoredAuthorizationRequest(params), params, entry, rid)
 
@@ -384,7 +385,7 @@ def logout():
         req = server.validate_endpoint_request("end_session")
     except OAuth2Error as error:
         if session is None:
-            return render_template("error.html", title="This sign-out link is not valid",
+            return render_template("error.html", title=_("This sign-out link is not valid"),
                                    message=error.description or error.error), 400
         # A hint we cannot check (forged, or signed by a key long gone) must not keep the
         # person signed in: ask them, as for a request without a hint (section 6).

@@ -9,6 +9,8 @@ import time
 import uuid
 
 from flask import Blueprint, g, redirect, render_template, request, session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from idp.accounts.authentication import LoginStatus, check_password
 from idp.accounts.tenants import ensure_default_tenant
@@ -36,9 +38,9 @@ MAX_AGE = 600  # seconds an upstream round trip or a pending link may take
 PASSWORD_STEP = "password_change"  # web/self_service_views.py: no password was used
 PROTOCOLS = {"oidc": oidc, "github": github}
 REFUSALS = {
-    Resolution.NO_ACCOUNT: "There is no account for you here. Ask an administrator.",
-    Resolution.DISABLED: "Your account is disabled.",
-    Resolution.LOCKED: "Your account is locked. Try again later.",
+    Resolution.NO_ACCOUNT: _l("There is no account for you here. Ask an administrator."),
+    Resolution.DISABLED: _l("Your account is disabled."),
+    Resolution.LOCKED: _l("Your account is locked. Try again later."),
 }
 
 
@@ -150,7 +152,7 @@ def link():
         db.session.commit()
         if result.locked_now:
             send_lock_notice(result.user)
-        return render_template("web/federation_link.html", error="Incorrect password.",
+        return render_template("web/federation_link.html", error=_("Incorrect password."),
                                **page), 401
     session.pop(LINK_KEY, None)
     return _begin(user, ["pwd"], provider, state.get("rid"), link=state["claims"])
