@@ -19,6 +19,7 @@ from idp.models.accounts import User
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 FLOW_KEY = "ui_locale"
+ENGLISH_ONLY = {"admin_ui", "admin_api", "admin_openapi"}
 
 babel = Babel()
 
@@ -37,6 +38,8 @@ def select_locale() -> str:
     """The language of this request's pages (the order in the module docstring)."""
     if not has_request_context():  # a CLI command: mails go out in `in_language`'s choice
         return DEFAULT
+    if request.blueprint in ENGLISH_ONLY:
+        return DEFAULT  # the console is not translated; its <html lang> must not claim so
     chosen = match_ui_locales(request.args.get("ui_locales")) or session.get(FLOW_KEY)
     if chosen in LANGUAGES:
         return chosen
