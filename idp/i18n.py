@@ -79,8 +79,8 @@ def in_language(tag: str | None):
 
 def language_names() -> list[tuple[str, str]]:
     """(BCP 47 tag, name in its own language) of each shipped language."""
-    return [(bcp47(lang), Locale.parse(lang).get_display_name(lang).capitalize())
-            for lang in LANGUAGES]
+    names = [(bcp47(lang), Locale.parse(lang).get_display_name(lang)) for lang in LANGUAGES]
+    return [(tag, name[:1].upper() + name[1:]) for tag, name in names]
 
 
 def install(app: Flask) -> None:

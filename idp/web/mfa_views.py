@@ -96,7 +96,8 @@ def _finish_factor(amr_value: str):
 def _challenge_page(user, form, error=None, status=200):
     has_passkey = bool(query_passkeys(db.session, user))
     return render_template("mfa/challenge.html", form=form, error=error, has_passkey=has_passkey,
-                           passkey_form=PasskeyAssertionForm()), status
+                           passkey_form=PasskeyAssertionForm(), account=user.email or user.username,
+                           rid=(login_steps.current()[1] or {}).get("rid")), status
 
 
 def _locked_out():

@@ -151,3 +151,32 @@ def test_the_lock_notice_is_in_the_persons_own_language(app, client):
 def test_discovery_advertises_the_languages(client):
     metadata = client.get("/.well-known/openid-configuration").get_json()
     assert metadata["ui_locales_supported"] == ["en", "de", "fr", "es", "pt-BR", "ja"]
+
+
+def test_the_language_links_keep_the_pending_authorization(app, client):
+    client_id, _ = make_client(app)
+    first = client.get(authorize_url(client_id))
+    location = first.headers["Location"]
+    rid = re.search(r"rid=([^&]+)", location).group(1)
+    html = client.get(location).get_data(as_text=True)
+    links = dict(re.findall(r'<a href="([^"]+)" lang="([^"]+)"', html)[i][::-1]
+                 for i in range(6))
+    assert set(links) == {"en", "de", "fr", "es", "pt-BR", "ja"}
+    assert f"rid={rid}" in links["de"].replace("&amp;", "&") and "ui_locales=de" in links["de"]
+    german = client.get(links["de"].replace("&amp;", "&")).get_data(as_text=True)
+    assert _lang(german) == "de" and f'name="rid" type="hidden" value="{rid}"' in german
+
+
+def test_the_mfa_challenge_names_the_account_and_offers_a_way_out(app, client):
+    from tests.mfa_flow import enrol_totp, password_step
+
+    user_id = make_user(app)
+    enrol_totp(app, user_id)
+    client_id, _ = make_client(app)
+    rid = re.search(r"rid=([^&]+)", client.get(authorize_url(client_id)).headers["Location"]).group(1)
+    assert password_step(client, rid=rid).headers["Location"].endswith("/login/mfa")
+    html = client.get("/login/mfa", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert "Anmeldung als alice@example.com" in html
+    assert 'id="mfa-cancel"' in html and f"/login?rid={rid}" in html
+    code_field = re.search(r'<input[^>]*id="code"[^>]*>', html).group(0)
+    assert 'inputmode="numeric"' in code_field and 'autocomplete="one-time-code"' in code_field
