@@ -85,7 +85,8 @@ def register():
         (target or form.email).errors = [exc.message]
         return render_template("web/register.html", **page), exc.status
     _mail_registration(result)
-    return render_template("web/register_done.html", verified=result.invited)
+    return render_template("web/register_done.html", verified=result.invited,
+                           email=form.email.data)
 
 
 def _mail_registration(result) -> None:

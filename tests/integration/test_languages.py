@@ -180,3 +180,13 @@ def test_the_mfa_challenge_names_the_account_and_offers_a_way_out(app, client):
     assert 'id="mfa-cancel"' in html and f"/login?rid={rid}" in html
     code_field = re.search(r'<input[^>]*id="code"[^>]*>', html).group(0)
     assert 'inputmode="numeric"' in code_field and 'autocomplete="one-time-code"' in code_field
+
+
+def test_check_your_email_names_the_address(app, client):
+    response = post_form(client, "/register", {"email": "new@example.com", "username": "newbie",
+                                               "password": "Maple-Window-Story-42",
+                                               "confirm": "Maple-Window-Story-42"},
+                         headers={"Accept-Language": "es"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html
+    assert "Enviamos un mensaje a <strong>new@example.com</strong>." in html
