@@ -55,7 +55,16 @@ def select_locale() -> str:
 
 def remember_ui_locales() -> None:
     """Keep `ui_locales` from /authorize (or any page) for the rest of the journey."""
-    chosen = match_ui_locales(request.args.get("ui_locales") or request.form.get("ui_locales"))
+    given = request.args.get("ui_locales")
+    if not given and request.endpoint == "oauth.authorize" and request.method == "POST":
+        given = request.form.get("ui_locales")  # /authorize accepts POST (OIDC Core 3.1.2.1)
+    remember_language(given)
+
+
+def remember_language(ui_locales: str | None) -> None:
+    """Keep the first shipped language of `ui_locales` in the flow cookie (also for the
+    parameters of a pushed request or a request object, which never reach the URL)."""
+    chosen = match_ui_locales(ui_locales)
     if chosen and session.get(FLOW_KEY) != chosen:
         session[FLOW_KEY] = chosen
 

@@ -25,6 +25,7 @@ from idp.http import (
     services,
     signed_in_user,
 )
+from idp.i18n import remember_language
 from idp.oauth import authorize_flow, par, pending
 from idp.oauth.access_tokens import check_access_token
 from idp.oauth.authorize_flow import Step
@@ -180,6 +181,7 @@ def _next_step(server, grant, params, session, user, hint_sub, entry, rid):
         error.state = params.get("state")
         return error_to_client(error, params)
     if decision.step != Step.ISSUE:
+        remember_language(params.get("ui_locales"))  # pushed or request-object parameters too
         rid = rid or pending.save_pending(params)
         target = "web.login" if decision.step == Step.LOGIN else "web.consent"
         extra = {"expired": 1} if g.get("session_expired") else {}

@@ -190,3 +190,20 @@ def test_check_your_email_names_the_address(app, client):
     html = response.get_data(as_text=True)
     assert response.status_code == 200, html
     assert "Enviamos un mensaje a <strong>new@example.com</strong>." in html
+
+
+def test_ui_locales_inside_a_pushed_request_is_honoured(app, client):
+    from tests.factories import REDIRECT_URI, pkce_pair
+    from tests.oauth_flow import basic
+
+    cid, secret = make_client(app)
+    _, challenge = pkce_pair()
+    pushed = client.post("/par", headers=basic(cid, secret), data={
+        "response_type": "code", "client_id": cid, "redirect_uri": REDIRECT_URI,
+        "scope": "openid", "state": "s", "code_challenge": challenge,
+        "code_challenge_method": "S256", "ui_locales": "fr-CA"})
+    assert pushed.status_code == 201
+    first = client.get("/authorize", query_string={"client_id": cid,
+                                                   "request_uri": pushed.get_json()["request_uri"]})
+    html = client.get(first.headers["Location"], headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert _lang(html) == "fr" and "<h1>Se connecter</h1>" in html
