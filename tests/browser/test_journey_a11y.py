@@ -194,3 +194,21 @@ def test_a_branded_tenants_login_page(browser, server, shot):
         ctx.close()
         requests.patch(f"{server.url}/api/v1/tenants/{tenant['id']}", headers=auth,
                        json={"settings": {"branding": None}}, timeout=10)
+
+
+def test_password_fields_have_a_show_password_toggle(browser, server):
+    ctx = _context(browser, *WIDTHS["phone"], lang="de-DE")
+    page = ctx.new_page()
+    try:
+        page.goto(f"{server.url}/login")
+        page.fill("#password", "Secret-1")
+        toggle = page.get_by_role("button", name="Passwort anzeigen")
+        assert toggle.get_attribute("aria-controls") == "password"
+        toggle.click()
+        assert page.locator("#password").get_attribute("type") == "text"
+        assert page.get_by_role("button", name="Passwort verbergen").get_attribute("aria-pressed") == "true"
+        page.get_by_role("button", name="Passwort verbergen").click()
+        assert page.locator("#password").get_attribute("type") == "password"
+        assert page.locator("#password").input_value() == "Secret-1"
+    finally:
+        ctx.close()
