@@ -76,7 +76,10 @@ def configure_app(app: Flask, config: Config) -> None:
 
     services.mailer = Mailer(config.smtp_url, config.mail_from)
     http.install(app)
-    from idp import rejection_audit
+    from idp import branding_views, i18n, rejection_audit
+
+    i18n.install(app)
+    branding_views.install(app)
 
     rejection_audit.install(app)
     _register_blueprints(app)

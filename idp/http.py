@@ -10,6 +10,9 @@ from functools import wraps
 from flask import Flask, abort, current_app, g, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from idp.errors import DomainError
@@ -158,7 +161,32 @@ def _http_error_body(exc: HTTPException):
         return oauth_json_error(status, "invalid_request", exc.description or exc.name)
     if wants_json():
         return json_error(status, exc.name.lower().replace(" ", "_"), exc.description or exc.name)
-    return render_template("error.html", title=exc.name, message=exc.description), status
+    title, message = _error_page_text(exc)
+    return render_template("error.html", title=title, message=message), status
+
+
+# The words of the HTML error pages; Werkzeug's own are English and name the protocol.
+ERROR_PAGES = {
+    400: (_l("Something is not right"), _l("The request could not be understood.")),
+    403: (_l("Not allowed"), _l("You do not have access to this page.")),
+    404: (_l("Page not found"), _l("There is no page at this address.")),
+    405: (_l("Not allowed"), _l("This page cannot be used this way.")),
+    413: (_l("Too much data"), _l("What was sent is too large.")),
+    429: (_l("Too many attempts"), _l("Please wait a moment and try again.")),
+    500: (_l("Something went wrong"), _l("Please try again in a moment.")),
+}
+
+
+def _error_page_text(exc: HTTPException) -> tuple[str, str]:
+    """A plain title and sentence in the page's language; our own descriptions are kept."""
+    if isinstance(exc, CSRFError):
+        # An expired or missing form token: say what to do, not "The CSRF token is invalid".
+        return (_("Please try again"),
+                _("This page was open too long or in another window. Go back, reload it and "
+                  "try again."))
+    title, message = ERROR_PAGES.get(exc.code or 500, (exc.name, exc.description))
+    own = exc.description and exc.description != type(exc).description
+    return str(title), exc.description if own else str(message)
 
 
 def domain_error_response(exc: DomainError):
@@ -166,7 +194,7 @@ def domain_error_response(exc: DomainError):
     if wants_json():
         extra = {"field": exc.field} if exc.field else {}
         return json_error(exc.status, exc.code, exc.message, **extra)
-    return render_template("error.html", title="Something is not right",
+    return render_template("error.html", title=_("Something is not right"),
                            message=exc.message), exc.status
 
 

@@ -16,18 +16,20 @@ class Mailer:
         self.smtp_url = smtp_url
         self.sender = sender
 
-    def send_in_background(self, to: str, subject: str, body: str) -> threading.Thread:
+    def send_in_background(self, to: str, subject: str, body: str,
+                           sender: str | None = None) -> threading.Thread:
         """Send off the request thread (after the commit), so answer time does not depend
         on whether a mail goes out or on the SMTP server."""
-        thread = threading.Thread(target=self.send, args=(to, subject, body),
+        thread = threading.Thread(target=self.send, args=(to, subject, body, sender),
                                   name="idp-mail", daemon=True)
         thread.start()
         return thread
 
-    def send(self, to: str, subject: str, body: str) -> None:
-        """Send one plain-text message; never raises into the request (logged instead)."""
+    def send(self, to: str, subject: str, body: str, sender: str | None = None) -> None:
+        """Send one plain-text message (from `sender`, a tenant's branded address, or the
+        configured one); never raises into the request (logged instead)."""
         message = EmailMessage()
-        message["From"] = self.sender
+        message["From"] = sender or self.sender
         message["To"] = to
         message["Subject"] = subject
         message.set_content(body)

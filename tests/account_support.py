@@ -41,13 +41,15 @@ class MailLog:
 
     def __init__(self, app):
         self.sent = []
+        self.senders = []  # the From each mail used (None: IDP_MAIL_FROM)
         mailer = app.extensions["idp"].mailer
         mailer.smtp_url = None
         original = mailer.send
 
-        def capture(to, subject, body):
+        def capture(to, subject, body, sender=None):
+            self.senders.append(sender)
             self.sent.append((to, subject, body))
-            original(to, subject, body)
+            original(to, subject, body, sender)
 
         mailer.send = capture
 

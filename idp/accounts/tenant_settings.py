@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from idp.accounts.branding import clean_branding
 from idp.errors import ValidationFailed
 
 MAX_ROLES = 100
@@ -81,6 +82,7 @@ SCHEMA: dict[str, Callable] = {
     "password_policy": _password_policy,
     "session": _session,
     "require_sso": _flag,  # idp/federation/policy.py: no password sign-in but for admins
+    "branding": clean_branding,  # idp/accounts/branding.py: name, logo, colour, mail sender
 }
 
 

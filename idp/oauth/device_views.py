@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request
+from flask_babel import gettext as _
 
 from idp.audit import EventType
 from idp.extensions import csrf, db
@@ -37,7 +38,7 @@ def device():
     row = device_flow.query_pending_by_user_code(db.session, g.request_context, typed)
     if row is None:
         return render_template("oauth/device.html", step="enter", user_code=typed,
-                               error="That code is not valid or has expired."), 400
+                               error=_("That code is not valid or has expired.")), 400
     decision = request.form.get("decision")
     if decision not in ("approve", "deny"):
         client = db.session.get(Client, row.client_id)

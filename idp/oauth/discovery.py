@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from idp.config import Config
+from idp.languages import UI_LOCALES_SUPPORTED
 from idp.mfa.acr import ACR_VALUES_SUPPORTED
 from idp.oauth.claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 from idp.oauth.constants import (
@@ -48,6 +49,7 @@ def provider_metadata(config: Config, registration_open: bool = False) -> dict:
         "revocation_endpoint_auth_methods_supported": list(CLIENT_AUTH_METHODS),
         "code_challenge_methods_supported": ["S256"],
         "claims_supported": SUPPORTED_CLAIMS,
+        "ui_locales_supported": UI_LOCALES_SUPPORTED,  # OIDC Discovery 3; idp/languages.py
         "claims_parameter_supported": False,
         "request_parameter_supported": True,
         "request_object_signing_alg_values_supported": list(REQUEST_OBJECT_ALGS),

@@ -11,6 +11,7 @@ from urllib.parse import parse_qsl, urlsplit
 from authlib.common.urls import add_params_to_uri
 from authlib.oauth2 import OAuth2Error
 from flask import Response, redirect, render_template
+from flask_babel import gettext as _
 
 from idp.http import settings
 
@@ -35,9 +36,9 @@ def error_to_client(error: OAuth2Error, params: dict) -> Response:
     """Redirect an error to the client when its redirect URI is known, else show a page."""
     if not error.redirect_uri:
         return Response(render_template(
-            "error.html", title="This sign-in link is not valid",
+            "error.html", title=_("This sign-in link is not valid"),
             message=error.description or error.error,
-            detail="The application that sent you here is not registered for this address."),
+            detail=_("The application that sent you here is not registered for this address.")),
             status=400)
     status, body, headers = error(None)
     location = dict(headers).get("Location")

@@ -10,6 +10,7 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestErro
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
 from flask import Blueprint, Response, g, redirect, render_template, request, url_for
 from flask import session as flask_session
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -27,6 +28,7 @@ from idp.http import (
     settings,
     signed_in_user,
 )
+from idp.i18n import remember_language
 from idp.oauth import authorize_flow, par, pending
 from idp.oauth.access_tokens import check_access_token
 from idp.oauth.authorize_flow import Step
@@ -182,6 +184,7 @@ def _next_step(server, grant, params, session, user, hint_sub, entry, rid):
         error.state = params.get("state")
         return error_to_client(error, params)
     if decision.step != Step.ISSUE:
+        remember_language(params.get("ui_locales"))  # pushed or request-object parameters too
         rid = rid or pending.save_pending(params)
         target = "web.login" if decision.step == Step.LOGIN else "web.consent"
         extra = {"expired": 1} if g.get("session_expired") else {}
@@ -203,9 +206,9 @@ def authorize():
         pushed = par.redeem_request(db.session, g.request_context, params.get("client_id"),
                                     params["request_uri"])
         if pushed is None:
-            return render_template("error.html", title="This sign-in link is not valid",
-                                   message="The pushed request is unknown, used or expired "
-                                           "(invalid_request_uri)."), 400
+            return render_template("error.html", title=_("This sign-in link is not valid"),
+                                   message=_("The pushed request is unknown, used or expired "
+                                           "(invalid_request_uri).")), 400
         db.session.commit()
         params = {**pushed, PUSHED: "1"}
         return _run_authorization(pending.StoredAuthorizationRequest(params), params, None, None)
@@ -214,7 +217,7 @@ def authorize():
         try:
             params = _with_request_object(params)
         except OAuth2Error as error:
-            return render_template("error.html", title="This sign-in link is not valid",
+            return render_template("error.html", title=_("This sign-in link is not valid"),
                                    message=error.description or error.error), 400
         return _run_authorization(pending.StoredAuthorizationRequest(params), params, None, None)
     return _run_authorization(None, params, None, None)
@@ -274,8 +277,8 @@ def authorize_resume():
     rid = request.args.get("rid")
     entry = pending.load_pending(rid)
     if entry is None:
-        return render_template("error.html", title="This sign-in request has expired",
-                               message="Go back to the application and start again."), 400
+        return render_template("error.html", title=_("This sign-in request has expired"),
+                               message=_("Go back to the application and start again.")), 400
     params = entry["params"]
     return _run_authorization(pending.StoredAuthorizationRequest(params), params, entry, rid)
 
@@ -387,7 +390,7 @@ def logout():
         req = server.validate_endpoint_request("end_session")
     except OAuth2Error as error:
         if session is None:
-            return render_template("error.html", title="This sign-out link is not valid",
+            return render_template("error.html", title=_("This sign-out link is not valid"),
                                    message=error.description or error.error), 400
         # A hint we cannot check (forged, or signed by a key long gone) must not keep the
         # person signed in: ask them, as for a request without a hint (section 6).

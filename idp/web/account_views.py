@@ -6,6 +6,7 @@ import uuid
 from functools import wraps
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from idp.accounts.account_admin import end_all_sessions
@@ -134,8 +135,8 @@ def revoke_one(user, session, session_id):
         target_id = None
     target = db.session.get(UserSession, target_id) if target_id else None
     if not form.validate_on_submit() or target is None or target.user_id != user.id:
-        return render_template("error.html", title="That session cannot be ended",
-                               message="It may have ended already."), 400
+        return render_template("error.html", title=_("That session cannot be ended"),
+                               message=_("It may have ended already.")), 400
     revoke_session(db.session, g.request_context, target, reason="user_revoked")
     db.session.commit()
     if target.id == session.id:
@@ -150,8 +151,8 @@ def revoke_one(user, session, session_id):
 def revoke_all(user, session):
     """Sign out everywhere: every session, this one included, and their tokens."""
     if not ActionForm().validate_on_submit():
-        return render_template("error.html", title="Please try again",
-                               message="The form expired."), 400
+        return render_template("error.html", title=_("Please try again"),
+                               message=_("The form expired.")), 400
     end_all_sessions(db.session, g.request_context, user, reason="sign_out_everywhere")
     db.session.commit()
     response = redirect(url_for("web.login"))

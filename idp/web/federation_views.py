@@ -9,6 +9,8 @@ import time
 import uuid
 
 from flask import Blueprint, Response, g, redirect, render_template, request, session
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from idp.accounts.authentication import LoginStatus, check_password
 from idp.accounts.tenants import ensure_default_tenant
@@ -39,9 +41,9 @@ PROTOCOLS = {"oidc": oidc, "github": github, "saml": saml}
 CONTINUED = "idp_continued"  # marks the same-site re-post of a SAML response
 UPSTREAM_LOGOUT_KEY = "upstream_logout"  # set by oauth/views.py logout
 REFUSALS = {
-    Resolution.NO_ACCOUNT: "There is no account for you here. Ask an administrator.",
-    Resolution.DISABLED: "Your account is disabled.",
-    Resolution.LOCKED: "Your account is locked. Try again later.",
+    Resolution.NO_ACCOUNT: _l("There is no account for you here. Ask an administrator."),
+    Resolution.DISABLED: _l("Your account is disabled."),
+    Resolution.LOCKED: _l("Your account is locked. Try again later."),
 }
 
 
@@ -206,7 +208,7 @@ def link():
         db.session.commit()
         if result.locked_now:
             send_lock_notice(result.user)
-        return render_template("web/federation_link.html", error="Incorrect password.",
+        return render_template("web/federation_link.html", error=_("Incorrect password."),
                                **page), 401
     session.pop(LINK_KEY, None)
     return _begin(user, ["pwd"], provider, state.get("rid"), link=state["claims"])

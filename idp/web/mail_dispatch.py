@@ -7,11 +7,14 @@ same whether or not a mail goes out (no enumeration by timing).
 from __future__ import annotations
 
 import threading
+from email.utils import formataddr, parseaddr
 
 from flask import url_for
 
 from idp.accounts.account_mail import Message
+from idp.branding_views import page_brand
 from idp.http import services, settings
+from idp.i18n import in_language
 
 
 def link_to(endpoint: str, **values) -> str:
@@ -20,8 +23,19 @@ def link_to(endpoint: str, **values) -> str:
 
 
 def send_later(message: Message) -> threading.Thread:
-    """Send in a background thread; Mailer.send logs failures instead of raising."""
-    return services().mailer.send_in_background(message.to, message.subject, message.body)
+    """Send in a background thread, from the tenant's branded sender if it sets one;
+    Mailer.send logs failures instead of raising."""
+    return services().mailer.send_in_background(message.to, message.subject, message.body,
+                                                sender=brand_sender())
+
+
+def brand_sender() -> str | None:
+    """`Name <address>` of the page's tenant brand, or None for IDP_MAIL_FROM."""
+    brand = page_brand().brand
+    if not brand.mail_from_address and not brand.mail_from_name:
+        return None
+    default = parseaddr(settings().mail_from)[1]
+    return formataddr((brand.mail_from_name or brand.name, brand.mail_from_address or default))
 
 
 def send_lock_notice(user) -> None:
@@ -31,7 +45,9 @@ def send_lock_notice(user) -> None:
     if user is None or not user.email:
         return
     duration = settings().lockout_duration
-    send_later(locked_mail(user.email, (duration + 59) // 60 if duration else None))
+    with in_language(user.locale):
+        message = locked_mail(user.email, (duration + 59) // 60 if duration else None)
+    send_later(message)
 
 
 def send_password_notice(user, sessions_ended: int = 0) -> None:
@@ -39,7 +55,9 @@ def send_password_notice(user, sessions_ended: int = 0) -> None:
     from idp.accounts.account_mail import password_changed_mail
 
     if user is not None and user.email:
-        send_later(password_changed_mail(user.email, sessions_ended))
+        with in_language(user.locale):
+            message = password_changed_mail(user.email, sessions_ended)
+        send_later(message)
 
 
 def send_backup_code_notice(user, remaining: int) -> None:
@@ -47,4 +65,6 @@ def send_backup_code_notice(user, remaining: int) -> None:
     from idp.accounts.account_mail import backup_code_used_mail
 
     if user is not None and user.email:
-        send_later(backup_code_used_mail(user.email, remaining))
+        with in_language(user.locale):
+            message = backup_code_used_mail(user.email, remaining)
+        send_later(message)

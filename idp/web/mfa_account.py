@@ -8,6 +8,7 @@ one is confirmed on a page of its own. The person is emailed about every change.
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from idp.audit import EventType, Outcome, record
 from idp.errors import DomainError
@@ -98,7 +99,7 @@ def totp_confirm():
             notify(user, "added", "An authenticator app")
             if codes:
                 return render_template("mfa/backup_codes_new.html", codes=codes, at_login=False)
-            flash("Your authenticator app is set up.", "ok")
+            flash(_("Your authenticator app is set up."), "ok")
             return redirect(url_for("mfa_account.overview"))
         db.session.commit()
         form.code.data = ""
@@ -133,7 +134,7 @@ def remove():
                                    form.factor_id.data)
     db.session.commit()
     notify(user, "removed", name)
-    flash(f"{name} was removed.", "ok")
+    flash(_("%(name)s was removed.", name=name), "ok")
     return redirect(url_for("mfa_account.overview"))
 
 
@@ -149,7 +150,7 @@ def backup_codes():
     if request.method == "GET" or not form.validate_on_submit():
         return render_template("mfa/backup_codes.html", summary=summary, form=form)
     if not summary.any:
-        flash("Set up an authenticator app or a passkey first.", "error")
+        flash(_("Set up an authenticator app or a passkey first."), "error")
         return redirect(url_for("mfa_account.overview"))
     if not is_fresh(user_session, user, g.request_context.now):
         return _to_reauth()
@@ -180,7 +181,7 @@ def passkey_register():
     form = PasskeyRegisterForm()
     challenge = take_challenge("register", uid=str(user.id))
     if not form.validate_on_submit() or challenge is None:
-        flash("The passkey request expired. Try again.", "error")
+        flash(_("The passkey request expired. Try again."), "error")
         return redirect(url_for("mfa_account.overview"))
     if not is_fresh(user_session, user, g.request_context.now):
         return _to_reauth()
@@ -196,7 +197,7 @@ def passkey_register():
     notify(user, "added", f"Passkey “{cred.name}”")
     if codes:
         return render_template("mfa/backup_codes_new.html", codes=codes, at_login=False)
-    flash(f"Passkey “{cred.name}” was added.", "ok")
+    flash(_("Passkey “%(name)s” was added.", name=cred.name), "ok")
     return redirect(url_for("mfa_account.overview"))
 
 
@@ -264,7 +265,7 @@ def reauth():
         method = (_confirm_passkey(user, form.credential.data) if form.credential.data
                   else _confirm_code(user, form.code.data))
         if method is None:
-            message = "The passkey was not accepted." if form.credential.data else WRONG_CODE
+            message = _("The passkey was not accepted.") if form.credential.data else WRONG_CODE
             return _reauth_page(form, needs_code, message, 401)
         amr.append(method)
     record(db.session, g.request_context, EventType.LOGIN, outcome=Outcome.SUCCESS,

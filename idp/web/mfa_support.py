@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from flask import Response, session
+from flask_babel import lazy_gettext as _l
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from idp.extensions import db
@@ -16,7 +17,7 @@ from idp.mfa.policy import has_factor
 
 CHALLENGE_KEY = "webauthn"
 CHALLENGE_MAX_AGE = 300
-WRONG_CODE = "That code is not valid. Check your authenticator app and try again."
+WRONG_CODE = _l("That code is not valid. Check your authenticator app and try again.")
 REAUTH_KEY = "mfa_reauth"
 # Seconds: adding or removing a sign-in method needs the password, and the second factor
 # when the person has one, confirmed this recently (at the login or on the reauth page).

@@ -7,6 +7,8 @@ session exists before the second factor passes, so /authorize cannot be reached 
 from __future__ import annotations
 
 from flask import Blueprint, g, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from idp.audit import EventType, Outcome, record
 from idp.errors import ValidationFailed
@@ -26,7 +28,7 @@ from idp.web.mfa_support import WRONG_CODE, notify, options_response, relying_pa
 
 bp = Blueprint("mfa", __name__)
 
-LOCKED = "Too many failed attempts. Your account is locked for now; try again later."
+LOCKED = _l("Too many failed attempts. Your account is locked for now; try again later.")
 
 
 # --- the login step -------------------------------------------------------------------
@@ -94,12 +96,13 @@ def _finish_factor(amr_value: str):
 def _challenge_page(user, form, error=None, status=200):
     has_passkey = bool(query_passkeys(db.session, user))
     return render_template("mfa/challenge.html", form=form, error=error, has_passkey=has_passkey,
-                           passkey_form=PasskeyAssertionForm()), status
+                           passkey_form=PasskeyAssertionForm(), account=user.email or user.username,
+                           rid=(login_steps.current()[1] or {}).get("rid")), status
 
 
 def _locked_out():
     session.pop(login_steps.KEY, None)
-    return render_template("error.html", title="Account locked", message=LOCKED), 403
+    return render_template("error.html", title=_("Account locked"), message=LOCKED), 403
 
 
 @bp.route("/login/mfa", methods=["GET", "POST"])
@@ -200,8 +203,8 @@ def passwordless():
 
 def _passwordless_failed(message: str, rid: str | None, status: int):
     target = url_for("web.login", rid=rid) if rid else url_for("web.login")
-    return render_template("mfa/message.html", title="Passkey sign-in failed", message=message,
-                           back_url=target, back_label="Back to sign in"), status
+    return render_template("mfa/message.html", title=_("Passkey sign-in failed"), message=message,
+                           back_url=target, back_label=_("Back to sign in")), status
 
 
 # --- enrolment required by policy ---------------------------------------------------------

@@ -4,6 +4,7 @@ forced password change that a login step demands before any code or token is iss
 from __future__ import annotations
 
 from flask import Blueprint, g, render_template, request, url_for
+from flask_babel import gettext as _
 
 from idp.accounts.account_mail import (
     already_registered_mail,
@@ -84,7 +85,8 @@ def register():
         (target or form.email).errors = [exc.message]
         return render_template("web/register.html", **page), exc.status
     _mail_registration(result)
-    return render_template("web/register_done.html", verified=result.invited)
+    return render_template("web/register_done.html", verified=result.invited,
+                           email=form.email.data)
 
 
 def _mail_registration(result) -> None:
@@ -103,8 +105,8 @@ def verify(token):
     user = verify_email(db.session, g.request_context, token)
     db.session.commit()
     if user is None:
-        return render_template("error.html", title="This link does not work",
-                               message="It may have been used already or expired."), 400
+        return render_template("error.html", title=_("This link does not work"),
+                               message=_("It may have been used already or expired.")), 400
     return render_template("web/email_verified.html", user=user)
 
 
@@ -133,9 +135,9 @@ def reset(token):
     ctx = g.request_context
     row = peek_token(db.session, ctx, Purpose.PASSWORD_RESET, token)
     if row is None:
-        return render_template("error.html", title="This reset link does not work",
-                               message="It may have been used already or expired. "
-                                       "Ask for a new one."), 400
+        return render_template("error.html", title=_("This reset link does not work"),
+                               message=_("It may have been used already or expired. "
+                                       "Ask for a new one.")), 400
     form = ResetForm()
     tenant = ensure_default_tenant(db.session)
     page = {"form": form, "hints": _hints(tenant), "token": token}
@@ -178,8 +180,8 @@ def password_change_step(user, state) -> str | None:
 def forced_change():
     user, state = login_steps.current()
     if user is None:
-        return render_template("error.html", title="Please sign in again",
-                               message="The sign-in took too long."), 400
+        return render_template("error.html", title=_("Please sign in again"),
+                               message=_("The sign-in took too long.")), 400
     reason = password_change_reason(db.session, settings(), user, g.request_context)
     if reason is None:  # nothing to change (any more): carry on with the login
         login_steps.mark_done(STEP_NAME)

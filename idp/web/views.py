@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Blueprint, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from idp.accounts.authentication import LoginStatus, check_password_login
 from idp.accounts.consents import grant_consent
@@ -22,8 +24,8 @@ from idp.web.mail_dispatch import send_lock_notice
 
 bp = Blueprint("web", __name__)
 
-GENERIC_FAILURE = "Incorrect username or password."
-SSO_REQUIRED = "Your organisation signs in through its own provider: use the button below."
+GENERIC_FAILURE = _l("Incorrect username or password.")
+SSO_REQUIRED = _l("Your organisation signs in through its own provider: use the button below.")
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -46,8 +48,8 @@ def login():
     if home is not None:
         return home
     if not form.validate_on_submit():
-        return render_template("web/login.html", form=form, error="Enter your username and "
-                               "password.", **page), 400
+        return render_template("web/login.html", form=form, error=_("Enter your username and "
+                               "password."), **page), 400
     result = check_password_login(db.session, g.request_context, tenant, form.username.data,
                                   form.password.data, services().lockout_policy)
     if result.status != LoginStatus.AUTHENTICATED:
@@ -93,13 +95,13 @@ def consent():
     entry = pending.load_pending(rid)
     session, user = signed_in_user()
     if entry is None or user is None:
-        return render_template("error.html", title="This request has expired",
-                               message="Go back to the application and start again."), 400
+        return render_template("error.html", title=_("This request has expired"),
+                               message=_("Go back to the application and start again.")), 400
     params = entry["params"]
     client = db.session.get(Client, params.get("client_id") or "")
     if client is None:
-        return render_template("error.html", title="Unknown application",
-                               message="The application is not registered."), 400
+        return render_template("error.html", title=_("Unknown application"),
+                               message=_("The application is not registered.")), 400
     scopes = [s for s in (params.get("scope") or "").split() if s in client.scopes]
     if request.method == "GET" or not form.validate_on_submit():
         form.rid.data = rid

@@ -58,7 +58,7 @@ def test_using_a_code_mails_the_person_and_few_left_are_shown(app, client):
     assert signed_in.status_code == 302 and session_cookie_set(signed_in)
     to, subject, body = mail.wait()[0]
     assert (to, subject) == ("alice@example.com", "A backup code was used to sign in")
-    assert "2 unused code(s) remain" in body
+    assert "2 unused codes remain" in body
     for page in ("/account", "/account/mfa", "/account/mfa/backup-codes"):
         html = client.get(page).get_data(as_text=True)
         assert 'id="backup-low"' in html and "Only 2 backup codes left" in html

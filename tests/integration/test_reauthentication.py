@@ -101,12 +101,12 @@ def test_a_password_change_mails_and_can_end_the_other_sessions(app):
     assert 'id="end-other-sessions"' in page and "checked" in page  # offered, on by default
     done = _change_password(here, PASSWORD, end_others=True)
     assert done.status_code == 200
-    assert "1 other session(s) were signed out" in done.get_data(as_text=True)
+    assert "1 other session was signed out" in done.get_data(as_text=True)
     assert here.get("/account").status_code == 200
     assert elsewhere.get("/account").headers["Location"].startswith("/login")
     to, subject, body = mail.wait()[0]
     assert (to, subject) == ("alice@example.com", "Your password was changed")
-    assert "1 other session(s) were signed out" in body
+    assert "1 other session was signed out" in body
     # Without the box ticked, the other sessions stay.
     sign_in(kept, password=NEW_PASSWORD)
     data = {"current_password": NEW_PASSWORD, "password": "Another-Garden-Path-9",
