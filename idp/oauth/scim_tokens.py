@@ -49,8 +49,8 @@ def issue_scim_token(db: Session, ctx: RequestContext, client: Client,
                      days=None) -> tuple[ScimToken, str]:
     """A new token for `client` (the value is returned once, never stored); audited."""
     lifetime = token_days(days)
-    if client.revoked_at is not None:
-        raise Conflict("The client is revoked.")
+    if client.revoked_at is not None or (client.expires_at and client.expires_at <= ctx.now):
+        raise Conflict("The client is revoked or expired.")
     if client.is_public or SCIM_SCOPE not in (client.scopes or []):
         raise ValidationFailed(f"The client must be a confidential service client allowed "
                                f"the scope {SCIM_SCOPE}.", field="client_id")

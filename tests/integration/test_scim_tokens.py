@@ -84,6 +84,8 @@ def test_revoked_expired_or_client_gone_means_401(app, client):
     assert client.get(USERS, headers=headers(third)).status_code == 200
     assert cli(app, "clients", "revoke", cid)[0] == 0
     assert client.get(USERS, headers=headers(third)).status_code == 401
+    code, output = cli(app, "clients", "scim-token", "issue", cid)
+    assert code != 0 and "revoked" in output
     assert client.get(USERS, headers=headers("idp_scim_" + "x" * 43)).status_code == 401
 
 
