@@ -152,3 +152,30 @@ def test_a_token_is_confined_to_its_tenant_and_rank(app, client):
     assert client.get(f"{USERS}/{boss}", headers=default).status_code == 403
     # a SCIM token is for SCIM only: the admin API refuses it
     assert client.get("/api/v1/users", headers=default).status_code == 401
+
+
+def test_the_console_issues_shows_once_and_revokes(app, client):
+    import re
+
+    from tests.integration.admin_support import browser_login
+
+    make_person(app, "boss", roles=["superadmin"])
+    csrf = browser_login(client, "boss")
+    cid, _ = scim_client(app)
+    page = client.get(f"/admin/clients/{cid}").get_data(as_text=True)
+    assert "SCIM tokens" in page and "Issue a SCIM token" in page
+    bad = client.post(f"/admin/clients/{cid}/scim-tokens", data={"csrf_token": csrf,
+                                                                 "days": "9999"})
+    assert bad.status_code == 422 and "days must be a whole number" in bad.get_data(as_text=True)
+    made = client.post(f"/admin/clients/{cid}/scim-tokens", data={"csrf_token": csrf,
+                                                                  "days": "30"})
+    assert made.status_code == 302 and "idp_scim_" not in made.get_data(as_text=True)
+    shown = client.get(made.headers["Location"]).get_data(as_text=True)
+    token = re.search(r'id="scim-token-value">(idp_scim_[\w-]+)<', shown).group(1)
+    assert token not in client.get(f"/admin/clients/{cid}").get_data(as_text=True)
+    assert client.get(USERS, headers=headers(token)).status_code == 200
+    token_id = client.get(f"/api/v1/clients/{cid}/scim-tokens").get_json()["items"][0]["id"]
+    revoked = client.post(f"/admin/clients/{cid}/scim-tokens/{token_id}/revoke",
+                          data={"csrf_token": csrf})
+    assert revoked.status_code == 302
+    assert client.get(USERS, headers=headers(token)).status_code == 401
