@@ -59,6 +59,7 @@ class Config:
     password_reset_ttl: int = 1800
     registration_mode: str = "open"  # "open", "invite" or "off"
     self_service_rate_limit: str = "10 per hour"  # /password/forgot and /register, per IP
+    scim_rate_limit: str = "1200 per minute"  # /scim/v2 requests per service client
     log_level: str = "INFO"
     # Loopback/private/link-local targets the server may fetch or post to (CIDRs, host names).
     outbound_allow: tuple[str, ...] = ()
@@ -142,6 +143,9 @@ def _validate_account_settings(config: Config) -> None:
     if not _RATE_LIMIT.match(config.self_service_rate_limit):
         raise ConfigError("IDP_SELF_SERVICE_RATE_LIMIT must look like '10 per hour', "
                           f"got {config.self_service_rate_limit!r}")
+    if not _RATE_LIMIT.match(config.scim_rate_limit):
+        raise ConfigError("IDP_SCIM_RATE_LIMIT must look like '1200 per minute', "
+                          f"got {config.scim_rate_limit!r}")
     if not 1 <= config.password_min_length <= 64:
         raise ConfigError("IDP_PASSWORD_MIN_LENGTH must be between 1 and 64")
 

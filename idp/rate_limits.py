@@ -36,6 +36,7 @@ from idp.http import (
     wants_json,
 )
 from idp.rejection_audit import audit_rejection
+from idp.request_context import RequestContext
 
 log = logging.getLogger("idp.rate_limits")
 
@@ -71,6 +72,37 @@ def failed_attempts_limit(limit_value, *, event: EventType = EventType.LOGIN,
 def request_limit(limit_value, *, event: EventType):
     """Limit every POST per IP."""
     return limiter.limit(limit_value, methods=["POST"], on_breach=_auditor(event))
+
+
+def scim_limit() -> str:
+    """IDP_SCIM_RATE_LIMIT: /scim/v2 requests per service client."""
+    return settings().scim_rate_limit
+
+
+def client_request_limit(limit_value: str, scope: str, ctx: RequestContext, client_id: str,
+                         tenant_id=None) -> int | None:
+    """Count one request of an authenticated client against `limit_value` (in the shared
+    store: every worker and instance counts together). None while within it, else the
+    seconds until the client may send again. The first refusal of a window is audited
+    (`http.rate_limited`, the client as actor); the refusals after it are not, so a
+    flood is not a flood of writes."""
+    item = parse_limit(limit_value)
+    key = (settings().redis_prefix, scope, client_id)
+    strategy = limiter.limiter
+    if strategy.hit(item, *key):
+        return None
+    reset = float(strategy.get_window_stats(item, *key).reset_time)
+    retry = max(1, int(reset - time.time()) + 1)
+    refused = services().extra.setdefault("client_limit_refused", {})
+    if refused.get(key, 0.0) <= time.time():
+        if len(refused) > 10_000:
+            refused.clear()
+        refused[key] = reset
+        record(db.session, ctx, EventType.RATE_LIMITED, outcome=Outcome.RATE_LIMITED,
+               client_id=client_id, tenant_id=tenant_id,
+               details={"path": request.path, "limit": limit_value})
+        db.session.commit()
+    return retry
 
 
 def token_limit():

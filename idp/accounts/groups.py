@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,12 +19,39 @@ from idp.models.rbac import Role
 from idp.models.tenancy import Tenant
 from idp.request_context import RequestContext
 
-NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# Role names travel in tokens (`roles`), settings and URLs: a plain identifier.
+ROLE_NAME = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# Group names are display names as directories send them ("Sales Team EMEA", "Ventes
+# Île-de-France"): any printable text up to the column's size. Refused: control and format
+# characters (bidi overrides and zero-width characters make one name read as another),
+# line separators, unassigned or private code points, spaces other than U+0020, and
+# spaces at either end ("Admins " beside "Admins").
+GROUP_NAME_MAX = 100
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
-def _check_name(name, field: str = "name") -> str:
-    if not isinstance(name, str) or not NAME.match(name):
+def _check_role_name(name, field: str = "name") -> str:
+    if not isinstance(name, str) or not ROLE_NAME.match(name):
         raise ValidationFailed(f"{field} must be 1-64 letters, digits or _.:-", field=field)
+    return name
+
+
+def check_group_name(name, field: str = "name") -> str:
+    """The one group-name rule (admin API, console, CLI, SCIM); ValidationFailed names
+    the field."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValidationFailed(f"{field} must be a name of 1-{GROUP_NAME_MAX} characters.",
+                               field=field)
+    if len(name) > GROUP_NAME_MAX:
+        raise ValidationFailed(f"{field} must be at most {GROUP_NAME_MAX} characters.",
+                               field=field)
+    for char in name:
+        category = unicodedata.category(char)
+        if category in _UNPRINTABLE or (category == "Zs" and char != " "):
+            raise ValidationFailed(f"{field} must not contain control, invisible or special "
+                                   f"space characters (U+{ord(char):04X}).", field=field)
+    if name != name.strip(" "):
+        raise ValidationFailed(f"{field} must not begin or end with a space.", field=field)
     return name
 
 
@@ -47,7 +75,7 @@ def _check_permissions(value) -> list[str]:
 
 def create_role(db: Session, ctx: RequestContext, tenant: Tenant, data: dict) -> Role:
     """A custom role of one tenant (names of built-in roles are reserved)."""
-    name = _check_name(data.get("name"))
+    name = _check_role_name(data.get("name"))
     if name in BUILTIN_ROLES or db.execute(select(Role.id).where(
             Role.tenant_id == tenant.id, Role.name == name)).first():
         raise Conflict(f"A role named {name!r} exists.")
@@ -86,7 +114,7 @@ def delete_role(db: Session, ctx: RequestContext, role: Role) -> None:
 
 
 def create_group(db: Session, ctx: RequestContext, tenant: Tenant, data: dict) -> Group:
-    name = _check_name(data.get("name"))
+    name = check_group_name(data.get("name"))
     if db.execute(select(Group.id).where(Group.tenant_id == tenant.id, Group.name == name)).first():
         raise Conflict(f"A group named {name!r} exists.")
     group = Group(tenant_id=tenant.id, name=name,
@@ -101,7 +129,7 @@ def update_group(db: Session, ctx: RequestContext, group: Group, data: dict) -> 
     """Rename a group or change its description or external id (SCIM); audited."""
     changed = {}
     if "name" in data and data["name"] != group.name:
-        name = _check_name(data["name"])
+        name = check_group_name(data["name"])
         if db.execute(select(Group.id).where(Group.tenant_id == group.tenant_id,
                                              Group.name == name, Group.id != group.id)).first():
             raise Conflict(f"A group named {name!r} exists.")

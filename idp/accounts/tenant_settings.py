@@ -17,6 +17,8 @@ MAX_ROLES = 100
 SESSION_KEYS = ("idle_timeout", "absolute_timeout", "max_per_user")
 MAX_SECONDS = 366 * 24 * 3600
 MAX_SESSIONS = 1000
+# What a SCIM DELETE /Users/{id} does (idp/scim/users.py): the first is the default.
+SCIM_DEPROVISIONING = ("disable", "erase")
 
 
 def _fail(field: str, message: str):
@@ -27,6 +29,18 @@ def _registration(field: str, value):
     if value not in {"open", "invite", "off"}:
         _fail(field, "must be 'open', 'invite' or 'off'.")
     return value
+
+
+def _scim_deprovisioning(field: str, value):
+    if value not in SCIM_DEPROVISIONING:
+        _fail(field, "must be 'disable' (the default) or 'erase' (GDPR erasure).")
+    return value
+
+
+def scim_deprovisioning(settings: dict | None) -> str:
+    """The tenant's choice for a SCIM DELETE; the default when unset."""
+    value = (settings or {}).get("scim_deprovisioning")
+    return value if value in SCIM_DEPROVISIONING else SCIM_DEPROVISIONING[0]
 
 
 def _flag(field: str, value):
@@ -83,6 +97,7 @@ SCHEMA: dict[str, Callable] = {
     "session": _session,
     "require_sso": _flag,  # idp/federation/policy.py: no password sign-in but for admins
     "branding": clean_branding,  # idp/accounts/branding.py: name, logo, colour, mail sender
+    "scim_deprovisioning": _scim_deprovisioning,  # SCIM DELETE: disable or GDPR erasure
 }
 
 

@@ -11,6 +11,7 @@ from flask import Blueprint
 from idp.admin.operations import MAX_EXPIRY, MAX_GRACE
 from idp.oauth.constants import CLIENT_AUTH_METHODS, GRANT_TYPES, SIGNING_ALGS
 from idp.oauth.initial_access_tokens import MAX_TTL, MAX_USES, POLICY_GRANT_TYPES
+from idp.oauth.scim_tokens import MAX_DAYS as SCIM_TOKEN_MAX_DAYS
 
 bp = Blueprint("admin_openapi", __name__)
 
@@ -21,7 +22,12 @@ OBJ = {"type": "object"}
 def _tenant_settings_schema() -> dict:
     """The keys accounts.tenant_settings.SCHEMA accepts (no others)."""
     from idp.accounts.registration import MODES
-    from idp.accounts.tenant_settings import MAX_SECONDS, MAX_SESSIONS, SESSION_KEYS
+    from idp.accounts.tenant_settings import (
+        MAX_SECONDS,
+        MAX_SESSIONS,
+        SCIM_DEPROVISIONING,
+        SESSION_KEYS,
+    )
 
     nullable_int = {"type": ["integer", "null"]}
     session = {k: {**nullable_int, "minimum": 1,
@@ -41,7 +47,9 @@ def _tenant_settings_schema() -> dict:
             "type": "string", "minLength": 1, "maxLength": 64}},
         "session": {"type": ["object", "null"], "additionalProperties": False,
                     "properties": session},
-        "password_policy": {"type": ["object", "null"], "properties": policy}}}
+        "password_policy": {"type": ["object", "null"], "properties": policy},
+        "scim_deprovisioning": {"type": ["string", "null"],
+                                "enum": [*SCIM_DEPROVISIONING, None]}}}
 
 
 def ref(name: str) -> dict:
@@ -218,6 +226,15 @@ OPERATIONS = {
                                                    "InitialAccessToken", []),
     ("/initial-access-tokens/{token_id}/revoke", "post"): (
         "Revoke an initial access token", "clients:write", None, 200, "InitialAccessToken", []),
+    ("/clients/{client_id}/scim-tokens", "get"): ("The client's SCIM tokens (never their "
+                                                  "values)", "clients:write or audit:read",
+                                                  None, 200, "ScimTokenPage", []),
+    ("/clients/{client_id}/scim-tokens", "post"): ("Issue a long-lived SCIM token (shown once)",
+                                                   "clients:write", "ScimTokenWrite", 201,
+                                                   "ScimToken", []),
+    ("/clients/{client_id}/scim-tokens/{token_id}", "delete"): ("Revoke a SCIM token",
+                                                                "clients:write", None, 204,
+                                                                None, []),
     ("/webhooks", "get"): ("Webhook subscriptions", "clients:write", None, 200, "WebhookPage", []),
     ("/webhooks", "post"): ("Subscribe a URL (secret shown once)", "clients:write",
                             "WebhookWrite", 201, "Webhook", []),
@@ -321,6 +338,13 @@ SCHEMAS.update({
         "redirect_uri_prefixes": {"type": "array", "items": {**S, "maxLength": 2000}},
         "scopes": {"type": "array", "items": S}}},
     "InitialAccessTokenPage": page_of("InitialAccessToken"),
+    "ScimToken": {"type": "object", "required": ["id", "client_id", "expires_at"],
+                  "properties": {"id": S, "client_id": S, "hint": S, "created_at": S,
+                                 "expires_at": S, "revoked_at": N, "last_used_at": N,
+                                 "scim_token": S}},
+    "ScimTokenWrite": {"type": "object", "properties": {"days": {
+        **INT, "minimum": 1, "maximum": SCIM_TOKEN_MAX_DAYS}}},
+    "ScimTokenPage": page_of("ScimToken"),
     "Overlap": {"type": "object", "properties": {"overlap": INT}},
     "WebhookSecret": {"type": "object", "required": ["id", "secret"],
                       "properties": {"id": S, "secret": S}},
@@ -361,7 +385,8 @@ def _operation(path: str, method: str, spec: tuple) -> dict:
           "summary": summary, "description": f"Permission: `{permission}`.",
           "parameters": params, "responses": responses}
     if request_schema:
-        op["requestBody"] = {"required": request_schema not in {"Grace", "Overlap"}, "content": {
+        optional = {"Grace", "Overlap", "ScimTokenWrite"}
+        op["requestBody"] = {"required": request_schema not in optional, "content": {
             "application/json": {"schema": ref(request_schema)}}}
     return op
 

@@ -70,6 +70,8 @@ class EventType(StrEnum):
     CLIENT_REGISTRATION_REFUSED = "client.registration.refused"  # RFC 7591/7592 refusals
     INITIAL_ACCESS_TOKEN_CREATED = "client.initial_access_token.created"
     INITIAL_ACCESS_TOKEN_REVOKED = "client.initial_access_token.revoked"
+    CLIENT_SCIM_TOKEN_ISSUED = "client.scim_token.issued"
+    CLIENT_SCIM_TOKEN_REVOKED = "client.scim_token.revoked"
     KEY_CREATED = "key.created"
     KEY_ROTATED = "key.rotated"
     AUTHZ_DENIED = "authz.denied"

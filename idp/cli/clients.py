@@ -143,6 +143,70 @@ def clients_secret_rotate(app, client_id, grace, as_json):
     click.echo(json.dumps(out) if as_json else f"client_secret: {secret}  (shown only now)")
 
 
+@clients.group("scim-token")
+def clients_scim_token():
+    """Long-lived SCIM tokens, for directories that store a static bearer token."""
+
+
+@clients_scim_token.command("issue")
+@click.argument("client_id")
+@click.option("--days", type=int, help="Days until the token expires (default 180, at most 730).")
+@click.option("--json", "as_json", is_flag=True)
+@with_app
+def clients_scim_token_issue(app, client_id, days, as_json):
+    """Issue a SCIM token for a client allowed idp:scim; printed once."""
+    from idp.extensions import db as database
+    from idp.oauth.clients import query_client_or_404
+    from idp.oauth.scim_tokens import describe_scim_token, issue_scim_token
+
+    client = query_client_or_404(database.session, client_id)
+    row, value = issue_scim_token(database.session, system_context(), client, days)
+    database.session.commit()
+    out = {**describe_scim_token(row), "scim_token": value}
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        click.echo(f"scim_token: {value}  (shown only now)\nid: {out['id']}\n"
+                   f"expires_at: {out['expires_at']}")
+
+
+@clients_scim_token.command("list")
+@click.argument("client_id")
+@click.option("--json", "as_json", is_flag=True)
+@with_app
+def clients_scim_token_list(app, client_id, as_json):
+    """The client's SCIM tokens (never their values)."""
+    from idp.extensions import db as database
+    from idp.oauth.clients import query_client_or_404
+    from idp.oauth.scim_tokens import describe_scim_token, list_scim_tokens
+
+    rows = list_scim_tokens(database.session, query_client_or_404(database.session, client_id))
+    items = [describe_scim_token(r) for r in rows]
+    if as_json:
+        click.echo(json.dumps(items))
+        return
+    for t in items:
+        state = "revoked" if t["revoked_at"] else "active"
+        click.echo(f"{t['id']}  {t['hint']}  {state:7}  expires {t['expires_at']}  "
+                   f"last used {t['last_used_at'] or '-'}")
+
+
+@clients_scim_token.command("revoke")
+@click.argument("client_id")
+@click.argument("token_id")
+@with_app
+def clients_scim_token_revoke(app, client_id, token_id):
+    """Revoke one SCIM token at once."""
+    from idp.extensions import db as database
+    from idp.oauth.clients import query_client_or_404
+    from idp.oauth.scim_tokens import revoke_scim_token
+
+    revoke_scim_token(database.session, system_context(),
+                      query_client_or_404(database.session, client_id), token_id)
+    database.session.commit()
+    click.echo(f"revoked SCIM token {token_id}")
+
+
 @clients.command("revoke")
 @click.argument("client_id")
 @with_app

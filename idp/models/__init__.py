@@ -17,6 +17,7 @@ from idp.models.oauth import (
     Consent,
     RefreshToken,
     RevokedToken,
+    ScimToken,
     TokenGrant,
     UsedAssertion,
 )
@@ -35,7 +36,7 @@ __all__ = [
     "IdentityProvider", "InitialAccessToken", "SamlAssertion", "Group", "GroupMember",
     "GroupRole", "OutboxEvent", "PasswordCredential",
     "PasswordHistory",
-    "RefreshToken", "RevokedToken", "Role", "RoleAssignment", "SigningKey", "Tenant",
+    "RefreshToken", "RevokedToken", "Role", "RoleAssignment", "ScimToken", "SigningKey", "Tenant",
     "TokenGrant", "UsedAssertion", "User", "UserSession", "utcnow",
     "BackupCode", "TotpCredential", "UsedWebAuthnChallenge", "WebAuthnCredential",
     "WebhookDelivery", "WebhookSubscription",

@@ -118,6 +118,25 @@ class ClientUsageDay(Base):
     token_count: Mapped[int] = mapped_column(default=0)
 
 
+class ScimToken(Base):
+    """A long-lived bearer token for /scim/v2 of one service client, for directories that
+    store a static token (Entra ID "Secret Token", Okta "HTTP Header") and cannot run the
+    client-credentials grant. Only its SHA-256 is kept; it has full entropy."""
+
+    __tablename__ = "scim_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
+    client_id: Mapped[str] = mapped_column(
+        ForeignKey("clients.id", ondelete="CASCADE"), index=True
+    )
+    digest: Mapped[str] = mapped_column(String(64), unique=True)
+    hint: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+
+
 class AuthorizationCode(Base):
     __tablename__ = "authorization_codes"
 

@@ -82,7 +82,8 @@ def service_provider_config(base: str, docs_uri: str) -> dict:
         "etag": {"supported": True},
         "authenticationSchemes": [{
             "type": "oauthbearertoken", "name": "OAuth Bearer Token", "primary": True,
-            "description": "A client-credentials access token with scope idp:scim.",
+            "description": "A client-credentials access token with scope idp:scim, or a "
+                           "long-lived SCIM token of the same client (docs/scim.md).",
             "specUri": "https://www.rfc-editor.org/rfc/rfc6750"}],
         "meta": {"resourceType": "ServiceProviderConfig",
                  "location": f"{base}/ServiceProviderConfig"},

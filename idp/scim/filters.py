@@ -97,9 +97,18 @@ class _Compiler:
 def _text(attribute: Attribute, op: str, value):
     if not isinstance(value, str):
         raise ScimError(400, "Compare text with a string.", "invalidFilter")
-    column = attribute.column
-    if not attribute.case_exact:
-        column, value = func.lower(column), value.lower()
+    if attribute.case_exact:
+        return _text_clause(attribute.column, op, value)
+    lowered = _text_clause(func.lower(attribute.column), op, value.lower())
+    if value.isascii() or op in {"gt", "ge", "lt", "le"}:
+        return lowered
+    # SQLite's lower() (and PostgreSQL's under the C locale) folds ASCII only: a name such
+    # as "Ventes Île-de-France" also matches as sent, so a directory finds what it created.
+    exact = _text_clause(attribute.column, op, value)
+    return and_(lowered, exact) if op == "ne" else or_(lowered, exact)
+
+
+def _text_clause(column, op: str, value: str):
     if op in {"eq", "ne"}:
         return column == value if op == "eq" else or_(column != value, column.is_(None))
     if op in {"co", "sw", "ew"}:

@@ -34,9 +34,11 @@ MAX_COUNT = 1000  # RFC 7644 3.4.2.4: a page never holds more (advertised as fil
 class ScimError(Exception):
     """An RFC 7644 3.12 error: HTTP status, optional scimType, detail."""
 
-    def __init__(self, status: int, detail: str, scim_type: str | None = None):
+    def __init__(self, status: int, detail: str, scim_type: str | None = None,
+                 headers: dict | None = None):
         super().__init__(detail)
         self.status, self.detail, self.scim_type = status, detail, scim_type
+        self.headers = headers or {}  # Retry-After with a 429
 
     def body(self) -> dict:
         out = {"schemas": [ERROR], "status": str(self.status), "detail": self.detail}

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from idp.accounts import administration as admin_ops
 from idp.accounts.normalization import validate_username
 from idp.accounts.profile import PROFILE_FIELDS, clean_profile
+from idp.accounts.tenant_settings import scim_deprovisioning
 from idp.accounts.users import create_user, username_taken
 from idp.audit import EventType, record
 from idp.errors import Conflict, NotFound
@@ -35,13 +36,12 @@ SIMPLE = {"displayName": "name", "nickName": "nickname", "profileUrl": "profile"
 NAME_PARTS = {"givenName": "given_name", "familyName": "family_name",
               "middleName": "middle_name"}
 ENTERPRISE = {"employeeNumber": "employee_number", "department": "department"}
-DEPROVISIONING = ("disable", "erase")
 # What a SCIM User is made of: a list loads only these (not the lockout and login state).
 DOCUMENT_COLUMNS = (User.id, User.tenant_id, User.username, User.scim_username, User.is_active,
                     User.name, User.nickname, User.profile, User.external_id, User.given_name,
                     User.family_name, User.middle_name, User.email, User.phone_number,
                     User.scim_contacts, User.department, User.employee_number, User.manager,
-                    User.created_at, User.updated_at)  # a tenant's `scim_deprovisioning` setting
+                    User.created_at, User.updated_at)
 
 
 def scim_user_name(user: User) -> str:
@@ -268,8 +268,7 @@ def deprovision(db: Session, ctx: RequestContext, caller: Caller, user_id: str, 
                 erase_key: bytes) -> None:
     """DELETE /Users/{id}: the tenant's choice, disable (default) or GDPR erasure; either way
     the person no longer exists for SCIM (RFC 7644 3.6)."""
-    mode = (tenant.settings or {}).get("scim_deprovisioning", "disable")
-    mode = mode if mode in DEPROVISIONING else "disable"
+    mode = scim_deprovisioning(tenant.settings)
     user = load_live(db, caller, user_id, "users:erase" if mode == "erase" else "users:disable")
     record(db, ctx, EventType.USER_DEPROVISIONED, subject_id=user.id, tenant_id=user.tenant_id,
            details={"mode": mode})

@@ -14,6 +14,8 @@ from idp.errors import DomainError
 from idp.extensions import csrf, db
 from idp.http import services, settings
 from idp.oauth.constants import SCIM_SCOPE
+from idp.oauth.scim_tokens import find_live_scim_token, is_scim_token
+from idp.rate_limits import client_request_limit, scim_limit
 from idp.rbac.authorization import Caller, Denied, record_denial
 from idp.resource import TokenError, bearer_token
 from idp.scim import discovery, listing
@@ -52,7 +54,9 @@ def scim_response(document, status: int = 200, headers: dict | None = None):
 @bp.errorhandler(ScimError)
 def _scim_error(exc: ScimError):
     db.session.rollback()
-    headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if exc.status == 401 else None
+    headers = dict(exc.headers)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="scim"'
     return scim_response(exc.body(), exc.status, headers)
 
 
@@ -83,12 +87,25 @@ def _http_error(exc: HTTPException):
 
 @bp.before_request
 def _authenticate():
-    """RFC 7644 2: OAuth bearer token of a service client holding scope idp:scim."""
-    from idp.admin.auth import validate_admin_token
-
+    """RFC 7644 2: a bearer token of a service client holding scope idp:scim: its
+    client-credentials access token, or a long-lived SCIM token (idp.oauth.scim_tokens)."""
     token = bearer_token(request.headers)
     if not token:
         raise ScimError(401, "Send a bearer access token with scope idp:scim.")
+    client = _scim_token_client(token) if is_scim_token(token) else _access_token_client(token)
+    caller = Caller(client.tenant_id, client_access(db.session, list(client.roles or []),
+                                                    client.tenant_id), client_id=client.id)
+    request.environ[CALLER_KEY] = caller
+    g.scim_ctx = dataclasses.replace(g.request_context, actor_id=caller.actor_id)
+    retry = client_request_limit(scim_limit(), "scim", g.scim_ctx, client.id, client.tenant_id)
+    if retry is not None:
+        raise ScimError(429, f"Too many requests. Try again in {retry} seconds.",
+                        headers={"Retry-After": str(retry)})
+
+
+def _access_token_client(token: str):
+    from idp.admin.auth import validate_admin_token
+
     try:
         valid = validate_admin_token(db.session, services().keys, settings().issuer, token,
                                      scope=SCIM_SCOPE)
@@ -97,11 +114,17 @@ def _authenticate():
                         exc.description) from None
     if valid.user is not None:
         raise ScimError(403, "SCIM is for service clients (client credentials).")
-    client = valid.client
-    caller = Caller(client.tenant_id, client_access(db.session, list(client.roles or []),
-                                                    client.tenant_id), client_id=client.id)
-    request.environ[CALLER_KEY] = caller
-    g.scim_ctx = dataclasses.replace(g.request_context, actor_id=caller.actor_id)
+    return valid.client
+
+
+def _scim_token_client(token: str):
+    found = find_live_scim_token(db.session, token, g.request_context.now)
+    if found is None:
+        raise ScimError(401, "The SCIM token is unknown, expired or revoked.")
+    client, marked = found
+    if marked:
+        db.session.commit()  # last_used_at, at most every few minutes
+    return client
 
 
 def caller() -> Caller:

@@ -43,6 +43,23 @@ def test_settings_form_saves_the_document_and_it_takes_effect(app, client):
     assert '<option value="no" selected>' in form
 
 
+def test_the_scim_deprovisioning_choice_is_on_the_form(app, client):
+    tid = _admin(app, client)
+    assert _save(client, tid, scim_deprovisioning="erase").status_code == 302
+    assert client.get(f"/api/v1/tenants/{tid}").get_json()["settings"][
+        "scim_deprovisioning"] == "erase"
+    form = client.get(f"/admin/tenants/{tid}/settings").get_data(as_text=True)
+    assert '<option value="erase" selected>' in form
+    refused = _save(client, tid, scim_deprovisioning="shred")
+    assert refused.status_code == 422
+    assert 'id="scim_deprovisioning-error"' in refused.get_data(as_text=True)
+    assert client.get(f"/api/v1/tenants/{tid}").get_json()["settings"][
+        "scim_deprovisioning"] == "erase"
+    assert _save(client, tid, scim_deprovisioning="").status_code == 302
+    assert client.get(f"/api/v1/tenants/{tid}").get_json()["settings"][
+        "scim_deprovisioning"] is None
+
+
 def test_bad_values_are_inline_errors_that_keep_the_input(app, client):
     tid = _admin(app, client)
     refused = _save(client, tid, registration="invite", **{

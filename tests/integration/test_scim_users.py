@@ -203,18 +203,21 @@ def test_delete_disables_by_default_and_the_person_is_gone_for_scim(app, client,
 
 
 def test_delete_erases_when_the_tenant_chose_erasure(app, client, scim):
-    from idp.accounts.tenants import query_tenant
+    from tests.integration.admin_support import bearer
 
     alice_id = make_user(app)
-    with app.app_context():
-        tenant = query_tenant(db.session, None)
-        tenant.settings = {**(tenant.settings or {}), "scim_deprovisioning": "erase"}
-        db.session.commit()
+    admin = bearer(client, app)
+    tenant = client.get("/api/v1/tenants", headers=admin).get_json()["items"][0]
+    chosen = client.patch(f"/api/v1/tenants/{tenant['id']}", headers=admin,
+                          json={"settings": {"scim_deprovisioning": "erase"}})
+    assert chosen.status_code == 200, chosen.get_data(as_text=True)
+    assert chosen.get_json()["settings"]["scim_deprovisioning"] == "erase"
     assert client.delete(f"{USERS}/{alice_id}", headers=scim).status_code == 204
     with app.app_context():
         row = db.session.get(User, __import__("uuid").UUID(alice_id))
         assert row.erased_at is not None and row.email is None and row.external_id is None
     assert events(app, EventType.USER_ERASED)[-1].actor_id.startswith("client:")
+    assert events(app, EventType.USER_DEPROVISIONED)[-1].details == {"mode": "erase"}
     assert client.get(f"{USERS}/{alice_id}", headers=scim).status_code == 404
 
 

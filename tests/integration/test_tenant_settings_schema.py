@@ -25,6 +25,8 @@ from tests.integration.admin_support import bearer, browser_login, make_person
     ({"registration": "sometimes"}, "settings.registration"),
     ({"password_policy": {"min_length": "twelve"}}, "settings.password_policy.min_length"),
     ({"password_policy": []}, "settings.password_policy"),
+    ({"scim_deprovisioning": "delete"}, "settings.scim_deprovisioning"),
+    ({"scim_deprovisioning": True}, "settings.scim_deprovisioning"),
 ])
 def test_wrong_types_are_422_with_the_field_and_not_stored(app, client, settings, field):
     auth = bearer(client, app)

@@ -1,4 +1,5 @@
-"""/api/v1/clients: list, register, show (with usage), edit, rotate secret, revoke, delete."""
+"""/api/v1/clients: list, register, show (with usage), edit, rotate secret, revoke, delete,
+and the client's long-lived SCIM tokens (issue, list, revoke)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ from idp.oauth.clients import (
     delete_client,
     describe_client,
     revoke_client,
+)
+from idp.oauth.scim_tokens import (
+    describe_scim_token,
+    issue_scim_token,
+    list_scim_tokens,
+    revoke_scim_token,
 )
 
 
@@ -83,5 +90,32 @@ def revoke_client_route(client_id):
 @require("clients:write")
 def delete_client_route(client_id):
     delete_client(db.session, admin_context(), load_client(client_id))
+    db.session.commit()
+    return no_content()
+
+
+# --- SCIM tokens (docs/scim.md): for directories that store a static bearer token -------
+
+@bp.get("/clients/<client_id>/scim-tokens")
+@require("clients:write", "audit:read", any_of=True)
+def list_scim_tokens_route(client_id):
+    return page([describe_scim_token(t) for t in list_scim_tokens(
+        db.session, readable_client(client_id))], None)
+
+
+@bp.post("/clients/<client_id>/scim-tokens")
+@require("clients:write")
+def issue_scim_token_route(client_id):
+    client = load_client(client_id)
+    data = body() if request.get_data(cache=True) else {}
+    row, value = issue_scim_token(db.session, admin_context(), client, data.get("days"))
+    db.session.commit()
+    return {**describe_scim_token(row), "scim_token": value}, 201
+
+
+@bp.delete("/clients/<client_id>/scim-tokens/<token_id>")
+@require("clients:write")
+def revoke_scim_token_route(client_id, token_id):
+    revoke_scim_token(db.session, admin_context(), load_client(client_id), token_id)
     db.session.commit()
     return no_content()

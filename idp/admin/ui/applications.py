@@ -13,12 +13,14 @@ from idp.admin import operations as ops
 from idp.admin.permissions import admin_context, load_client, require, resolve_caller
 from idp.admin.ui import bp
 from idp.admin.ui.common import done, keep_for_next_page, page, refused_input, take_once
-from idp.errors import NotFound, ValidationFailed
+from idp.errors import Conflict, NotFound, ValidationFailed
 from idp.extensions import db
 from idp.http import services
+from idp.oauth import scim_tokens
 from idp.oauth.claims import SUPPORTED_SCOPES
 from idp.oauth.clients import describe_client
-from idp.oauth.constants import CONFIDENTIAL_AUTH_METHODS, SIGNING_ALGS
+from idp.oauth.constants import CONFIDENTIAL_AUTH_METHODS, SCIM_SCOPE, SIGNING_ALGS
+from idp.oauth.scim_tokens import describe_scim_token, is_scim_token, list_scim_tokens
 
 KINDS = {
     "web": ("Web application", "A server-side app that keeps a secret (authorization code "
@@ -142,9 +144,42 @@ def client_detail(client_id):
     caller = resolve_caller(check_csrf=False)
     client = load_client(client_id, "clients:write" if caller.can("clients:write")
                          else "audit:read")
+    return _detail(client, take_once("client", client.id))
+
+
+def _detail(client, secret: str | None, error: str | None = None):
+    """The client's page; a new secret or SCIM token (kept for this page once) shown."""
     described = describe_client(client, ops.client_usage(db.session, client))
-    return page("admin/client_detail.html", client=described, kind=KINDS[kind_of(described)],
-                secret=take_once("client", client.id))
+    scim_token = secret if secret and is_scim_token(secret) else None
+    return page("admin/client_detail.html", 422 if error else 200, client=described,
+                kind=KINDS[kind_of(described)], secret=None if scim_token else secret,
+                scim_token=scim_token, scim_error=error, scim=SCIM_SCOPE in client.scopes,
+                scim_tokens=[describe_scim_token(t) for t in list_scim_tokens(
+                    db.session, client)])
+
+
+@bp.post("/clients/<client_id>/scim-tokens")
+@require("clients:write")
+def issue_scim_token(client_id):
+    """A long-lived SCIM token (docs/scim.md), shown once on the client's page."""
+    client = load_client(client_id)
+    try:
+        _, value = scim_tokens.issue_scim_token(db.session, admin_context(), client,
+                                                request.form.get("days") or None)
+    except (ValidationFailed, Conflict) as exc:
+        refused_input(exc)
+        return _detail(load_client(client_id), None, exc.message)
+    db.session.commit()
+    keep_for_next_page("client", client.id, value)
+    return redirect(url_for("admin_ui.client_detail", client_id=client.id))
+
+
+@bp.post("/clients/<client_id>/scim-tokens/<token_id>/revoke")
+@require("clients:write")
+def revoke_scim_token(client_id, token_id):
+    scim_tokens.revoke_scim_token(db.session, admin_context(), load_client(client_id), token_id)
+    db.session.commit()
+    return done("The SCIM token was revoked.", "admin_ui.client_detail", client_id=client_id)
 
 
 @bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])

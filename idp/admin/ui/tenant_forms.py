@@ -10,7 +10,12 @@ from flask import request
 from idp.accounts.branding import MAX_LOGO_BYTES
 from idp.accounts.registration import MODES
 from idp.accounts.tenant_admin import update_tenant
-from idp.accounts.tenant_settings import MAX_SECONDS, MAX_SESSIONS, SESSION_KEYS
+from idp.accounts.tenant_settings import (
+    MAX_SECONDS,
+    MAX_SESSIONS,
+    SCIM_DEPROVISIONING,
+    SESSION_KEYS,
+)
 from idp.admin import operations as ops
 from idp.admin.permissions import admin_context, require, resolve_caller
 from idp.admin.ui import bp
@@ -48,7 +53,8 @@ def settings_from_form() -> dict:
     return {"registration": request.form.get("registration") or None,
             "mfa_required": bool(request.form.get("mfa_required")),
             "mfa_required_roles": request.form.getlist("mfa_required_roles"),
-            "session": session or None, "password_policy": policy or None}
+            "session": session or None, "password_policy": policy or None,
+            "scim_deprovisioning": request.form.get("scim_deprovisioning") or None}
 
 
 def branding_from_form(tenant) -> dict | None:
@@ -71,7 +77,8 @@ def form_values(tenant) -> dict:
     """The stored document as the form's flat field names."""
     settings = tenant.settings or {}
     values = {"name": tenant.name, "registration": settings.get("registration") or "",
-              "mfa_required": bool(settings.get("mfa_required"))}
+              "mfa_required": bool(settings.get("mfa_required")),
+              "scim_deprovisioning": settings.get("scim_deprovisioning") or ""}
     for key, value in (settings.get("session") or {}).items():
         values[f"session.{key}"] = value
     branding = settings.get("branding") or {}
@@ -92,7 +99,7 @@ def _form(tenant, values: dict, mfa_roles, error=None):
                 values=values, error=error, modes=MODES, roles=roles,
                 mfa_roles=required_roles(tenant) if mfa_roles is None else set(mfa_roles),
                 session_limits=SESSION_LIMITS, switches=POLICY_SWITCHES,
-                numbers=POLICY_NUMBERS)
+                numbers=POLICY_NUMBERS, deprovisioning=SCIM_DEPROVISIONING)
 
 
 @bp.get("/tenants/<tenant_id>/settings")
