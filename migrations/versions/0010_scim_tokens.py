@@ -1,7 +1,7 @@
 """scim_tokens: long-lived, revocable SCIM bearer tokens of service clients
 
 Revision ID: 0010_scim_tokens
-Revises: 0008_client_registration
+Revises: 0009_saml_providers
 Create Date: 2026-12-02 11:00:00
 """
 import sqlalchemy as sa
