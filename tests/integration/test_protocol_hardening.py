@@ -70,7 +70,7 @@ def test_userinfo_refuses_a_revoked_token(app, client):
     assert client.get("/userinfo", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
-def test_cookie_is_secure_when_the_issuer_is_https(config_overrides):
+def test_cookie_is_secure_when_the_issuer_is_https(config_overrides, empty_database_url):
     from idp import create_app
     from idp.bootstrap import bootstrap
     from idp.extensions import db
