@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy.orm import Session
 
+from idp.accounts.passwords import use_hashing
 from idp.config import Config
 from idp.database import engine_options, install_deadline, prepare_sqlite_path
 from idp.events.publisher import start_background_publisher
@@ -57,6 +58,7 @@ def configure_app(app: Flask, config: Config) -> None:
     from idp.oauth.server import build_server
     from idp.oauth.signing_keys import KeyCache
 
+    use_hashing(config.password_hashing)
     keyring = Keyring.from_dir(config.keys_dir)
     _flask_settings(app, config, keyring)
     db.init_app(app)

@@ -67,6 +67,10 @@ class Config:
     amqp_url: str | None = None
     amqp_exchange: str = "idp.events"
     testing: bool = False
+    # Argon2id parameters by name (idp/accounts/passwords.py): "owasp" always in service;
+    # "test" (the smallest cost) only for test suites, so it is no IDP_* variable and is
+    # refused unless `testing` is set too.
+    password_hashing: str = "owasp"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -82,6 +86,8 @@ class Config:
 
 _INT_FIELDS = {f.name for f in fields(Config) if f.type == "int"}
 _BOOL_FIELDS = {"testing"}
+# Settings a caller of create_app may pass but the environment may not set.
+_NOT_FROM_ENVIRONMENT = {"extra", "password_hashing"}
 # Variables whose zero would make no sense (0 is meaningful for lockout_duration and
 # trusted_proxies).
 _POSITIVE = {
@@ -148,6 +154,10 @@ def _validate_account_settings(config: Config) -> None:
                           f"got {config.scim_rate_limit!r}")
     if not 1 <= config.password_min_length <= 64:
         raise ConfigError("IDP_PASSWORD_MIN_LENGTH must be between 1 and 64")
+    if config.password_hashing not in {"owasp", "test"} or (
+            config.password_hashing == "test" and not config.testing):
+        raise ConfigError("password_hashing must be 'owasp' ('test' only with testing), "
+                          f"got {config.password_hashing!r}")
 
 
 def _validate(config: Config) -> Config:
@@ -177,7 +187,7 @@ def load_config(overrides: dict | None = None, environ: dict | None = None) -> C
     env = os.environ if environ is None else environ
     values: dict = {}
     for f in fields(Config):
-        if f.name == "extra":
+        if f.name in _NOT_FROM_ENVIRONMENT:
             continue
         raw = env.get(_env_name(f.name))
         if raw is not None and raw != "":

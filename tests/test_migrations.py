@@ -12,8 +12,8 @@ from idp.app_setup import enable_migrations
 from idp.models import Base
 
 
-def test_upgrade_to_head_matches_models(tmp_path, database_url, pg_database):
-    app = create_app({"database_url": database_url, "keys_dir": str(tmp_path / "keys")})
+def test_upgrade_to_head_matches_models(tmp_path, empty_database_url):
+    app = create_app({"database_url": empty_database_url, "keys_dir": str(tmp_path / "keys")})
     with app.app_context():
         upgrade(directory=enable_migrations(app).directory)
         from idp.extensions import db
@@ -21,14 +21,10 @@ def test_upgrade_to_head_matches_models(tmp_path, database_url, pg_database):
         with db.engine.connect() as conn:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
             tables = set(inspect(conn).get_table_names())
-        if pg_database:
-            db.session.remove()
-            Base.metadata.drop_all(db.engine)
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        db.session.remove()
         db.engine.dispose()
     assert diff == []
-    assert "migrate" not in create_app({"database_url": database_url,
+    assert "migrate" not in create_app({"database_url": empty_database_url,
                                         "keys_dir": str(tmp_path / "keys")}).extensions
     assert {"users", "clients", "signing_keys", "audit_events", "refresh_tokens"} <= tables
 
@@ -43,11 +39,10 @@ def test_sqlite_uses_wal_and_durable_commits(tmp_path):
     engine.dispose()
 
 
-def test_outbox_rows_written_before_event_ids_get_a_distinct_one(tmp_path, database_url,
-                                                                 pg_database):
+def test_outbox_rows_written_before_event_ids_get_a_distinct_one(tmp_path, empty_database_url):
     from sqlalchemy import text
 
-    app = create_app({"database_url": database_url, "keys_dir": str(tmp_path / "keys")})
+    app = create_app({"database_url": empty_database_url, "keys_dir": str(tmp_path / "keys")})
     with app.app_context():
         from idp.extensions import db
 
@@ -61,10 +56,6 @@ def test_outbox_rows_written_before_event_ids_get_a_distinct_one(tmp_path, datab
         upgrade(directory=directory)
         with db.engine.connect() as conn:
             event_ids = conn.execute(text("SELECT event_id FROM outbox_events")).scalars().all()
-        if pg_database:
-            db.session.remove()
-            Base.metadata.drop_all(db.engine)
-            with db.engine.begin() as conn:
-                conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        db.session.remove()
         db.engine.dispose()
     assert len(event_ids) == 3 and None not in event_ids and len(set(event_ids)) == 3

@@ -8,11 +8,26 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 # RFC 9106 / OWASP: Argon2id, 19 MiB, 2 iterations, 1 lane is the floor; we use it.
-HASHER = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+HASHERS = {
+    "owasp": PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1),
+    # Test suites only (Config.password_hashing, refused unless testing): Argon2id at its
+    # smallest cost, so thousands of test logins do not spend their time hashing.
+    "test": PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+}
+HASHER = HASHERS["owasp"]
 
 # A hash of a random password, verified against when the user does not exist so that the
 # response time does not reveal whether an account exists.
-_DUMMY_HASH = HASHER.hash("not-a-real-password-7f1c0a")
+_DUMMY_PASSWORD = "not-a-real-password-7f1c0a"
+_DUMMY_HASH = HASHER.hash(_DUMMY_PASSWORD)
+
+
+def use_hashing(name: str) -> None:
+    """Hash (and re-hash) with the named parameters from now on; the app factory calls it."""
+    global HASHER, _DUMMY_HASH
+    if HASHERS[name] is not HASHER:
+        HASHER = HASHERS[name]
+        _DUMMY_HASH = HASHER.hash(_DUMMY_PASSWORD)
 
 
 def _prepare(password: str) -> str:

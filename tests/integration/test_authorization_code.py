@@ -169,11 +169,23 @@ def test_refresh_rotates_and_reuse_revokes_the_family(app, client):
     assert active == {"active": False}
 
 
+def _age_sessions(app, seconds: int) -> None:
+    from datetime import timedelta
+
+    from idp.extensions import db
+    from idp.models.sessions import UserSession
+
+    with app.app_context():
+        for row in db.session.query(UserSession):
+            row.auth_time -= timedelta(seconds=seconds)
+        db.session.commit()
+
+
 def test_max_age_forces_a_fresh_login(app, client):
     make_user(app)
     cid, _ = make_client(app)
     get_code(client, cid)
-    time.sleep(1.1)
+    _age_sessions(app, seconds=2)  # signed in two seconds ago, instead of sleeping
     response = client.get(authorize_url(cid, max_age="0"))
     assert response.headers["Location"].startswith("/login")
     query = follow_to_client(client, login(client, response))

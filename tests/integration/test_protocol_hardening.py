@@ -70,7 +70,7 @@ def test_userinfo_refuses_a_revoked_token(app, client):
     assert client.get("/userinfo", headers={"Authorization": f"Bearer {token}"}).status_code == 401
 
 
-def test_cookie_is_secure_when_the_issuer_is_https(config_overrides):
+def test_cookie_is_secure_when_the_issuer_is_https(config_overrides, empty_database_url):
     from idp import create_app
     from idp.bootstrap import bootstrap
     from idp.extensions import db
@@ -93,8 +93,14 @@ def test_cookie_is_secure_when_the_issuer_is_https(config_overrides):
         db.engine.dispose()
 
 
-def test_unknown_user_costs_as_much_time_as_a_wrong_password(app, client):
+def test_unknown_user_costs_as_much_time_as_a_wrong_password(owasp_hashing, app, client):
+    from idp.extensions import db
+    from idp.models.accounts import User
+
     make_user(app)
+    with app.app_context():  # timed with the service's Argon2 cost, not the tests' cheap one
+        stored = db.session.query(User).filter_by(username="alice").one().credential.hash
+        assert "m=19456,t=2,p=1" in stored
     token = csrf_from(client.get("/login").get_data(as_text=True))
 
     def timed(username):
@@ -108,7 +114,7 @@ def test_unknown_user_costs_as_much_time_as_a_wrong_password(app, client):
     assert unknown > 0.5 * known
 
 
-def test_password_hash_is_upgraded_when_parameters_change(app, client):
+def test_password_hash_is_upgraded_when_parameters_change(owasp_hashing, app, client):
     from argon2 import PasswordHasher
 
     from idp.extensions import db

@@ -180,7 +180,7 @@ def test_trusted_proxy_scheme_is_seen_by_the_app(app):
     assert client.get("/_scheme", headers=headers).get_data(as_text=True) == "http"
 
 
-def test_trusted_proxy_scheme_honoured_when_configured(config_overrides):
+def test_trusted_proxy_scheme_honoured_when_configured(config_overrides, empty_database_url):
     from flask import request
 
     from idp import create_app
