@@ -47,6 +47,10 @@ class Config:
     authorization_code_ttl: int = 60
     par_ttl: int = 60  # seconds a pushed request_uri lives (RFC 9126 2.2)
     device_code_ttl: int = 600  # seconds a device code lives (RFC 8628 3.2)
+    # RFC 9126 5: every client must push its authorization requests (also per client).
+    require_par: bool = False
+    # RFC 9449 8-9: every DPoP proof must carry a server nonce (also per client).
+    dpop_nonce: bool = False
     smtp_url: str | None = None
     mail_from: str = "idp@localhost"
     bootstrap_admin_email: str = "admin@localhost"
@@ -85,7 +89,7 @@ class Config:
 
 
 _INT_FIELDS = {f.name for f in fields(Config) if f.type == "int"}
-_BOOL_FIELDS = {"testing"}
+_BOOL_FIELDS = {"testing", "require_par", "dpop_nonce"}
 # Settings a caller of create_app may pass but the environment may not set.
 _NOT_FROM_ENVIRONMENT = {"extra", "password_hashing"}
 # Variables whose zero would make no sense (0 is meaningful for lockout_duration and
@@ -113,7 +117,10 @@ def _parse(name: str, raw: str):
             raise ConfigError(f"{_env_name(name)} must be positive, got {raw!r}")
         return value
     if name in _BOOL_FIELDS:
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
+        word = raw.strip().lower()
+        if word not in {"1", "true", "yes", "on", "0", "false", "no", "off"}:
+            raise ConfigError(f"{_env_name(name)} must be true or false, got {raw!r}")
+        return word in {"1", "true", "yes", "on"}
     if name == "outbound_allow":
         return _parse_outbound_allow(raw)
     return raw

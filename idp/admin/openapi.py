@@ -125,7 +125,11 @@ SCHEMAS = {
         "auth_method": {"type": "string", "enum": list(CLIENT_AUTH_METHODS)},
         "jwks_uri": S, "tenant": S,
         "backchannel_logout_uri": S, "backchannel_logout_session_required": B,
-        "require_pushed_authorization_requests": B,
+        "require_pushed_authorization_requests": B, "require_dpop_nonce": B,
+        "security_profile": {"type": "string", "enum": ["fapi2", ""],
+                             "description": "fapi2: the FAPI 2.0 Security Profile applies "
+                                            "(private_key_jwt, ES256, PAR, PKCE, DPoP); "
+                                            "empty: none."},
         "token_alg": {"type": "string", "enum": list(SIGNING_ALGS)},
         "expires_in": {"type": "integer", "minimum": 1, "maximum": MAX_EXPIRY,
                        "description": "Seconds until the client stops working."}}},

@@ -48,7 +48,8 @@ CLIENT_FIELDS = {"name": str, "grant_types": list, "redirect_uris": list,
                  "first_party": bool, "auth_method": str, "jwks_uri": str, "roles": list,
                  "audiences": list, "token_alg": str, "expires_in": int,
                  "backchannel_logout_uri": str, "backchannel_logout_session_required": bool,
-                 "require_pushed_authorization_requests": bool}
+                 "require_pushed_authorization_requests": bool, "require_dpop_nonce": bool,
+                 "security_profile": str}
 MAX_EXPIRY = 10 * 365 * 86400
 MAX_GRACE = 30 * 86400  # how long a rotated-out secret may keep working
 
@@ -189,7 +190,9 @@ def client_spec(data: dict) -> ClientSpec:
                       backchannel_logout_session_required=bool(
                           data.get("backchannel_logout_session_required")),
                       require_pushed_authorization_requests=bool(
-                          data.get("require_pushed_authorization_requests")))
+                          data.get("require_pushed_authorization_requests")),
+                      require_dpop_nonce=bool(data.get("require_dpop_nonce")),
+                      security_profile=data.get("security_profile") or None)
 
 
 def register_client(db: Session, ctx: RequestContext, caller: Caller, keyring: Keyring,
@@ -231,7 +234,12 @@ def _current(client: Client) -> dict:
             "scopes": client.scopes, "public": client.is_public,
             "first_party": client.first_party, "auth_method": client.token_endpoint_auth_method,
             "jwks_uri": client.jwks_uri, "roles": client.roles, "audiences": client.audiences,
-            "token_alg": client.access_token_alg}
+            "token_alg": client.access_token_alg,
+            "backchannel_logout_uri": client.backchannel_logout_uri,
+            "backchannel_logout_session_required": client.backchannel_logout_session_required,
+            "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
+            "require_dpop_nonce": client.require_dpop_nonce,
+            "security_profile": client.security_profile}
 
 
 REGISTRATION_TOKEN_FIELDS = {"tenant", "uses", "expires_in", "grant_types",

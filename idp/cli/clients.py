@@ -32,6 +32,10 @@ def clients():
               help="The client needs `sid` in logout tokens.")
 @click.option("--require-par", is_flag=True,
               help="Authorization requests only through /par (RFC 9126).")
+@click.option("--require-dpop-nonce", is_flag=True,
+              help="DPoP proofs must carry a server nonce (RFC 9449 8).")
+@click.option("--security-profile", type=click.Choice(["fapi2"]),
+              help="fapi2: the FAPI 2.0 Security Profile (PAR, PKCE, private_key_jwt, DPoP).")
 @click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--token-alg", default="RS256", show_default=True)
 @click.option("--expires-in", type=int, help="Seconds until the client stops working.")
@@ -41,7 +45,8 @@ def clients():
 @with_app
 def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scopes, audiences,
                    public, first_party, auth_method, jwks_uri, backchannel_logout_uri, bcl_sid,
-                   require_par, jwks_file, token_alg, expires_in, roles, tenant, as_json):
+                   require_par, require_dpop_nonce, security_profile, jwks_file, token_alg,
+                   expires_in, roles, tenant, as_json):
     """Register a client; its secret is printed once."""
     from idp.accounts.tenants import query_tenant
     from idp.extensions import db as database
@@ -64,7 +69,8 @@ def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scop
                       token_alg=token_alg, expires_in=expires_in,
                       backchannel_logout_uri=backchannel_logout_uri,
                       backchannel_logout_session_required=bcl_sid,
-                      require_pushed_authorization_requests=require_par)
+                      require_pushed_authorization_requests=require_par,
+                      require_dpop_nonce=require_dpop_nonce, security_profile=security_profile)
     tenant_row = query_tenant(database.session, tenant)
     svc = app.extensions["idp"]
     client, secret = create_client(database.session, system_context(), svc.keyring, tenant_row,

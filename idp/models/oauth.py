@@ -41,6 +41,11 @@ class Client(Base, ClientMixin):
     # RFC 9126 6: authorization requests only by reference to a pushed request.
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sa_false())
+    # RFC 9449 8-9: every DPoP proof of this client must carry a server nonce.
+    require_dpop_nonce: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=sa_false())
+    # "fapi2": the FAPI 2.0 Security Profile's rules apply (idp/oauth/fapi.py).
+    security_profile: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
@@ -83,6 +88,10 @@ class Client(Base, ClientMixin):
     @property
     def client_metadata(self) -> dict:
         return {"post_logout_redirect_uris": self.post_logout_redirect_uris}
+
+    @property
+    def is_fapi2(self) -> bool:
+        return self.security_profile == "fapi2"
 
     @property
     def is_usable(self) -> bool:

@@ -14,6 +14,7 @@ from idp.errors import NotFound, ValidationFailed
 from idp.keyring import Keyring
 from idp.models.oauth import Client
 from idp.models.tenancy import Tenant
+from idp.oauth import fapi
 from idp.oauth.claims import SUPPORTED_SCOPES
 from idp.oauth.client_secrets import generate_client_secret, new_secret_row
 from idp.oauth.constants import (
@@ -52,6 +53,8 @@ class ClientSpec:
     backchannel_logout_uri: str | None = None
     backchannel_logout_session_required: bool = False
     require_pushed_authorization_requests: bool = False
+    require_dpop_nonce: bool = False
+    security_profile: str | None = None  # "fapi2": FAPI 2.0 Security Profile (oauth/fapi.py)
 
 
 def _check_uri(uri: str, field: str) -> None:
@@ -114,6 +117,8 @@ def _validate(spec: ClientSpec, outbound: OutboundPolicy) -> str:
         raise ValidationFailed("Expiry must be a positive number of seconds.", field="expires_in")
     if spec.token_alg not in SUPPORTED_ALGS:
         raise ValidationFailed(f"Token algorithm must be one of {SUPPORTED_ALGS}.", field="token_alg")
+    fapi.check_registration(spec.security_profile, public=spec.public, auth_method=method,
+                            token_alg=spec.token_alg, grant_types=spec.grant_types)
     return method
 
 
@@ -146,9 +151,7 @@ def create_client(
         audiences=list(spec.audiences or []), roles=list(spec.roles or []), jwks=spec.jwks,
         jwks_uri=spec.jwks_uri, id_token_signed_response_alg=spec.token_alg,
         access_token_alg=spec.token_alg, created_at=ctx.now,
-        backchannel_logout_uri=spec.backchannel_logout_uri or None,
-        backchannel_logout_session_required=spec.backchannel_logout_session_required,
-        require_pushed_authorization_requests=spec.require_pushed_authorization_requests,
+        **_protocol_settings(spec),
         expires_at=ctx.now + timedelta(seconds=spec.expires_in) if spec.expires_in else None,
     )
     secret = None
@@ -196,7 +199,15 @@ def _settings(spec: ClientSpec, method: str) -> dict:
             "grant_types": list(spec.grant_types), "scopes": _scopes(spec),
             "audiences": list(spec.audiences or []), "roles": list(spec.roles or []),
             "jwks_uri": spec.jwks_uri, "id_token_signed_response_alg": spec.token_alg,
-            "access_token_alg": spec.token_alg}
+            "access_token_alg": spec.token_alg, **_protocol_settings(spec)}
+
+
+def _protocol_settings(spec: ClientSpec) -> dict:
+    return {"backchannel_logout_uri": spec.backchannel_logout_uri or None,
+            "backchannel_logout_session_required": spec.backchannel_logout_session_required,
+            "require_pushed_authorization_requests": spec.require_pushed_authorization_requests,
+            "require_dpop_nonce": spec.require_dpop_nonce,
+            "security_profile": spec.security_profile or None}
 
 
 def query_client_or_404(db: Session, client_id: str) -> Client:
@@ -254,6 +265,8 @@ def describe_client(client: Client, usage_days: list | None = None) -> dict:
         "backchannel_logout_uri": client.backchannel_logout_uri,
         "backchannel_logout_session_required": client.backchannel_logout_session_required,
         "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
+        "require_dpop_nonce": client.require_dpop_nonce,
+        "security_profile": client.security_profile,
         "created_at": _iso(client.created_at), "expires_at": _iso(client.expires_at),
         "revoked_at": _iso(client.revoked_at), "last_used_at": _iso(client.last_used_at),
         "last_used_ip": client.last_used_ip,

@@ -58,7 +58,7 @@ def provider_metadata(config: Config, registration_open: bool = False) -> dict:
         "authorization_response_iss_parameter_supported": True,
         "acr_values_supported": ACR_VALUES_SUPPORTED,
         "pushed_authorization_request_endpoint": f"{base}/par",
-        "require_pushed_authorization_requests": False,
+        "require_pushed_authorization_requests": config.require_par,
         "dpop_signing_alg_values_supported": list(DPOP_ALGS),
         "backchannel_logout_supported": True,
         "backchannel_logout_session_supported": True,

@@ -13,6 +13,7 @@ import time
 from datetime import UTC, datetime
 from urllib.parse import urlsplit, urlunsplit
 
+from authlib.oauth2 import OAuth2Error
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, OKPKey, RSAKey
@@ -38,6 +39,25 @@ class DPoPError(Exception):
     def __init__(self, description: str):
         super().__init__(description)
         self.description = description
+
+
+class InvalidDPoPProofError(OAuth2Error):
+    """Section 5: the token request's proof is missing or failed a check (400)."""
+
+    error = "invalid_dpop_proof"
+
+
+class UseDPoPNonceError(OAuth2Error):
+    """Section 8: the proof must carry the server nonce sent in `DPoP-Nonce` (400)."""
+
+    error = "use_dpop_nonce"
+
+    def __init__(self, nonce: str, description: str):
+        super().__init__(description=description)
+        self.nonce = nonce
+
+    def get_headers(self):
+        return [*super().get_headers(), ("DPoP-Nonce", self.nonce)]
 
 
 def token_hash(access_token: str) -> str:
@@ -80,6 +100,11 @@ def _verified(proof: str):
         raise DPoPError("The proof's signature does not verify.") from None
 
 
+def proof_alg(proof: str) -> str:
+    """The `alg` of a proof that check_proof accepted."""
+    return jws.extract_compact(proof.encode(), registry=REGISTRY).headers()["alg"]
+
+
 def check_proof(proof: str | None, method: str, url: str,
                 access_token: str | None = None) -> tuple[str, dict]:
     """Section 4.3 checks 1-11 but replay; returns (jkt, claims) or raises DPoPError."""
@@ -118,9 +143,9 @@ def note_proof(db: Session, jkt: str, claims: dict) -> bool:
 
 
 def accept_proof(db: Session, proof: str | None, method: str, url: str,
-                 access_token: str | None = None) -> str:
-    """check_proof plus replay detection (section 11.1); returns the key thumbprint."""
+                 access_token: str | None = None) -> tuple[str, dict]:
+    """check_proof plus replay detection (section 11.1); returns (jkt, claims)."""
     jkt, claims = check_proof(proof, method, url, access_token)
     if not note_proof(db, jkt, claims):
         raise DPoPError("The DPoP proof was already used.")
-    return jkt
+    return jkt, claims

@@ -21,6 +21,8 @@ from idp.oauth.access_tokens import ValidAccessToken, check_token_state, decode_
 from idp.oauth.client_credentials import may_introspect
 from idp.oauth.constants import CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, DEVICE_CODE_GRANT
 from idp.oauth.device_flow import INTERVAL, start_device_authorization
+from idp.oauth.dpop import InvalidDPoPProofError
+from idp.oauth.dpop_http import dpop_key
 from idp.oauth.signing_keys import public_key_set, query_logout_hint_keys
 from idp.oauth.token_service import revoke_grant
 from idp.oauth.tokens import hash_token
@@ -44,6 +46,12 @@ class _Found:
 
     def is_revoked(self) -> bool:
         return not self.active
+
+    def bound_key(self) -> str | None:
+        """The DPoP key thumbprint the token is bound to (RFC 9449 6), if any."""
+        if self.refresh is not None:
+            return self.refresh.dpop_jkt
+        return (self.claims.get("cnf") or {}).get("jkt")
 
 
 def _find_token(server, value: str, hint: str | None, now: datetime) -> _Found | None:
@@ -108,6 +116,11 @@ class Revocation(RevocationEndpoint):
                             request.form.get("token_type_hint"), request.ctx.now)
         if token and not token.check_client(client):
             raise InvalidGrantError()
+        if token and client.is_public and token.bound_key() not in (None, dpop_key()):
+            # RFC 9449 5: a public client's key-bound token answers to that key alone, as
+            # at refresh; a confidential client is bound by its authentication.
+            raise InvalidDPoPProofError(description="The token is bound to a DPoP key: "
+                                                    "revoke it with a proof by that key.")
         return token
 
     def revoke_token(self, token, request):

@@ -15,7 +15,7 @@ from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope
 
 from idp.extensions import db
-from idp.oauth import client_credentials, device_flow, token_exchange, token_service
+from idp.oauth import client_credentials, device_flow, fapi, token_exchange, token_service
 from idp.oauth.constants import (
     CLIENT_AUTH_METHODS,
     CONFIDENTIAL_AUTH_METHODS,
@@ -46,8 +46,10 @@ class S256CodeChallenge(CodeChallenge):
         if data.get("code_challenge") and not data.get("code_challenge_method"):
             # RFC 7636 4.3 would default to "plain", which we do not support.
             raise InvalidRequestError("'code_challenge_method' must be 'S256'.")
-        if grant.request.client.is_public and not data.get("code_challenge"):
-            raise InvalidRequestError("Public clients must use PKCE ('code_challenge').")
+        client = grant.request.client
+        if (client.is_public or client.is_fapi2) and not data.get("code_challenge"):
+            # RFC 9700 2.1.1; FAPI 2.0 5.3.2.2 for every client of the profile.
+            raise InvalidRequestError("This client must use PKCE ('code_challenge').")
         return super().validate_code_challenge(grant, redirect_uri)
 
 
@@ -73,8 +75,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):
         return new_opaque_token()
 
     def save_authorization_code(self, code, request):
-        token_service.save_authorization_code(db.session, self.request.ctx, code, request,
-                                              self.server.config.authorization_code_ttl)
+        ttl = fapi.code_ttl(request.client, self.server.config.authorization_code_ttl)
+        token_service.save_authorization_code(db.session, self.request.ctx, code, request, ttl)
 
     def query_authorization_code(self, code, client):
         return token_service.query_authorization_code(db.session, self.request.ctx, code, client)

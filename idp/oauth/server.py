@@ -16,6 +16,8 @@ from idp.models.oauth import Client
 from idp.oauth import grants
 from idp.oauth.client_auth import SECRET_MISMATCH, PrivateKeyJWT, make_secret_basic, make_secret_post
 from idp.oauth.client_cache import ClientCache
+from idp.oauth.dpop_http import check_client_proof
+from idp.oauth.dpop_nonce import NonceSource
 from idp.oauth.endpoints import DeviceAuthorization, EndSession, Introspection, Revocation
 from idp.oauth.jwks_fetch import JWKSFetcher
 from idp.oauth.signing_keys import KeyCache
@@ -38,6 +40,8 @@ class IdpAuthorizationServer(AuthorizationServer):
         self.usage = UsageRecorder()
         self.tokens = TokenIssuer(config, TokenSigner(config.issuer, keys), self.usage)
         self.clients = ClientCache(keys.session_factory)
+        # RFC 9449 8: every worker derives the same nonce key, so each accepts the others'.
+        self.dpop_nonces = NonceSource(keyring.derive("dpop-nonce"))
 
     def create_oauth2_request(self, request):
         """Authlib's request, carrying this request's context for the grants and endpoints."""
@@ -62,7 +66,7 @@ class IdpAuthorizationServer(AuthorizationServer):
 
     def authenticate_client(self, request, methods, endpoint="token"):
         try:
-            return super().authenticate_client(request, methods, endpoint)
+            client = super().authenticate_client(request, methods, endpoint)
         except InvalidClientError as error:
             attempted = request.payload.client_id or _basic_client_id(request)
             record(db.session, request.ctx, EventType.CLIENT_AUTH_FAILED, outcome="failure",
@@ -71,6 +75,9 @@ class IdpAuthorizationServer(AuthorizationServer):
             if client is not None:
                 error.description = describe_auth_failure(client, request, error.description)
             raise
+        # RFC 9449: the proof the view checked, now that we know whose request it is.
+        check_client_proof(client, endpoint)
+        return client
 
 
 def _presented_method(request) -> str:

@@ -8,7 +8,16 @@ import time
 from authlib.oauth2 import OAuth2Error
 from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
 from authlib.oidc.core.errors import ConsentRequiredError, LoginRequiredError
-from flask import Blueprint, Response, g, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    g,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask import session as flask_session
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, validate_csrf
@@ -29,13 +38,18 @@ from idp.http import (
     signed_in_user,
 )
 from idp.i18n import remember_language
-from idp.oauth import authorize_flow, par, pending
+from idp.oauth import authorize_flow, fapi, par, pending
 from idp.oauth.access_tokens import check_access_token
 from idp.oauth.authorize_flow import Step
 from idp.oauth.backchannel import SWEEP_INTERVAL, Deliverer, next_due_in
 from idp.oauth.claims import user_claims
 from idp.oauth.constants import CLIENT_AUTH_METHODS
-from idp.oauth.dpop_http import bearer_error, binding_problem, check_token_proof
+from idp.oauth.dpop_http import (
+    bearer_error,
+    binding_problem,
+    check_request_proof,
+    with_fresh_nonce,
+)
 from idp.oauth.request_objects import resolve_request_object
 from idp.oauth.responses import error_to_client, to_client
 from idp.oauth.signing_keys import JWKS_MAX_AGE
@@ -152,7 +166,7 @@ def _run_authorization(oauth_request, params: dict, entry: dict | None, rid: str
 
 
 def _check_extra_params(params: dict, client) -> None:
-    if client.require_pushed_authorization_requests and not params.get(PUSHED):
+    if fapi.requires_par(client, services().config.require_par) and not params.get(PUSHED):
         raise InvalidRequestError("This client must push its authorization requests (PAR).")
     for name, code in UNSUPPORTED_PARAMS.items():
         if params.get(name):
@@ -246,6 +260,7 @@ def pushed_authorization_request():
                                             list(CLIENT_AUTH_METHODS), "par")
         params = _pushed_params(client)
         grant = server.get_authorization_grant(pending.StoredAuthorizationRequest(params))
+        fapi.check_authorization_request(client, params)
         grant.validate_authorization_request()
         _check_extra_params({**params, PUSHED: "1"}, client)
     except OAuth2Error as error:
@@ -303,28 +318,34 @@ def token():
                                     and request.authorization.type == "basic")
     if problem:
         return oauth_json_error(400, "invalid_request", problem)
-    problem = check_token_proof()
+    problem = check_request_proof("/token")
     if problem is not None:
         return problem
     response = services().server.create_token_response()
-    return _commit_and_flush_usage(response)
+    return with_fresh_nonce(_commit_and_flush_usage(response))
 
 
 @bp.post("/introspect")
 @csrf.exempt
 @no_store
 def introspect():
+    problem = check_request_proof("/introspect")
+    if problem is not None:
+        return problem
     response = services().server.create_endpoint_response("introspection")
-    return _commit_and_flush_usage(response)
+    return with_fresh_nonce(_commit_and_flush_usage(response))
 
 
 @bp.post("/revoke")
 @csrf.exempt
 @no_store
 def revoke():
+    problem = check_request_proof("/revoke")
+    if problem is not None:
+        return problem
     response = services().server.create_endpoint_response("revocation")
     db.session.commit()
-    return response
+    return with_fresh_nonce(response)
 
 
 # --- userinfo ----------------------------------------------------------------------
@@ -359,7 +380,7 @@ def userinfo():
         return problem
     if "openid" not in valid.scopes:
         return bearer_error(403, "insufficient_scope", "The token lacks the 'openid' scope.")
-    return user_claims(valid.user, valid.claims.get("scope", ""))
+    return with_fresh_nonce(make_response(user_claims(valid.user, valid.claims.get("scope", ""))))
 
 
 # --- RP-initiated logout -------------------------------------------------------------
