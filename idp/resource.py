@@ -16,7 +16,10 @@ provider is picked up without a restart. Checks (RFC 9068 4): `typ` at+jwt, sign
 with an allowed algorithm, `iss`, `aud`, `exp`/`iat`/`nbf` with a small leeway, and the
 route's scopes. Errors follow RFC 6750 3: 401 `invalid_token`, 403 `insufficient_scope`.
 A DPoP-bound token (`cnf.jkt`, RFC 9449) is accepted only with `Authorization: DPoP` and a
-proof by its key (htm, htu, iat, ath checked; each proof once per process).
+proof by its key (htm, htu, iat, ath checked; each proof once per process). With
+`dpop_nonce_key` (16 bytes or more, the same in every instance of the service) proofs must
+also carry a server nonce (section 9): a proof without a current one gets 401
+`use_dpop_nonce` with the nonce in `DPoP-Nonce`.
 A token stays valid until it expires (10 minutes by default): resource servers that
 validate locally do not see a revocation before then; call introspection when that
 window matters.
@@ -35,6 +38,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from idp.oauth.constants import SIGNING_ALGS
+from idp.oauth.dpop_nonce import NonceSource
 
 DEFAULT_ALGORITHMS = SIGNING_ALGS
 
@@ -43,10 +47,16 @@ class TokenError(Exception):
     """A bearer token was refused; `error` is the RFC 6750 code, `status` the HTTP status."""
 
     def __init__(self, error: str, description: str, status: int, scope: str | None = None,
-                 scheme: str = "Bearer"):
+                 scheme: str = "Bearer", nonce: str | None = None):
         super().__init__(description)
         self.error, self.description, self.status, self.scope = error, description, status, scope
         self.scheme = scheme  # "DPoP" for proof problems (RFC 9449 7.1)
+        self.nonce = nonce  # RFC 9449 9: sent as DPoP-Nonce with use_dpop_nonce
+
+    def headers(self) -> list[tuple[str, str]]:
+        """WWW-Authenticate, and DPoP-Nonce when the client must use a new nonce."""
+        extra = [("DPoP-Nonce", self.nonce)] if self.nonce else []
+        return [("WWW-Authenticate", self.www_authenticate()), *extra]
 
     def www_authenticate(self) -> str:
         if self.error == "missing_token":
@@ -114,8 +124,9 @@ class ResourceProtector:
     def __init__(self, issuer: str, audience: str | Iterable[str], *,
                  jwks_uri: str | None = None, key_source: Callable[[str], object] | None = None,
                  algorithms: Iterable[str] = DEFAULT_ALGORITHMS, leeway: int = 30,
-                 min_refetch_interval: float = 30):
+                 min_refetch_interval: float = 30, dpop_nonce_key: bytes | None = None):
         self.issuer = issuer.rstrip("/")
+        self._nonces = NonceSource(dpop_nonce_key) if dpop_nonce_key else None
         self.audiences = {audience} if isinstance(audience, str) else set(audience)
         self.algorithms = list(algorithms)
         self.leeway = leeway
@@ -190,6 +201,9 @@ class ResourceProtector:
         if not self._seen.add(f"{proof_jkt}:{proof_claims['jti']}"):
             raise TokenError("invalid_dpop_proof", "The DPoP proof was already used.", 401,
                              scheme="DPoP")
+        if self._nonces is not None and not self._nonces.is_valid(proof_claims.get("nonce")):
+            raise TokenError("use_dpop_nonce", "Resource server requires nonce in DPoP proof.",
+                             401, scheme="DPoP", nonce=self._nonces.current())
 
     def _checked(self, headers, method: str, url: str, scopes) -> dict:
         scheme, token = presented_token(headers)
@@ -241,8 +255,7 @@ class ResourceProtector:
             except TokenError as exc:
                 body = json.dumps({"error": exc.error, "error_description": exc.description}).encode()
                 start_response(f"{exc.status} {'Unauthorized' if exc.status == 401 else 'Forbidden'}",
-                               [("Content-Type", "application/json"),
-                                ("WWW-Authenticate", exc.www_authenticate()),
+                               [("Content-Type", "application/json"), *exc.headers(),
                                 ("Content-Length", str(len(body)))])
                 return [body]
             return app(environ, start_response)
@@ -286,5 +299,6 @@ def _flask_error(exc: TokenError):
 
     response = jsonify({"error": exc.error, "error_description": exc.description})
     response.status_code = exc.status
-    response.headers["WWW-Authenticate"] = exc.www_authenticate()
+    for name, value in exc.headers():
+        response.headers[name] = value
     return response

@@ -29,7 +29,7 @@ def make_user(app, email="alice@example.com", username="alice", password=PASSWOR
 def make_client(app, *, first_party=True, public=False, grant_types=None, redirect_uris=None,
                 scopes=None, auth_method=None, jwks=None, post_logout=None, audiences=None,
                 roles=None, token_alg="RS256", jwks_uri=None, backchannel_logout_uri=None,
-                require_par=False):
+                require_par=False, require_dpop_nonce=False, security_profile=None):
     """Returns (client_id, client_secret)."""
     grants = grant_types or (["authorization_code", "refresh_token"])
     spec = ClientSpec(
@@ -40,7 +40,8 @@ def make_client(app, *, first_party=True, public=False, grant_types=None, redire
         first_party=first_party, auth_method=auth_method, jwks=jwks, audiences=audiences,
         roles=roles, token_alg=token_alg, jwks_uri=jwks_uri,
         backchannel_logout_uri=backchannel_logout_uri,
-        require_pushed_authorization_requests=require_par)
+        require_pushed_authorization_requests=require_par,
+        require_dpop_nonce=require_dpop_nonce, security_profile=security_profile)
     with app.app_context():
         svc = app.extensions["idp"]
         client, secret = create_client(db.session, system_context(), svc.keyring,

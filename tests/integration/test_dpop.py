@@ -3,37 +3,19 @@ and the negative cases of its security considerations (replay, wrong key, bearer
 
 from __future__ import annotations
 
-import base64
 import json
 import time
-import uuid
 
 import pytest
 from joserfc import jws
 from joserfc.jwk import ECKey, RSAKey
 
+from tests.dpop_support import payload as _payload
+from tests.dpop_support import proof
 from tests.factories import make_client, make_user
 from tests.oauth_flow import basic, exchange, get_code
 
 ISSUER = "http://localhost"
-
-
-def proof(key, method, url, *, access_token=None, typ="dpop+jwt", alg="ES256", iat=None,
-          jti=None, jwk=None, **extra):
-    header = {"typ": typ, "alg": alg, "jwk": jwk or key.as_dict(private=False)}
-    claims = {"jti": jti or uuid.uuid4().hex, "htm": method, "htu": url,
-              "iat": iat if iat is not None else int(time.time()), **extra}
-    if access_token:
-        import hashlib
-
-        digest = hashlib.sha256(access_token.encode()).digest()
-        claims["ath"] = base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-    return jws.serialize_compact(header, json.dumps(claims), key, algorithms=[alg])
-
-
-def _payload(token):
-    part = token.split(".")[1]
-    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
 
 
 @pytest.fixture

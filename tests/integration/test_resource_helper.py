@@ -123,7 +123,7 @@ def test_resource_server_checks_dpop_bound_tokens(provider, resource_app):
     the token's key; Bearer, another key, or a replayed proof are refused."""
     from joserfc.jwk import ECKey
 
-    from tests.integration.test_dpop import proof
+    from tests.dpop_support import proof
 
     svc = provider.cli_json("clients", "create", "--name", "dpop-svc", "--grant-type",
                             "client_credentials", "--scope", "invoices:read", "--audience", API)
