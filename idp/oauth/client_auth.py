@@ -80,6 +80,11 @@ class PrivateKeyJWT(JWTBearerClientAssertion):
         super().verify_claims(claims)
         if claims["exp"] - time.time() > MAX_ASSERTION_LIFETIME:
             raise InvalidClientError(description="Assertion 'exp' is too far in the future.")
+        client = self.server.query_client(claims.get("sub"))
+        if client is not None and client.is_fapi2 and claims.get("aud") != self.server.config.issuer:
+            # FAPI 2.0 5.3.2.1: only our issuer identifier, as a string.
+            raise InvalidClientError(description="A FAPI 2.0 client's assertion names the "
+                                                 "issuer as 'aud', a string.")
 
     def validate_jti(self, claims, jti):
         expires = datetime.fromtimestamp(int(claims["exp"]) + 60, UTC)

@@ -57,7 +57,8 @@ def code_ttl(client, configured: int) -> int:
 
 
 def check_authorization_request(client, params: dict) -> None:
-    """5.3.2.1 and 5.3.2.2 at /par: redirect_uri and PKCE S256 are required."""
+    """5.3.2.1 and 5.3.2.2 at /par: redirect_uri and PKCE S256 are required (implicit and
+    hybrid flows are refused for every client: response_types_supported is only code)."""
     if not client.is_fapi2:
         return
     if not params.get("redirect_uri"):
@@ -65,8 +66,6 @@ def check_authorization_request(client, params: dict) -> None:
                                   "pushed request.")
     if not params.get("code_challenge") or params.get("code_challenge_method") != "S256":
         raise InvalidRequestError("A FAPI 2.0 client must use PKCE with S256.")
-    if params.get("response_type") != "code":
-        raise InvalidRequestError("A FAPI 2.0 client uses response_type 'code' only.")
 
 
 def check_token_request(client, dpop_alg: str | None) -> None:
