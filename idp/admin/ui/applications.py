@@ -20,6 +20,7 @@ from idp.oauth import scim_tokens
 from idp.oauth.claims import SUPPORTED_SCOPES
 from idp.oauth.clients import describe_client
 from idp.oauth.constants import CONFIDENTIAL_AUTH_METHODS, SCIM_SCOPE, SIGNING_ALGS
+from idp.oauth.fapi import SECURITY_PROFILES
 from idp.oauth.scim_tokens import describe_scim_token, is_scim_token, list_scim_tokens
 
 KINDS = {
@@ -72,10 +73,19 @@ def form_data(kind: str) -> dict:
                                        else [])
     data |= {"grant_types": grants, "redirect_uris": _lines("redirect_uris"),
              "post_logout_redirect_uris": _lines("post_logout_redirect_uris"),
-             "first_party": bool(request.form.get("first_party"))}
+             "first_party": bool(request.form.get("first_party")),
+             # An empty field clears the setting; the API's rules check the URL.
+             "backchannel_logout_uri": request.form.get("backchannel_logout_uri",
+                                                        "").strip() or None,
+             "backchannel_logout_session_required": bool(
+                 request.form.get("backchannel_logout_session_required")),
+             "require_pushed_authorization_requests": bool(
+                 request.form.get("require_pushed_authorization_requests")),
+             "require_dpop_nonce": bool(request.form.get("require_dpop_nonce"))}
     if kind == "web":
         data["auth_method"] = request.form.get("auth_method") or "client_secret_basic"
         data["jwks_uri"] = request.form.get("jwks_uri", "").strip() or None
+        data["security_profile"] = request.form.get("security_profile") or None
     else:
         data |= {"public": True, "auth_method": "none"}
     return data
@@ -94,6 +104,7 @@ def kind_of(client: dict) -> str:
 def _form(kind: str, values: dict, error: ValidationFailed | None = None, client=None):
     caller = resolve_caller(check_csrf=False)
     return page("admin/client_form.html", 422 if error else 200, kind=kind, kinds=KINDS,
+                profiles=SECURITY_PROFILES,
                 values=values, error=error, client=client, scopes=SUPPORTED_SCOPES,
                 auth_methods=CONFIDENTIAL_AUTH_METHODS, algs=SIGNING_ALGS,
                 roles=[r.name for r in ops.list_roles(db.session, caller)])
