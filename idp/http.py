@@ -6,6 +6,7 @@ import ipaddress
 import secrets
 import uuid
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, jsonify, render_template, request
 from flask.json.provider import DefaultJSONProvider
@@ -318,6 +319,18 @@ def _audit_skipped_step() -> None:
            details={"reason": "second_factor_skipped", "path": request.path[:200],
                     "amr": list(partial.get("amr") or [])[:5]})
     db.session.commit()
+
+
+def local_path(value: str | None) -> str | None:
+    """`value` when it is a path on this site (a return after signing in), else None: no
+    scheme, no host, no `//` or backslash a browser would read as another site."""
+    if not value or len(value) > 2000 or not value.startswith("/") \
+            or value.startswith("//") or "\\" in value:
+        return None
+    if any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
+        return None
+    parts = urlsplit(value)
+    return None if parts.scheme or parts.netloc else value
 
 
 def set_session_cookie(response, token: str, lifetime: int | None = None) -> None:

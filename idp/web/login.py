@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from flask import g, redirect, url_for
+from flask import session as flow_cookie
 
 from idp.accounts.authentication import LoginStatus, check_password
 from idp.accounts.lockout import clear_failures
 from idp.audit import EventType, Outcome, record
 from idp.extensions import db
 from idp.federation.logout import remember_upstream
-from idp.http import current_session, services, set_session_cookie
+from idp.http import current_session, local_path, services, set_session_cookie
 from idp.sessions.service import revoke_session, start_session
 from idp.web.mail_dispatch import send_lock_notice
+
+# Where a sign-in started from one of our pages (e.g. /device) returns to, in the signed
+# flow cookie: the password, passkey and upstream-provider paths all end in complete_login.
+RETURN_KEY = "login_next"
+
+
+def remember_return(next_url: str | None) -> None:
+    """Keep a local `next` for after the login; anything else forgets an earlier one."""
+    target = local_path(next_url)
+    if target:
+        flow_cookie[RETURN_KEY] = target
+    else:
+        flow_cookie.pop(RETURN_KEY, None)
 
 
 def complete_login(user, amr: list[str], rid: str | None, acr: str | None = None,
@@ -35,7 +49,9 @@ def complete_login(user, amr: list[str], rid: str | None, acr: str | None = None
     record(db.session, ctx, EventType.LOGIN, outcome=Outcome.SUCCESS, subject_id=user.id,
            tenant_id=user.tenant_id, username=user.username, details=details)
     db.session.commit()
-    target = url_for("oauth.authorize_resume", rid=rid) if rid else url_for("account.profile")
+    back = local_path(flow_cookie.pop(RETURN_KEY, None))
+    target = (url_for("oauth.authorize_resume", rid=rid) if rid
+              else back or url_for("account.profile"))
     response = redirect(target)
     set_session_cookie(response, token,
                        int((session.expires_at - ctx.now).total_seconds()))

@@ -20,6 +20,7 @@ from idp.oauth.claims import SCOPE_CLAIMS
 from idp.rate_limits import failed_attempts_limit, login_limit
 from idp.web import login_steps
 from idp.web.forms import ConsentForm, LoginForm
+from idp.web.login import remember_return
 from idp.web.mail_dispatch import send_lock_notice
 
 bp = Blueprint("web", __name__)
@@ -39,6 +40,7 @@ def login():
             "rid": rid if entry else None}
     if request.method == "GET":
         current_session()  # notices an expired session so the page can say so
+        remember_return(None if entry else request.args.get("next"))
         if entry and entry["params"].get("login_hint"):
             form.username.data = entry["params"]["login_hint"][:320]
         form.rid.data = rid or ""
