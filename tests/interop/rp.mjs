@@ -6,6 +6,9 @@
 // mode "par-build":         the same through a pushed authorization request (RFC 9126)
 // mode "code-callback":     also needs callback_url, code_verifier, state, nonce; exchanges the
 //                           code, fetches userinfo, refreshes; prints the claims it verified
+//                           (dpop: every call with one DPoP key; private_jwk, token_alg: a
+//                           private_key_jwt client with ES256 tokens, as FAPI 2.0 asks);
+//                           `exchanges` lists each HTTP answer (path, status, error)
 // mode "client-credentials": optional scope; prints the token response
 // mode "device":            device authorization grant; two lines (see device())
 // mode "token-exchange":    subject_token, audience; prints the token response
@@ -21,16 +24,46 @@ function readInput() {
   return JSON.parse(raw)
 }
 
+// Every HTTP exchange the library makes, for the tests to see what happened on the wire
+// (e.g. a use_dpop_nonce challenge the library answered by itself).
+const exchanges = []
+
+async function recordingFetch(url, options) {
+  const response = await fetch(url, options)
+  const entry = { path: new URL(url).pathname, status: response.status,
+    dpop_nonce: response.headers.has('dpop-nonce') }
+  if (response.status >= 400) {
+    entry.www_authenticate = response.headers.get('www-authenticate')
+    try { entry.error = (await response.clone().json()).error } catch { /* not JSON */ }
+  }
+  exchanges.push(entry)
+  return response
+}
+
+// input.private_jwk: private_key_jwt with this key (ES256), as a FAPI 2.0 client does.
+async function clientAuth(input) {
+  if (input.private_jwk) {
+    const { kid, ...jwk } = input.private_jwk
+    const key = await crypto.subtle.importKey('jwk', jwk, { name: 'ECDSA', namedCurve: 'P-256' },
+      false, ['sign'])
+    return client.PrivateKeyJwt({ key, kid })
+  }
+  // The provider registers exactly one auth method per client; the CLI default is basic,
+  // public clients (no secret) use none.
+  return input.client_secret ? client.ClientSecretBasic(input.client_secret) : client.None()
+}
+
 async function configure(input) {
-  return client.discovery(
+  const metadata = input.token_alg ? { id_token_signed_response_alg: input.token_alg } : undefined
+  const config = await client.discovery(
     new URL(input.issuer),
     input.client_id,
-    undefined,
-    // The provider registers exactly one auth method per client; the CLI default is basic,
-    // public clients (no secret) use none.
-    input.client_secret ? client.ClientSecretBasic(input.client_secret) : client.None(),
+    metadata,
+    await clientAuth(input),
     { execute: [client.allowInsecureRequests] },
   )
+  config[client.customFetch] = recordingFetch
+  return config
 }
 
 async function codeBuild(config, input) {
@@ -94,6 +127,7 @@ async function codeCallback(config, input) {
     options)
 
   return {
+    exchanges,
     id_token_claims: idClaims,
     token_type: tokens.token_type,
     access_token: tokens.access_token,
