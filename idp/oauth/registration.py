@@ -224,6 +224,10 @@ def update(db: Session, ctx: RequestContext, keyring: Keyring, client: Client,
     spec = metadata_spec(fields, RegistrationPolicy.from_dict(row.policy))
     if spec.public != client.is_public:
         _bad("A client cannot switch between public and confidential; register a new one.")
+    # What only an admin sets (FAPI 2.0 profile, DPoP nonces) is not registration metadata:
+    # a client's own replace keeps it, and the profile's rules still apply to the rest.
+    spec = replace(spec, security_profile=client.security_profile,
+                   require_dpop_nonce=client.require_dpop_nonce)
     _rules(lambda: update_client(db, ctx, keyring, client, spec, outbound))
     client.jwks = spec.jwks
     client.backchannel_logout_uri = spec.backchannel_logout_uri or None

@@ -92,3 +92,22 @@ def test_request_security_settings_from_the_console(app, client):
     html = fapi.get_data(as_text=True)
     assert fapi.status_code == 422 and 'id="auth_method-error"' in html
     assert "private_key_jwt" in html
+
+
+def test_a_clients_own_registration_update_keeps_what_an_admin_set(app, client):
+    """RFC 7592 replace carries registration metadata only: the DPoP nonce requirement an
+    admin set stays, whatever the client sends."""
+    from tests.integration.test_dynamic_registration import _manage, _registered
+
+    body = _registered(app, client)
+    cid = body["client_id"]
+    headers = bearer(client, app)
+    assert client.patch(f"/api/v1/clients/{cid}", headers=headers,
+                        json={"require_dpop_nonce": True}).status_code == 200
+    updated = _manage(client, "PUT", body, json={
+        "client_id": cid, "client_secret": body["client_secret"],
+        "redirect_uris": [REDIRECT_URI], "require_dpop_nonce": False,
+        "security_profile": None})
+    assert updated.status_code == 200, updated.get_data(as_text=True)
+    shown = client.get(f"/api/v1/clients/{cid}", headers=headers).get_json()
+    assert shown["require_dpop_nonce"] is True and shown["redirect_uris"] == [REDIRECT_URI]
