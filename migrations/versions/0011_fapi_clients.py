@@ -1,15 +1,15 @@
 """Protocol (issue 18, FAPI): clients.require_dpop_nonce (RFC 9449 8) and
 clients.security_profile ("fapi2": the FAPI 2.0 Security Profile)
 
-Revision ID: 0010_fapi_clients
-Revises: 0009_saml_providers
+Revision ID: 0011_fapi_clients
+Revises: 0010_scim_tokens
 Create Date: 2026-12-02 11:00:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010_fapi_clients'
-down_revision = '0009_saml_providers'
+revision = '0011_fapi_clients'
+down_revision = '0010_scim_tokens'
 branch_labels = None
 depends_on = None
 
