@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from idp.accounts.bulk import IMPORT_COLUMNS
 from idp.admin.operations import MAX_EXPIRY, MAX_GRACE
 from idp.oauth.constants import CLIENT_AUTH_METHODS, GRANT_TYPES, SIGNING_ALGS
 from idp.oauth.initial_access_tokens import MAX_TTL, MAX_USES, POLICY_GRANT_TYPES
@@ -17,6 +18,9 @@ bp = Blueprint("admin_openapi", __name__)
 
 S, N, B, INT = {"type": "string"}, {"type": ["string", "null"]}, {"type": "boolean"}, {"type": "integer"}
 OBJ = {"type": "object"}
+# A header line starting with the email column (others from the known ones), then rows.
+CSV_PATTERN = (rf"^email(,({'|'.join(c for c in IMPORT_COLUMNS if c != 'email')}))*\r?\n"
+               r"[^\x00\r]*[A-Za-z0-9@][^\x00\r]*$")
 
 
 def _tenant_settings_schema() -> dict:
@@ -264,6 +268,14 @@ OPERATIONS = {
                                     "ProviderPatch", 200, "Provider", []),
     ("/providers/{ref}", "delete"): ("Delete a provider and its linked identities",
                                      "clients:write", None, 204, None, []),
+    ("/import-jobs", "post"): ("Start a CSV import (or dry run) in the background",
+                               "users:write", "ImportWrite", 202, "ImportJob", []),
+    ("/import-jobs/{job_id}", "get"): ("An import's progress and counts", "users:write", None,
+                                       200, "ImportJob", []),
+    ("/import-jobs/{job_id}/errors", "get"): ("The rows not imported, as CSV", "users:write",
+                                              None, 200, None, []),
+    ("/import-jobs/{job_id}/commit", "post"): ("Import a finished dry run's file for real",
+                                               "users:write", None, 202, "ImportJob", []),
     ("/users/{user_id}/identities", "get"): ("The person's linked sign-ins", "users:read", None,
                                              200, "IdentityPage", []),
 }
@@ -356,6 +368,19 @@ SCHEMAS.update({
                                 "last_error": N, "created_at": N, "last_attempt_at": N,
                                 "next_attempt_at": N}},
     "DeliveryPage": page_of("Delivery"),
+    "ImportWrite": {"type": "object", "required": ["csv"], "additionalProperties": False,
+                    "properties": {"csv": {
+                        "type": "string", "pattern": CSV_PATTERN,
+                        "description": "A header line naming the columns (at least email), "
+                                       "then one person per line."}, "dry_run": B}},
+    "ImportJob": {"type": "object", "required": ["id", "status", "dry_run", "total",
+                                                 "processed", "counts", "error_count"],
+                  "properties": {"id": S, "status": {"enum": ["pending", "running", "done",
+                                                              "failed"]},
+                                 "dry_run": B, "total": INT, "processed": INT,
+                                 "counts": {"type": "object", "additionalProperties": INT},
+                                 "error_count": INT, "message": N, "created_by": S,
+                                 "created_at": S, "finished_at": N}},
     "AuditExport": {"type": "object", "required": ["items"],
                     "properties": {"items": {"type": "array", "items": ref("AuditEvent")}}},
 })
@@ -378,6 +403,8 @@ def _operation(path: str, method: str, spec: tuple) -> dict:
         success["content"] = {"application/json": {"schema": ref(response_schema)}}
     if path == "/audit/export":
         success["content"]["text/csv"] = {"schema": S}
+    if path.endswith("/errors"):
+        success["content"] = {"text/csv": {"schema": S}}
     if (path, method) in {("/users/{user_id}/roles", "post")}:
         responses["201"] = success
     responses[str(status)] = success
