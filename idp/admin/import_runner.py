@@ -9,6 +9,7 @@ import threading
 import uuid
 
 from flask import Flask, current_app
+from sqlalchemy import text
 
 from idp.accounts.import_jobs import fail_job, run_job
 from idp.extensions import db
@@ -48,11 +49,17 @@ class ImportRunner:
     def _run(app: Flask, job_id, caller: Caller, user_id, ctx: RequestContext) -> None:
         with app.app_context():
             session = db.session
+
+            def checkpoint() -> None:
+                session.commit()
+                _begin_writing(session)
+
             try:
+                _begin_writing(session)
                 user = session.get(User, user_id) if user_id is not None else None
                 job = session.get(ImportJob, job_id)
                 run_job(session, ctx, dataclasses.replace(caller, user=user), job,
-                        session.commit)
+                        checkpoint)
             except Exception as exc:  # noqa: BLE001 - the job records why it stopped
                 log.exception("import job %s failed", job_id)
                 session.rollback()
@@ -62,6 +69,14 @@ class ImportRunner:
                     session.commit()
             finally:
                 db.session.remove()
+
+
+def _begin_writing(session) -> None:
+    """On SQLite, take the write lock when the transaction starts (waiting busy_timeout):
+    a transaction that read first and writes later fails at once when a request wrote in
+    between (SQLITE_BUSY_SNAPSHOT). PostgreSQL needs nothing."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("BEGIN IMMEDIATE"))
 
 
 def import_runner(app: Flask) -> ImportRunner:

@@ -41,6 +41,13 @@ class Client(Base, ClientMixin):
     # RFC 9126 6: authorization requests only by reference to a pushed request.
     require_pushed_authorization_requests: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=sa_false())
+    # Token lifetimes of this client in seconds (None: the deployment's IDP_*_TOKEN_TTL);
+    # never longer than the deployment's, so key retirement still covers every token.
+    access_token_ttl: Mapped[int | None]
+    refresh_token_ttl: Mapped[int | None]
+    id_token_ttl: Mapped[int | None]
+    # RFC 9700 2.1.1: PKCE for a confidential client too (public clients always need it).
+    require_pkce: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

@@ -22,6 +22,7 @@ from idp.oauth.constants import (
     TOKEN_EXCHANGE_GRANT,
 )
 from idp.oauth.dpop_http import dpop_key, token_binding
+from idp.oauth.token_issuance import lifetime
 from idp.oauth.tokens import new_opaque_token
 
 
@@ -46,8 +47,11 @@ class S256CodeChallenge(CodeChallenge):
         if data.get("code_challenge") and not data.get("code_challenge_method"):
             # RFC 7636 4.3 would default to "plain", which we do not support.
             raise InvalidRequestError("'code_challenge_method' must be 'S256'.")
-        if grant.request.client.is_public and not data.get("code_challenge"):
+        client = grant.request.client
+        if client.is_public and not data.get("code_challenge"):
             raise InvalidRequestError("Public clients must use PKCE ('code_challenge').")
+        if client.require_pkce and not data.get("code_challenge"):
+            raise InvalidRequestError("This client must use PKCE ('code_challenge').")
         return super().validate_code_challenge(grant, redirect_uri)
 
 
@@ -193,7 +197,8 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
     def create_token_response(self):
         server = self.server
         token = token_exchange.issue_exchanged_token(
-            db.session, self.request.ctx, server.tokens.signer, server.config.access_token_ttl,
+            db.session, self.request.ctx, server.tokens.signer,
+            lifetime(self.request.client, server.config, "access_token_ttl"),
             self.request.client, self.request.exchange, token_binding())
         return 200, token, self.TOKEN_RESPONSE_HEADER
 

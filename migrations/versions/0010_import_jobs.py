@@ -36,9 +36,18 @@ def upgrade():
     with op.batch_alter_table('import_jobs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_import_jobs_tenant_id'), ['tenant_id'],
                               unique=False)
+    with op.batch_alter_table('clients', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('access_token_ttl', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('refresh_token_ttl', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('id_token_ttl', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('require_pkce', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
 
 
 def downgrade():
+    with op.batch_alter_table('clients', schema=None) as batch_op:
+        for column in ('require_pkce', 'id_token_ttl', 'refresh_token_ttl', 'access_token_ttl'):
+            batch_op.drop_column(column)
     with op.batch_alter_table('import_jobs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_import_jobs_tenant_id'))
     op.drop_table('import_jobs')
