@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.integration.admin_support import bearer, make_person
+from tests.integration.admin_support import bearer
 
 
 @pytest.fixture
