@@ -90,6 +90,8 @@ def _profile(row: dict) -> dict:
 def _import_row(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant, row: dict,
                 invite: Callable[[User], None] | None) -> tuple[str, User]:
     email = (row.get("email") or "").strip()
+    if None in row:  # csv.DictReader's key for cells beyond the header: a shifted row
+        raise ValidationFailed("The row has more cells than the header has columns.")
     if not email:
         raise ValidationFailed("email is empty.")
     hashed = (row.get("password_hash") or "").strip() or None

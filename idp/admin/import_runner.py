@@ -11,7 +11,7 @@ import uuid
 from flask import Flask, current_app
 from sqlalchemy import text
 
-from idp.accounts.import_jobs import fail_job, run_job
+from idp.accounts.import_jobs import CHUNK, fail_job, run_job
 from idp.extensions import db
 from idp.models.accounts import User
 from idp.models.imports import ImportJob
@@ -19,6 +19,7 @@ from idp.rbac.authorization import Caller
 from idp.request_context import RequestContext
 
 log = logging.getLogger(__name__)
+SQLITE_CHUNK = 200
 
 
 class ImportRunner:
@@ -59,7 +60,7 @@ class ImportRunner:
                 user = session.get(User, user_id) if user_id is not None else None
                 job = session.get(ImportJob, job_id)
                 run_job(session, ctx, dataclasses.replace(caller, user=user), job,
-                        checkpoint)
+                        checkpoint, chunk=_chunk(session))
             except Exception as exc:  # noqa: BLE001 - the job records why it stopped
                 log.exception("import job %s failed", job_id)
                 session.rollback()
@@ -77,6 +78,12 @@ def _begin_writing(session) -> None:
     between (SQLITE_BUSY_SNAPSHOT). PostgreSQL needs nothing."""
     if session.get_bind().dialect.name == "sqlite":
         session.execute(text("BEGIN IMMEDIATE"))
+
+
+def _chunk(session) -> int:
+    """Rows per transaction: smaller on SQLite, where a chunk holds the one write lock and
+    requests that write wait for it."""
+    return SQLITE_CHUNK if session.get_bind().dialect.name == "sqlite" else CHUNK
 
 
 def import_runner(app: Flask) -> ImportRunner:

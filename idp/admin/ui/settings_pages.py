@@ -251,7 +251,8 @@ def import_job(job_id):
     from idp.accounts.import_jobs import query_job
 
     job = query_job(db.session, resolve_caller(check_csrf=False), job_id)
-    return page("admin/import.html", job=job, shown_errors=job.errors[:200])
+    return page("admin/import.html", job=job, shown_errors=job.errors[:200],
+                section="import_users")
 
 
 @bp.get("/import/<job_id>/status")
