@@ -19,6 +19,12 @@ bp = Blueprint("admin_openapi", __name__)
 
 S, N, B, INT = {"type": "string"}, {"type": ["string", "null"]}, {"type": "boolean"}, {"type": "integer"}
 OBJ = {"type": "object"}
+# accounts.normalization.validate_username: 1-150 printable characters (after NFKC), no
+# '@', no spaces; the class leaves out the BMP's control, format and private-use ranges.
+USERNAME = {"type": "string", "minLength": 1, "maxLength": 150, "format": "username",
+            "pattern": "^[^@\\s\\x00-\\x1f\\x7f-\\x9f\\xad\\u0600-\\u0605\\u200b-\\u200f"
+                       "\\u2028-\\u202f\\u2060-\\u206f\\ue000-\\uf8ff\\ufeff\\ufff0-\\uffff]"
+                       "{1,150}$"}
 # Role and group names (idp.accounts.groups.NAME).
 NAME = {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"}
 # Query strings never carry a NUL (refused with 400 before any route).
@@ -110,12 +116,12 @@ SCHEMAS = {
                             "erased_at": N, "phone_number_verified": B,
                             **PROFILE_OUT, "address": {"type": ["object", "null"]}}},
     "UserWrite": {"type": "object", "additionalProperties": False,
-                  "properties": {"username": S, "email": S, "email_verified": B,
+                  "properties": {"username": USERNAME, "email": S, "email_verified": B,
                                  "phone_number_verified": B,
                                  "address": {"type": ["object", "null"],
                                              "additionalProperties": S}, **PROFILE}},
     "UserCreate": {"type": "object", "additionalProperties": False, "required": ["email"],
-                   "properties": {"email": {**S, "format": "email"}, "username": S,
+                   "properties": {"email": {**S, "format": "email"}, "username": USERNAME,
                                   "password": {**S, "format": "password", "description":
                                                "Must meet the tenant's password policy "
                                                "(its settings.password_policy)."},
