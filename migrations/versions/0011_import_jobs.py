@@ -1,14 +1,14 @@
 """import_jobs: CSV imports run in the background; clients' own token lifetimes
 
-Revision ID: 0010_import_jobs
-Revises: 0009_saml_providers
+Revision ID: 0011_import_jobs
+Revises: 0010_scim_tokens
 Create Date: 2026-12-02 10:50:00
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0010_import_jobs'
-down_revision = '0009_saml_providers'
+revision = '0011_import_jobs'
+down_revision = '0010_scim_tokens'
 branch_labels = None
 depends_on = None
 
