@@ -23,9 +23,15 @@ OBJ = {"type": "object"}
 # '@', no spaces; the class leaves out the BMP's control, format and private-use ranges.
 USERNAME = {"type": "string", "minLength": 1, "maxLength": 150, "format": "username",
             "pattern": "^[^@\\s\\x00-\\x1f\\x7f-\\x9f\\xad\\u0600-\\u0605\\u200b-\\u200f"
-                       "\\u2028-\\u202f\\u2060-\\u206f\\ue000-\\uf8ff\\ufeff\\ufff0-\\uffff]"
+                       "\\u2028-\\u202f\\u2060-\\u206f\\ue000-\\uf8ff\\ufeff\\ufff0-\\ufffb\\ufffe\\uffff]"
                        "{1,150}$"}
-# Role and group names (idp.accounts.groups.NAME).
+# accounts.groups.check_group_name: 1-100 printable characters, the only space U+0020, not
+# at either end (BMP ranges, as for USERNAME).
+_INVISIBLE = ("\\x00-\\x1f\\x7f-\\xa0\\xad\\u0600-\\u0605\\u1680\\u2000-\\u200f\\u2028-\\u202f"
+              "\\u205f-\\u206f\\u3000\\ue000-\\uf8ff\\ufeff\\ufff0-\\ufffb\\ufffe\\uffff")
+GROUP_NAME = {"type": "string", "minLength": 1, "maxLength": 100, "format": "group-name",
+              "pattern": f"^[^ {_INVISIBLE}]([^{_INVISIBLE}]*[^ {_INVISIBLE}])?$"}
+# Role names (idp.accounts.groups.ROLE_NAME).
 NAME = {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"}
 # Query strings never carry a NUL (refused with 400 before any route).
 QUERY_TEXT = {"type": "string", "pattern": "^[^\\x00]*$"}
@@ -62,7 +68,8 @@ def _tenant_settings_schema() -> dict:
             "type": "string", "minLength": 1, "maxLength": 64}},
         "session": {"type": ["object", "null"], "additionalProperties": False,
                     "properties": session},
-        "password_policy": {"type": ["object", "null"], "properties": policy},
+        "password_policy": {"type": ["object", "null"], "additionalProperties": False,
+                            "properties": policy},
         "scim_deprovisioning": {"type": ["string", "null"],
                                 "enum": [*SCIM_DEPROVISIONING, None]}}}
 
@@ -346,7 +353,7 @@ SCHEMAS.update({
     "RoleRef": {"type": "object", "required": ["role"], "properties": {"role": S}},
     "UserRef": {"type": "object", "required": ["user_id"], "properties": {"user_id": S}},
     "GroupWrite": {"type": "object", "required": ["name"],
-                   "properties": {"name": NAME, "description": S}},
+                   "properties": {"name": GROUP_NAME, "description": S}},
     "TenantWrite": {"type": "object", "properties": {
         "slug": {**S, "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
         "name": {**S, "minLength": 1, "maxLength": 200, "pattern": "\\S"},

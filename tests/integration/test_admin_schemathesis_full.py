@@ -58,6 +58,8 @@ def _formats() -> None:
         lambda tail: "Aa1!" + tail))
     schemathesis.openapi.format("idp-cursor", st.just(""))
     schemathesis.openapi.format("username", st.from_regex(r"\A[a-z][a-z0-9._-]{0,30}\Z"))
+    schemathesis.openapi.format("group-name", st.from_regex(r"\A[A-Za-z][A-Za-z0-9 ._-]{0,40}"
+                                                            r"[A-Za-z0-9]\Z"))
 
 
 def test_schemathesis_all_checks_find_no_failure(app, client):
