@@ -24,8 +24,16 @@ def has_nul(*values: str | None) -> bool:
     return any(value and NUL in value for value in values)
 
 
+def _number(text: str) -> int | float:
+    """A JSON number with no fractional part is an integer (JSON Schema 2020-12 counts 145.0
+    as one), so `"expires_in": 145.0` is read like 145."""
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
 def loads_bounded(data: str | bytes, **kwargs) -> Any:
     """json.loads, refusing nesting deeper than MAX_JSON_DEPTH and NUL in any string."""
+    kwargs.setdefault("parse_float", _number)
     try:
         value = json.loads(data, **kwargs)
     except RecursionError:

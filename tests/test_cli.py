@@ -109,3 +109,19 @@ def test_weak_bootstrap_admin_password_stops_start_up(idp_env):
     good = idp({**idp_env, "IDP_BOOTSTRAP_ADMIN_PASSWORD": "Sturdy-Operator-Key-8!"}, "db",
                "upgrade")
     assert good.returncode == 0, good.stderr
+
+
+def test_client_lifetimes_from_the_cli_are_bounded_by_the_server(idp_env):
+    idp(idp_env, "db", "upgrade")
+    refused = idp(idp_env, "clients", "create", "--name", "svc", "--grant-type",
+                  "client_credentials", "--access-token-ttl", "99999")
+    assert refused.returncode != 0 and "from 60 to 600 seconds" in refused.stderr
+    assert "Traceback" not in refused.stderr and len(refused.stderr.strip().splitlines()) == 1
+    made = idp(idp_env, "clients", "create", "--name", "web", "--redirect-uri",
+               "https://rp.example.com/cb", "--access-token-ttl", "120", "--require-pkce",
+               "--json")
+    assert made.returncode == 0, made.stderr
+    shown = idp(idp_env, "clients", "show", json.loads(made.stdout)["client_id"])
+    assert shown.returncode == 0, shown.stderr
+    described = json.loads(shown.stdout)
+    assert described["access_token_ttl"] == 120 and described["require_pkce"] is True

@@ -70,12 +70,17 @@ class ImportReport:
 def read_csv(text: str) -> list[dict]:
     """Rows of a CSV with a header line; unknown columns are refused."""
     reader = csv.DictReader(io.StringIO(text))
-    unknown = sorted(set(reader.fieldnames or []) - set(IMPORT_COLUMNS))
-    if not reader.fieldnames or "email" not in reader.fieldnames:
-        raise ValidationFailed("The CSV needs a header line with at least an 'email' column.")
-    if unknown:
-        raise ValidationFailed(f"Unknown columns: {', '.join(unknown)}.")
-    return list(reader)
+    try:
+        unknown = sorted(set(reader.fieldnames or []) - set(IMPORT_COLUMNS))
+        if not reader.fieldnames or "email" not in reader.fieldnames:
+            raise ValidationFailed("The CSV needs a header line with at least an 'email' "
+                                   "column.", field="file")
+        if unknown:
+            raise ValidationFailed(f"Unknown columns: {', '.join(unknown)}.", field="file")
+        return list(reader)
+    except csv.Error as exc:
+        raise ValidationFailed(f"The file is not a readable CSV (line {reader.line_num}: "
+                               f"{exc}).", field="file") from None
 
 
 def _profile(row: dict) -> dict:
@@ -85,6 +90,8 @@ def _profile(row: dict) -> dict:
 def _import_row(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant, row: dict,
                 invite: Callable[[User], None] | None) -> tuple[str, User]:
     email = (row.get("email") or "").strip()
+    if None in row:  # csv.DictReader's key for cells beyond the header: a shifted row
+        raise ValidationFailed("The row has more cells than the header has columns.")
     if not email:
         raise ValidationFailed("email is empty.")
     hashed = (row.get("password_hash") or "").strip() or None
@@ -118,22 +125,20 @@ def _import_row(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant
     return action, user
 
 
-def import_users(db: Session, ctx: RequestContext, tenant: Tenant, rows: Iterable[dict], *,
-                 caller: Caller | None = None, dry_run: bool = False,
-                 invite: Callable[[User], None] | None = None,
-                 progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Import rows (row numbers count the header as line 1) as `caller` (the operator when
-    None): a row that would touch a person or grant a role above the caller's rank is an
-    error of that row, audited as `authz.denied`. The caller commits."""
-    caller = caller or Caller.operator()
-    report = ImportReport(dry_run)
+def import_rows(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant,
+                rows: Iterable[dict], report: ImportReport, *, first_row: int = 2,
+                invite: Callable[[User], None] | None = None,
+                progress: Callable[[int], None] | None = None) -> None:
+    """Import `rows` into `report` inside one savepoint (rolled back for a dry run), each row
+    in its own nested savepoint: a bad row is an error of that row, the others are kept.
+    A row above the caller's rank is that row's error, audited as `authz.denied`."""
     outer = db.begin_nested()
-    for number, row in enumerate(rows, start=2):
+    for number, row in enumerate(rows, start=first_row):
         email = (row.get("email") or "").strip()
         try:
             with db.begin_nested():
                 action, user = _import_row(db, ctx, caller, tenant, row,
-                                           None if dry_run else invite)
+                                           None if report.dry_run else invite)
             report.rows.append(RowResult(number, email, action, user_id=str(user.id)))
         except DomainError as exc:
             report.rows.append(RowResult(number, email, "error", exc.message))
@@ -141,10 +146,22 @@ def import_users(db: Session, ctx: RequestContext, tenant: Tenant, rows: Iterabl
                 record_denial(db, ctx, caller, exc)
         if progress:
             progress(1)
-    if dry_run:
+    if report.dry_run:
         outer.rollback()
     else:
         outer.commit()
+
+
+def import_users(db: Session, ctx: RequestContext, tenant: Tenant, rows: Iterable[dict], *,
+                 caller: Caller | None = None, dry_run: bool = False,
+                 invite: Callable[[User], None] | None = None,
+                 progress: Callable[[int], None] | None = None) -> ImportReport:
+    """Import rows (row numbers count the header as line 1) as `caller` (the operator when
+    None), then audit `user.imported` with the counts. The caller commits."""
+    report = ImportReport(dry_run)
+    import_rows(db, ctx, caller or Caller.operator(), tenant, rows, report,
+                invite=invite, progress=progress)
+    if not dry_run:
         record(db, ctx, EventType.USER_IMPORTED, tenant_id=tenant.id, details=report.summary())
     return report
 

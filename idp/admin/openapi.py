@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from flask import Blueprint
 
+from idp.accounts.bulk import IMPORT_COLUMNS
+from idp.accounts.roles import PERMISSIONS
 from idp.admin.operations import MAX_EXPIRY, MAX_GRACE
 from idp.oauth.constants import CLIENT_AUTH_METHODS, GRANT_TYPES, SIGNING_ALGS
 from idp.oauth.initial_access_tokens import MAX_TTL, MAX_USES, POLICY_GRANT_TYPES
@@ -17,6 +19,25 @@ bp = Blueprint("admin_openapi", __name__)
 
 S, N, B, INT = {"type": "string"}, {"type": ["string", "null"]}, {"type": "boolean"}, {"type": "integer"}
 OBJ = {"type": "object"}
+# accounts.normalization.validate_username: 1-150 printable characters (after NFKC), no
+# '@', no spaces; the class leaves out the BMP's control, format and private-use ranges.
+USERNAME = {"type": "string", "minLength": 1, "maxLength": 150, "format": "username",
+            "pattern": "^[^@\\s\\x00-\\x1f\\x7f-\\x9f\\xad\\u0600-\\u0605\\u200b-\\u200f"
+                       "\\u2028-\\u202f\\u2060-\\u206f\\ue000-\\uf8ff\\ufeff\\ufff0-\\ufffb\\ufffe\\uffff]"
+                       "{1,150}$"}
+# accounts.groups.check_group_name: 1-100 printable characters, the only space U+0020, not
+# at either end (BMP ranges, as for USERNAME).
+_INVISIBLE = ("\\x00-\\x1f\\x7f-\\xa0\\xad\\u0600-\\u0605\\u1680\\u2000-\\u200f\\u2028-\\u202f"
+              "\\u205f-\\u206f\\u3000\\ue000-\\uf8ff\\ufeff\\ufff0-\\ufffb\\ufffe\\uffff")
+GROUP_NAME = {"type": "string", "minLength": 1, "maxLength": 100, "format": "group-name",
+              "pattern": f"^[^ {_INVISIBLE}]([^{_INVISIBLE}]*[^ {_INVISIBLE}])?$"}
+# Role names (idp.accounts.groups.ROLE_NAME).
+NAME = {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"}
+# Query strings never carry a NUL (refused with 400 before any route).
+QUERY_TEXT = {"type": "string", "pattern": "^[^\\x00]*$"}
+# A header line starting with the email column (others from the known ones), then rows.
+CSV_PATTERN = (rf"^email(,({'|'.join(c for c in IMPORT_COLUMNS if c != 'email')}))*\r?\n"
+               r"[^\x00\r]*[A-Za-z0-9@][^\x00\r]*$")
 
 
 def _tenant_settings_schema() -> dict:
@@ -47,7 +68,8 @@ def _tenant_settings_schema() -> dict:
             "type": "string", "minLength": 1, "maxLength": 64}},
         "session": {"type": ["object", "null"], "additionalProperties": False,
                     "properties": session},
-        "password_policy": {"type": ["object", "null"], "properties": policy},
+        "password_policy": {"type": ["object", "null"], "additionalProperties": False,
+                            "properties": policy},
         "scim_deprovisioning": {"type": ["string", "null"],
                                 "enum": [*SCIM_DEPROVISIONING, None]}}}
 
@@ -62,9 +84,30 @@ def page_of(name: str) -> dict:
                            "next_cursor": N}}
 
 
-PROFILE = {k: N for k in ("name", "given_name", "family_name", "middle_name", "nickname",
-                          "profile", "picture", "website", "gender", "zoneinfo", "locale",
-                          "phone_number", "department", "manager", "location", "birthdate")}
+def _profile_schema() -> dict:
+    """What accounts.profile accepts, field by field (null or "" clears a field)."""
+    from idp.accounts.profile import _LOCALE, _PHONE, ADDRESS_KEYS, PROFILE_FIELDS, URL_FIELDS, _zones
+
+    out: dict = {}
+    for key, limit in PROFILE_FIELDS.items():
+        if limit is None:
+            continue
+        pattern = r"^[^\x00-\x1f\x7f]*$"
+        if key in URL_FIELDS:
+            pattern = r"^(|https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[^\s\x00-\x1f\x7f]*)?)$"
+        elif key in ("locale", "phone_number"):
+            pattern = "^(|" + (_LOCALE if key == "locale" else _PHONE).pattern[1:-1] + ")$"
+        out[key] = {"type": ["string", "null"], "maxLength": limit, "pattern": pattern}
+    out["zoneinfo"] = {"type": ["string", "null"], "enum": [*sorted(_zones()), "", None]}
+    out["birthdate"] = {"type": ["string", "null"], "format": "date"}
+    out["address"] = {"type": ["object", "null"], "additionalProperties": False,
+                      "properties": {k: {**S, "maxLength": 500} for k in sorted(ADDRESS_KEYS)}}
+    out["phone_number_verified"] = {"type": ["boolean", "null"]}
+    return out
+
+
+PROFILE = _profile_schema()
+PROFILE_OUT = {k: N for k, v in PROFILE.items() if v.get("type") == ["string", "null"]}
 SCHEMAS = {
     "Error": {"type": "object", "required": ["error", "message"],
               "properties": {"error": S, "message": S, "field": S}},
@@ -78,14 +121,18 @@ SCHEMAS = {
                             "groups": {"type": "array", "items": S},
                             "created_at": N, "updated_at": N, "last_login_at": N,
                             "erased_at": N, "phone_number_verified": B,
-                            "address": {"type": ["object", "null"]}, **PROFILE}},
+                            **PROFILE_OUT, "address": {"type": ["object", "null"]}}},
     "UserWrite": {"type": "object", "additionalProperties": False,
-                  "properties": {"username": S, "email": S, "email_verified": B,
+                  "properties": {"username": USERNAME, "email": S, "email_verified": B,
                                  "phone_number_verified": B,
                                  "address": {"type": ["object", "null"],
                                              "additionalProperties": S}, **PROFILE}},
     "UserCreate": {"type": "object", "additionalProperties": False, "required": ["email"],
-                   "properties": {"email": S, "username": S, "password": S, "tenant": S,
+                   "properties": {"email": {**S, "format": "email"}, "username": USERNAME,
+                                  "password": {**S, "format": "password", "description":
+                                               "Must meet the tenant's password policy "
+                                               "(its settings.password_policy)."},
+                                  "tenant": S,
                                   "email_verified": B, **PROFILE}},
     "Session": {"type": "object", "required": ["id"], "properties": {
         "id": S, "created_at": N, "last_seen_at": N, "expires_at": N, "ip": N,
@@ -103,7 +150,7 @@ SCHEMAS = {
                             "permissions": {"type": "array", "items": S}}},
     "RoleWrite": {"type": "object", "properties": {
         "name": S, "description": S, "tenant": S,
-        "permissions": {"type": "array", "items": S}}},
+        "permissions": {"type": "array", "items": {"enum": PERMISSIONS}}}},
     "Group": {"type": "object", "required": ["id", "name", "roles", "members"],
               "properties": {"id": S, "tenant": S, "name": S, "description": S,
                              "roles": {"type": "array", "items": S},
@@ -130,11 +177,21 @@ SCHEMAS = {
                              "description": "fapi2: the FAPI 2.0 Security Profile applies "
                                             "(private_key_jwt, ES256, PAR, PKCE, DPoP); "
                                             "empty: none."},
+        "require_pkce": {**B, "description": "PKCE for a confidential client too (public "
+                                             "clients always need it)."},
+        **{key: {"type": ["integer", "null"], "minimum": 60, "description":
+                 f"Seconds; at most the server's IDP_{key.upper()}; null: that value."}
+           for key in ("access_token_ttl", "refresh_token_ttl", "id_token_ttl")},
         "token_alg": {"type": "string", "enum": list(SIGNING_ALGS)},
         "expires_in": {"type": "integer", "minimum": 1, "maximum": MAX_EXPIRY,
                        "description": "Seconds until the client stops working."}}},
     "Export": {"type": "object", "required": ["profile", "roles", "audit_events"]},
 }
+SCHEMAS["ClientCreate"] = {**SCHEMAS["ClientWrite"], "required": ["name"]}
+SCHEMAS["ClientCreate"]["properties"] = {**SCHEMAS["ClientWrite"]["properties"],
+                                         "name": {**S, "minLength": 1, "pattern": "\\S"}}
+SCHEMAS["RoleCreate"] = {"type": "object", "required": ["name"], "properties": {
+    **SCHEMAS["RoleWrite"]["properties"], "name": NAME}}
 for _name in ("User", "AuditEvent", "Role", "Group", "Tenant", "Client", "Session"):
     SCHEMAS[f"{_name}Page"] = page_of(_name)
 SCHEMAS["StringPage"] = {"type": "object", "required": ["items", "next_cursor"],
@@ -146,7 +203,12 @@ USER_FILTERS = ["q", "status", "role", "group", "last_login_before", "last_login
                 "tenant", *LIST_PARAMS]
 AUDIT_FILTERS = ["user", "actor", "type", "outcome", "ip", "since", "until", "tenant"]
 PARAM_SCHEMAS = {"limit": {"type": "integer", "minimum": 1, "maximum": 200},
+                 "cursor": {"type": "string", "format": "idp-cursor",
+                            "pattern": "^[A-Za-z0-9_.-]*$",
+                            "description": "Opaque and signed: the next_cursor of the page "
+                                           "before, for the same list (400 otherwise)."},
                  "status": {"enum": ["active", "disabled", "locked", "erased"]},
+                 "user": {"type": "string", "format": "uuid"},
                  "format": {"enum": ["json", "csv"]},
                  "since": {"type": "string", "format": "date-time"},
                  "until": {"type": "string", "format": "date-time"},
@@ -187,7 +249,7 @@ OPERATIONS = {
     ("/audit/export", "get"): ("Audit export (CSV or JSON)", "audit:read", None, 200, "AuditExport",
                                [*AUDIT_FILTERS, "format"]),
     ("/roles", "get"): ("Roles", "users:read", None, 200, "RolePage", []),
-    ("/roles", "post"): ("Create a custom role", "roles:write", "RoleWrite", 201, "Role", []),
+    ("/roles", "post"): ("Create a custom role", "roles:write", "RoleCreate", 201, "Role", []),
     ("/roles/{role_id}", "get"): ("Show a role", "users:read", None, 200, "Role", []),
     ("/roles/{role_id}", "patch"): ("Edit a custom role", "roles:write", "RoleWrite", 200, "Role", []),
     ("/roles/{role_id}", "delete"): ("Delete a custom role", "roles:write", None, 204, None, []),
@@ -204,12 +266,14 @@ OPERATIONS = {
     ("/groups/{group_id}/roles/{role_name}", "delete"): ("Take a role from the group",
                                                          "roles:write", None, 204, None, []),
     ("/tenants", "get"): ("Tenants", "users:read", None, 200, "TenantPage", []),
-    ("/tenants", "post"): ("Create a tenant", "tenants:write", "TenantWrite", 201, "Tenant", []),
+    ("/tenants", "post"): ("Create a tenant", "tenants:write", "TenantCreate", 201, "Tenant",
+                           []),
     ("/tenants/{tenant_id}", "get"): ("Show a tenant", "users:read", None, 200, "Tenant", []),
     ("/tenants/{tenant_id}", "patch"): ("Edit a tenant", "tenants:write", "TenantWrite", 200,
                                         "Tenant", []),
     ("/clients", "get"): ("Clients", "clients:write or audit:read", None, 200, "ClientPage", []),
-    ("/clients", "post"): ("Register a client", "clients:write", "ClientWrite", 201, "Client", []),
+    ("/clients", "post"): ("Register a client", "clients:write", "ClientCreate", 201, "Client",
+                           []),
     ("/clients/{client_id}", "get"): ("Show a client with usage", "clients:write or audit:read",
                                       None, 200, "Client", []),
     ("/clients/{client_id}", "patch"): ("Edit a client (fields left out keep their value)",
@@ -268,6 +332,14 @@ OPERATIONS = {
                                     "ProviderPatch", 200, "Provider", []),
     ("/providers/{ref}", "delete"): ("Delete a provider and its linked identities",
                                      "clients:write", None, 204, None, []),
+    ("/import-jobs", "post"): ("Start a CSV import (or dry run) in the background",
+                               "users:write", "ImportWrite", 202, "ImportJob", []),
+    ("/import-jobs/{job_id}", "get"): ("An import's progress and counts", "users:write", None,
+                                       200, "ImportJob", []),
+    ("/import-jobs/{job_id}/errors", "get"): ("The rows not imported, as CSV", "users:write",
+                                              None, 200, None, []),
+    ("/import-jobs/{job_id}/commit", "post"): ("Import a finished dry run's file for real",
+                                               "users:write", None, 202, "ImportJob", []),
     ("/users/{user_id}/identities", "get"): ("The person's linked sign-ins", "users:read", None,
                                              200, "IdentityPage", []),
 }
@@ -285,11 +357,16 @@ SCHEMAS.update({
     "RoleRef": {"type": "object", "required": ["role"], "properties": {"role": S}},
     "UserRef": {"type": "object", "required": ["user_id"], "properties": {"user_id": S}},
     "GroupWrite": {"type": "object", "required": ["name"],
-                   "properties": {"name": S, "description": S}},
+                   "properties": {"name": GROUP_NAME, "description": S}},
     "TenantWrite": {"type": "object", "properties": {
         "slug": {**S, "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
-        "name": {**S, "minLength": 1, "maxLength": 200}, "settings": ref("TenantSettings")}},
+        "name": {**S, "minLength": 1, "maxLength": 200, "pattern": "\\S"},
+        "settings": ref("TenantSettings")}},
     "TenantSettings": _tenant_settings_schema(),
+    "TenantCreate": {"type": "object", "required": ["slug", "name"], "properties": {
+        "slug": {**S, "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"},
+        "name": {**S, "minLength": 1, "maxLength": 200, "pattern": "\\S"},
+        "settings": ref("TenantSettings")}},
     "Grace": {"type": "object", "properties": {"grace": {**INT, "minimum": 0,
                                                          "maximum": MAX_GRACE}}},
     "Revoked": {"type": "object", "required": ["revoked"], "properties": {"revoked": INT}},
@@ -360,6 +437,19 @@ SCHEMAS.update({
                                 "last_error": N, "created_at": N, "last_attempt_at": N,
                                 "next_attempt_at": N}},
     "DeliveryPage": page_of("Delivery"),
+    "ImportWrite": {"type": "object", "required": ["csv"], "additionalProperties": False,
+                    "properties": {"csv": {
+                        "type": "string", "pattern": CSV_PATTERN,
+                        "description": "A header line naming the columns (at least email), "
+                                       "then one person per line."}, "dry_run": B}},
+    "ImportJob": {"type": "object", "required": ["id", "status", "dry_run", "total",
+                                                 "processed", "counts", "error_count"],
+                  "properties": {"id": S, "status": {"enum": ["pending", "running", "done",
+                                                              "failed"]},
+                                 "dry_run": B, "total": INT, "processed": INT,
+                                 "counts": {"type": "object", "additionalProperties": INT},
+                                 "error_count": INT, "message": N, "created_by": S,
+                                 "created_at": S, "finished_at": N}},
     "AuditExport": {"type": "object", "required": ["items"],
                     "properties": {"items": {"type": "array", "items": ref("AuditEvent")}}},
 })
@@ -374,7 +464,7 @@ def _operation(path: str, method: str, spec: tuple) -> dict:
     params = [{"name": p.strip("{}"), "in": "path", "required": True, "schema": S}
               for p in path.split("/") if p.startswith("{")]
     params += [{"name": q, "in": "query", "required": False,
-                "schema": PARAM_SCHEMAS.get(q, S)} for q in query]
+                "schema": PARAM_SCHEMAS.get(q, QUERY_TEXT)} for q in query]
     responses = {str(code): {"description": text, "content": {
         "application/json": {"schema": ref("Error")}}} for code, text in ERRORS.items()}
     success: dict = {"description": "OK" if status != 204 else "Done; no content"}
@@ -382,6 +472,8 @@ def _operation(path: str, method: str, spec: tuple) -> dict:
         success["content"] = {"application/json": {"schema": ref(response_schema)}}
     if path == "/audit/export":
         success["content"]["text/csv"] = {"schema": S}
+    if path.endswith("/errors"):
+        success["content"] = {"text/csv": {"schema": S}}
     if (path, method) in {("/users/{user_id}/roles", "post")}:
         responses["201"] = success
     responses[str(status)] = success
@@ -395,8 +487,21 @@ def _operation(path: str, method: str, spec: tuple) -> dict:
     return op
 
 
-def build_document(session_cookie: str = "idp_session") -> dict:
-    """The OpenAPI 3.1 document."""
+def _with_limits(schemas: dict, limits) -> dict:
+    """Client token lifetimes are bounded by this deployment's IDP_*_TOKEN_TTL."""
+    if limits is None:
+        return schemas
+    out = dict(schemas)
+    for name in ("ClientWrite", "ClientCreate"):
+        props = dict(out[name]["properties"])
+        for key in ("access_token_ttl", "refresh_token_ttl", "id_token_ttl"):
+            props[key] = {**props[key], "maximum": getattr(limits, key)}
+        out[name] = {**out[name], "properties": props}
+    return out
+
+
+def build_document(session_cookie: str = "idp_session", limits=None) -> dict:
+    """The OpenAPI 3.1 document (`limits`: the Config whose token lifetimes bound clients')."""
     paths: dict = {}
     for (path, method), spec in OPERATIONS.items():
         paths.setdefault("/api/v1" + path, {})[method] = _operation(path, method, spec)
@@ -404,11 +509,13 @@ def build_document(session_cookie: str = "idp_session") -> dict:
         "openapi": "3.1.0",
         "info": {"title": "idp admin API", "version": "1.0.0",
                  "description": "Manage people, roles, groups, tenants, clients and the audit "
-                                "log. Lists answer {items, next_cursor}; errors {error, message}."},
+                                "log. Lists answer {items, next_cursor}; errors {error, message}. "
+                                "No string may contain NUL (U+0000): such a request is "
+                                "refused with 400, as is JSON nested deeper than 32 levels."},
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}, {"session": []}],
         "paths": paths,
-        "components": {"schemas": SCHEMAS, "securitySchemes": {
+        "components": {"schemas": _with_limits(SCHEMAS, limits), "securitySchemes": {
             "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
                        "description": "Client-credentials token with scope idp:admin."},
             "session": {"type": "apiKey", "in": "cookie", "name": session_cookie,
@@ -421,4 +528,5 @@ def build_document(session_cookie: str = "idp_session") -> dict:
 def openapi_json():
     from idp.http import SESSION_COOKIE, cookie_name, settings
 
-    return build_document(cookie_name(SESSION_COOKIE, settings().issuer_is_https))
+    config = settings()
+    return build_document(cookie_name(SESSION_COOKIE, config.issuer_is_https), config)

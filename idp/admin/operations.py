@@ -49,7 +49,8 @@ CLIENT_FIELDS = {"name": str, "grant_types": list, "redirect_uris": list,
                  "audiences": list, "token_alg": str, "expires_in": int,
                  "backchannel_logout_uri": str, "backchannel_logout_session_required": bool,
                  "require_pushed_authorization_requests": bool, "require_dpop_nonce": bool,
-                 "security_profile": str}
+                 "security_profile": str, "access_token_ttl": int,
+                 "refresh_token_ttl": int, "id_token_ttl": int, "require_pkce": bool}
 MAX_EXPIRY = 10 * 365 * 86400
 MAX_GRACE = 30 * 86400  # how long a rotated-out secret may keep working
 
@@ -192,11 +193,15 @@ def client_spec(data: dict) -> ClientSpec:
                       require_pushed_authorization_requests=bool(
                           data.get("require_pushed_authorization_requests")),
                       require_dpop_nonce=bool(data.get("require_dpop_nonce")),
-                      security_profile=data.get("security_profile") or None)
+                      security_profile=data.get("security_profile") or None,
+                      access_token_ttl=data.get("access_token_ttl"),
+                      refresh_token_ttl=data.get("refresh_token_ttl"),
+                      id_token_ttl=data.get("id_token_ttl"),
+                      require_pkce=bool(data.get("require_pkce")))
 
 
 def register_client(db: Session, ctx: RequestContext, caller: Caller, keyring: Keyring,
-                    data: dict, outbound: OutboundPolicy = PUBLIC_ONLY
+                    data: dict, outbound: OutboundPolicy = PUBLIC_ONLY, limits=None
                     ) -> tuple[Client, str | None]:
     """A client in the caller's tenant (a superadmin may name another), never with roles
     that carry rights the caller lacks; returns it and its secret (shown once)."""
@@ -206,12 +211,12 @@ def register_client(db: Session, ctx: RequestContext, caller: Caller, keyring: K
     if len(roles) != len(set(spec.roles or [])):
         raise ValidationFailed("Unknown role.", field="roles")
     ensure_may_grant(caller, roles, permission="clients:write")
-    return create_client(db, ctx, keyring, tenant, spec, outbound)
+    return create_client(db, ctx, keyring, tenant, spec, outbound, limits)
 
 
 def edit_client(db: Session, ctx: RequestContext, caller: Caller, keyring: Keyring,
-                client: Client, data: dict, outbound: OutboundPolicy = PUBLIC_ONLY
-                ) -> str | None:
+                client: Client, data: dict, outbound: OutboundPolicy = PUBLIC_ONLY,
+                limits=None) -> str | None:
     """Change a client's settings (fields left out keep their value) by the rules of
     registration; returns a secret when the change needs a first one."""
     from idp.oauth.clients import update_client
@@ -224,7 +229,7 @@ def edit_client(db: Session, ctx: RequestContext, caller: Caller, keyring: Keyri
     if len(roles) != len(set(spec.roles or [])):
         raise ValidationFailed("Unknown role.", field="roles")
     ensure_may_grant(caller, roles, permission="clients:write")
-    return update_client(db, ctx, keyring, client, spec, outbound)
+    return update_client(db, ctx, keyring, client, spec, outbound, limits)
 
 
 def _current(client: Client) -> dict:
@@ -239,7 +244,10 @@ def _current(client: Client) -> dict:
             "backchannel_logout_session_required": client.backchannel_logout_session_required,
             "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
             "require_dpop_nonce": client.require_dpop_nonce,
-            "security_profile": client.security_profile}
+            "security_profile": client.security_profile,
+            "access_token_ttl": client.access_token_ttl,
+            "refresh_token_ttl": client.refresh_token_ttl, "id_token_ttl": client.id_token_ttl,
+            "require_pkce": client.require_pkce}
 
 
 REGISTRATION_TOKEN_FIELDS = {"tenant", "uses", "expires_in", "grant_types",

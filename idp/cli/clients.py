@@ -39,6 +39,10 @@ def clients():
 @click.option("--jwks-file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--token-alg", default="RS256", show_default=True)
 @click.option("--expires-in", type=int, help="Seconds until the client stops working.")
+@click.option("--access-token-ttl", type=int, help="Seconds (at most IDP_ACCESS_TOKEN_TTL).")
+@click.option("--refresh-token-ttl", type=int, help="Seconds (at most IDP_REFRESH_TOKEN_TTL).")
+@click.option("--id-token-ttl", type=int, help="Seconds (at most IDP_ID_TOKEN_TTL).")
+@click.option("--require-pkce", is_flag=True, help="PKCE for a confidential client too.")
 @click.option("--role", "roles", multiple=True)
 @click.option("--tenant")
 @click.option("--json", "as_json", is_flag=True)
@@ -46,7 +50,8 @@ def clients():
 def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scopes, audiences,
                    public, first_party, auth_method, jwks_uri, backchannel_logout_uri, bcl_sid,
                    require_par, require_dpop_nonce, security_profile, jwks_file, token_alg,
-                   expires_in, roles, tenant, as_json):
+                   expires_in, access_token_ttl, refresh_token_ttl, id_token_ttl, require_pkce,
+                   roles, tenant, as_json):
     """Register a client; its secret is printed once."""
     from idp.accounts.tenants import query_tenant
     from idp.extensions import db as database
@@ -70,11 +75,13 @@ def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scop
                       backchannel_logout_uri=backchannel_logout_uri,
                       backchannel_logout_session_required=bcl_sid,
                       require_pushed_authorization_requests=require_par,
-                      require_dpop_nonce=require_dpop_nonce, security_profile=security_profile)
+                      require_dpop_nonce=require_dpop_nonce, security_profile=security_profile,
+                      access_token_ttl=access_token_ttl, refresh_token_ttl=refresh_token_ttl,
+                      id_token_ttl=id_token_ttl, require_pkce=require_pkce)
     tenant_row = query_tenant(database.session, tenant)
     svc = app.extensions["idp"]
     client, secret = create_client(database.session, system_context(), svc.keyring, tenant_row,
-                                   spec, svc.outbound_policy)
+                                   spec, svc.outbound_policy, svc.config)
     database.session.commit()
     out = {"client_id": client.id, "client_secret": secret}
     if as_json:

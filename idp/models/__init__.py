@@ -6,6 +6,7 @@ from idp.models.audit import AuditChainHead, AuditEvent
 from idp.models.base import Base, utcnow
 from idp.models.federation import FederatedIdentity, IdentityProvider, SamlAssertion
 from idp.models.groups import Group, GroupMember, GroupRole
+from idp.models.imports import ImportJob
 from idp.models.keys import SigningKey
 from idp.models.mfa import BackupCode, TotpCredential, UsedWebAuthnChallenge, WebAuthnCredential
 from idp.models.oauth import (
@@ -33,7 +34,7 @@ __all__ = [
     "AccessToken", "AuditChainHead", "AuditEvent", "AuthorizationCode", "Base", "Client",
     "ClientRegistration", "ClientSecret", "ClientUsageDay", "Consent", "DEFAULT_TENANT_SLUG",
     "FederatedIdentity",
-    "IdentityProvider", "InitialAccessToken", "SamlAssertion", "Group", "GroupMember",
+    "IdentityProvider", "ImportJob", "InitialAccessToken", "SamlAssertion", "Group", "GroupMember",
     "GroupRole", "OutboxEvent", "PasswordCredential",
     "PasswordHistory",
     "RefreshToken", "RevokedToken", "Role", "RoleAssignment", "ScimToken", "SigningKey", "Tenant",

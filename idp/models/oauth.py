@@ -46,6 +46,13 @@ class Client(Base, ClientMixin):
         Boolean, default=False, server_default=sa_false())
     # "fapi2": the FAPI 2.0 Security Profile's rules apply (idp/oauth/fapi.py).
     security_profile: Mapped[str | None] = mapped_column(String(20))
+    # Token lifetimes of this client in seconds (None: the deployment's IDP_*_TOKEN_TTL);
+    # never longer than the deployment's, so key retirement still covers every token.
+    access_token_ttl: Mapped[int | None]
+    refresh_token_ttl: Mapped[int | None]
+    id_token_ttl: Mapped[int | None]
+    # RFC 9700 2.1.1: PKCE for a confidential client too (public clients always need it).
+    require_pkce: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]

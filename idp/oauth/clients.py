@@ -55,6 +55,28 @@ class ClientSpec:
     require_pushed_authorization_requests: bool = False
     require_dpop_nonce: bool = False
     security_profile: str | None = None  # "fapi2": FAPI 2.0 Security Profile (oauth/fapi.py)
+    # Token lifetimes in seconds (None: the deployment's) and PKCE for confidential clients.
+    access_token_ttl: int | None = None
+    refresh_token_ttl: int | None = None
+    id_token_ttl: int | None = None
+    require_pkce: bool = False
+
+
+LIFETIMES = ("access_token_ttl", "refresh_token_ttl", "id_token_ttl")
+MIN_TOKEN_TTL = 60
+
+
+def check_lifetimes(spec: ClientSpec, limits) -> None:
+    """Each lifetime a client sets is from a minute to the deployment's own (`limits`: the
+    Config, IDP_ACCESS_TOKEN_TTL etc.): signing keys stay published for the longest of
+    those, so no token may outlive its key."""
+    for key in LIFETIMES:
+        value, most = getattr(spec, key), getattr(limits, key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or not MIN_TOKEN_TTL <= value <= most):
+            raise ValidationFailed(f"{key} must be from {MIN_TOKEN_TTL} to {most} seconds "
+                                   f"(the server's IDP_{key.upper()}), or empty for that.",
+                                   field=key)
 
 
 def _check_uri(uri: str, field: str) -> None:
@@ -137,10 +159,12 @@ def _scopes(spec: ClientSpec) -> list[str]:
 
 def create_client(
     db: Session, ctx: RequestContext, keyring: Keyring, tenant: Tenant, spec: ClientSpec,
-    outbound: OutboundPolicy = PUBLIC_ONLY,
+    outbound: OutboundPolicy = PUBLIC_ONLY, limits=None,
 ) -> tuple[Client, str | None]:
-    """Register a client; returns it and its secret (shown once; None for keyless clients)."""
+    """Register a client; returns it and its secret (shown once; None for keyless clients).
+    `limits` (the Config) bounds its token lifetimes; without it none may be set."""
     method = _validate(spec, outbound)
+    _check_lifetimes_against(spec, limits)
     scopes = _scopes(spec)
     client = Client(
         id="idp_ci_" + secrets.token_urlsafe(16), tenant_id=tenant.id, name=spec.name.strip(),
@@ -153,6 +177,7 @@ def create_client(
         access_token_alg=spec.token_alg, created_at=ctx.now,
         **_protocol_settings(spec),
         expires_at=ctx.now + timedelta(seconds=spec.expires_in) if spec.expires_in else None,
+        **_own_settings(spec),
     )
     secret = None
     if method in SECRET_METHODS:
@@ -168,7 +193,7 @@ def create_client(
 
 def update_client(
     db: Session, ctx: RequestContext, keyring: Keyring, client: Client, spec: ClientSpec,
-    outbound: OutboundPolicy = PUBLIC_ONLY,
+    outbound: OutboundPolicy = PUBLIC_ONLY, limits=None,
 ) -> str | None:
     """Change a client's settings by the rules of registration; returns a new secret only
     when the change moves it to a secret-based auth method it had no secret for."""
@@ -176,8 +201,10 @@ def update_client(
         raise ValidationFailed("A client cannot switch between public and confidential; "
                                "register a new one.", field="public")
     method = _validate(spec, outbound)
-    changed = sorted(k for k, v in _settings(spec, method).items() if getattr(client, k) != v)
-    for key, value in _settings(spec, method).items():
+    _check_lifetimes_against(spec, limits)
+    settings = {**_settings(spec, method), **_own_settings(spec)}
+    changed = sorted(k for k, v in settings.items() if getattr(client, k) != v)
+    for key, value in settings.items():
         setattr(client, key, value)
     if spec.expires_in:
         client.expires_at = ctx.now + timedelta(seconds=spec.expires_in)
@@ -208,6 +235,19 @@ def _protocol_settings(spec: ClientSpec) -> dict:
             "require_pushed_authorization_requests": spec.require_pushed_authorization_requests,
             "require_dpop_nonce": spec.require_dpop_nonce,
             "security_profile": spec.security_profile or None}
+
+
+def _own_settings(spec: ClientSpec) -> dict:
+    return {"access_token_ttl": spec.access_token_ttl,
+            "refresh_token_ttl": spec.refresh_token_ttl, "id_token_ttl": spec.id_token_ttl,
+            "require_pkce": spec.require_pkce}
+
+
+def _check_lifetimes_against(spec: ClientSpec, limits) -> None:
+    if limits is not None:
+        check_lifetimes(spec, limits)
+    elif any(getattr(spec, key) is not None for key in LIFETIMES):
+        raise ValidationFailed("Token lifetimes need the server's limits.", field=LIFETIMES[0])
 
 
 def query_client_or_404(db: Session, client_id: str) -> Client:
@@ -267,6 +307,9 @@ def describe_client(client: Client, usage_days: list | None = None) -> dict:
         "require_pushed_authorization_requests": client.require_pushed_authorization_requests,
         "require_dpop_nonce": client.require_dpop_nonce,
         "security_profile": client.security_profile,
+        "require_pkce": client.is_public or client.require_pkce,
+        "access_token_ttl": client.access_token_ttl,
+        "refresh_token_ttl": client.refresh_token_ttl, "id_token_ttl": client.id_token_ttl,
         "created_at": _iso(client.created_at), "expires_at": _iso(client.expires_at),
         "revoked_at": _iso(client.revoked_at), "last_used_at": _iso(client.last_used_at),
         "last_used_ip": client.last_used_ip,

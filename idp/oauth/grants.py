@@ -22,6 +22,7 @@ from idp.oauth.constants import (
     TOKEN_EXCHANGE_GRANT,
 )
 from idp.oauth.dpop_http import dpop_key, token_binding
+from idp.oauth.token_issuance import lifetime
 from idp.oauth.tokens import new_opaque_token
 
 
@@ -47,7 +48,9 @@ class S256CodeChallenge(CodeChallenge):
             # RFC 7636 4.3 would default to "plain", which we do not support.
             raise InvalidRequestError("'code_challenge_method' must be 'S256'.")
         client = grant.request.client
-        if (client.is_public or client.is_fapi2) and not data.get("code_challenge"):
+        if client.is_public and not data.get("code_challenge"):
+            raise InvalidRequestError("Public clients must use PKCE ('code_challenge').")
+        if (client.is_fapi2 or client.require_pkce) and not data.get("code_challenge"):
             # RFC 9700 2.1.1; FAPI 2.0 5.3.2.2 for every client of the profile.
             raise InvalidRequestError("This client must use PKCE ('code_challenge').")
         return super().validate_code_challenge(grant, redirect_uri)
@@ -195,7 +198,8 @@ class TokenExchangeGrant(grants.BaseGrant, grants.TokenEndpointMixin):
     def create_token_response(self):
         server = self.server
         token = token_exchange.issue_exchanged_token(
-            db.session, self.request.ctx, server.tokens.signer, server.config.access_token_ttl,
+            db.session, self.request.ctx, server.tokens.signer,
+            lifetime(self.request.client, server.config, "access_token_ttl"),
             self.request.client, self.request.exchange, token_binding())
         return 200, token, self.TOKEN_RESPONSE_HEADER
 

@@ -36,7 +36,7 @@ class TokenIssuer:
         cfg, user, grant = self.config, subject.user, subject.grant
         issued = self.signer.access_token(
             client_id=client.id, subject=str(user.id), audience=client.id, scope=scope,
-            ttl=cfg.access_token_ttl, alg=client.access_token_alg,
+            ttl=lifetime(client, cfg, "access_token_ttl"), alg=client.access_token_alg,
             extra={**_user_claims(subject, scope), **token_binding()})
         db.add(AccessToken(jti=issued.jti, grant_id=grant.id,
                            expires_at=datetime.fromtimestamp(issued.expires_at, UTC)))
@@ -46,7 +46,8 @@ class TokenIssuer:
             # RFC 9449 5: a public client's refresh token is bound to its DPoP key.
             bound = dpop_key() if client.is_public else None
             token["refresh_token"] = create_refresh_token(
-                db, grant, scope, cfg.refresh_token_ttl, ctx.now, dpop_jkt=bound)
+                db, grant, scope, lifetime(client, cfg, "refresh_token_ttl"), ctx.now,
+                dpop_jkt=bound)
         # In the same transaction as the token row: no token without its audit event.
         record(db, ctx, EventType.TOKEN_ISSUED, subject_id=user.id,
                tenant_id=user.tenant_id, client_id=client.id,
@@ -59,7 +60,8 @@ class TokenIssuer:
         """The ID token that goes with `token` (its `at_hash` binds the access token)."""
         grant = subject.grant
         return self.signer.id_token(
-            client_id=client.id, subject=str(subject.user.id), ttl=self.config.id_token_ttl,
+            client_id=client.id, subject=str(subject.user.id),
+            ttl=lifetime(client, self.config, "id_token_ttl"),
             alg=client.id_token_signed_response_alg,
             auth_time=int(grant.auth_time.timestamp()), nonce=subject.nonce,
             amr=list(grant.amr or []), acr=grant.acr, access_token=token.get("access_token"),
@@ -77,10 +79,18 @@ class TokenIssuer:
         extra.update(token_binding())
         issued = self.signer.access_token(
             client_id=client.id, subject=client.id, audience=audience, scope=scope,
-            ttl=self.config.access_token_ttl, alg=client.access_token_alg, extra=extra)
+            ttl=lifetime(client, self.config, "access_token_ttl"), alg=client.access_token_alg,
+            extra=extra)
         self.usage.note_token(client.id, ip)
         return {"access_token": issued.token, "token_type": token_type(),
                 "expires_in": issued.expires_in, "scope": scope}
+
+
+def lifetime(client: Client, config: Config, key: str) -> int:
+    """The client's own lifetime for `key`, never longer than the deployment's (which may
+    have been lowered since the client was registered)."""
+    own = getattr(client, key, None)
+    return min(own, getattr(config, key)) if own else getattr(config, key)
 
 
 def _user_claims(subject: TokenSubject, scope: str) -> dict:

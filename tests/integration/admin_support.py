@@ -100,3 +100,14 @@ def _backup_codes(app, username: str) -> list[str]:
         store[username] = make_backup_codes(app, user_id)
     return store[username]
 
+
+
+def finished_import(app, client, response) -> str:
+    """The import job page once its background run ended (after the upload's redirect)."""
+    from idp.admin.import_runner import import_runner
+
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    import_runner(app).join(60)
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200
+    return page.get_data(as_text=True)

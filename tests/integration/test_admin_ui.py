@@ -60,20 +60,34 @@ def test_non_admin_gets_403_and_anonymous_goes_to_login(app, client):
     assert client.get("/admin/users").status_code == 403
 
 
-def test_csv_upload_dry_run_and_report(app, client):
+def test_csv_upload_dry_run_then_commit_without_the_file(app, client):
+    from tests.integration.admin_support import finished_import
+
     _admin(app, client)
     page = client.get("/admin/import").get_data(as_text=True)
     data = b"email,name\nnew1@example.com,New One\nbroken,\n"
     response = client.post("/admin/import", data={
         "csrf_token": csrf_from(page), "dry_run": "1",
         "file": (io.BytesIO(data), "people.csv")}, content_type="multipart/form-data")
-    html = response.get_data(as_text=True)
-    assert response.status_code == 200 and "Dry run: 1 created" in html and "error" in html
-    response = client.post("/admin/import", data={
-        "csrf_token": csrf_from(page), "file": (io.BytesIO(data), "people.csv")},
-        content_type="multipart/form-data")
-    assert "1 created" in response.get_data(as_text=True)
+    html = finished_import(app, client, response)
+    assert "Would be: 1 created" in html and "1 row with errors" in html
+    assert "new1@example.com" not in client.get("/admin/users?q=new1").get_data(as_text=True)
+    commit = re.search(r'action="([^"]+/commit)"', html).group(1)
+    response = client.post(commit, data={"csrf_token": csrf_from(html)})
+    html = finished_import(app, client, response)
+    assert "1 created, 0 updated" in html and "Would be" not in html
     assert "new1@example.com" in client.get("/admin/users?q=new1").get_data(as_text=True)
+
+
+def test_csv_upload_with_a_bad_header_shows_the_form_again(app, client):
+    _admin(app, client)
+    page = client.get("/admin/import").get_data(as_text=True)
+    response = client.post("/admin/import", data={
+        "csrf_token": csrf_from(page), "file": (io.BytesIO(b"mail,nom\nx,y\n"), "p.csv")},
+        content_type="multipart/form-data")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and 'id="file-error"' in html
+    assert "at least an &#39;email&#39; column" in html and 'type="file"' in html
 
 
 def test_password_expired_badge(app, client):

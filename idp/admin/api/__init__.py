@@ -76,6 +76,7 @@ def _register() -> None:
     from idp.admin.api import (  # noqa: F401 - groups in roles
         audit,
         clients,
+        imports,
         providers,
         registration,
         roles,

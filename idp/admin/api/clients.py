@@ -43,7 +43,8 @@ def list_clients():
 @require("clients:write")
 def create_client_route():
     client, secret = ops.register_client(db.session, admin_context(), resolve_caller(),
-                                         services().keyring, body(), services().outbound_policy)
+                                         services().keyring, body(), services().outbound_policy,
+                                         services().config)
     db.session.commit()
     return {**describe_client(client), "client_secret": secret}, 201
 
@@ -60,7 +61,7 @@ def get_client(client_id):
 def edit_client_route(client_id):
     client = load_client(client_id)
     secret = ops.edit_client(db.session, admin_context(), resolve_caller(), services().keyring,
-                             client, body(), services().outbound_policy)
+                             client, body(), services().outbound_policy, services().config)
     db.session.commit()
     extra = {"client_secret": secret} if secret else {}
     return {**describe_client(client), **extra}

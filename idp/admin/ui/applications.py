@@ -18,7 +18,7 @@ from idp.extensions import db
 from idp.http import services
 from idp.oauth import scim_tokens
 from idp.oauth.claims import SUPPORTED_SCOPES
-from idp.oauth.clients import describe_client
+from idp.oauth.clients import LIFETIMES, describe_client
 from idp.oauth.constants import CONFIDENTIAL_AUTH_METHODS, SCIM_SCOPE, SIGNING_ALGS
 from idp.oauth.fapi import SECURITY_PROFILES
 from idp.oauth.scim_tokens import describe_scim_token, is_scim_token, list_scim_tokens
@@ -58,11 +58,24 @@ def _days(name: str) -> int | None:
     return int(days) * 86400
 
 
+def _seconds(name: str) -> int | None:
+    value = request.form.get(name, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or len(value) > 9:
+        raise ValidationFailed(f"{name} must be a whole number of seconds.", field=name)
+    return int(value)
+
+
 def form_data(kind: str) -> dict:
     """The registration fields a console form posts, in the API's shape."""
     data = {"name": request.form.get("name", "").strip(),
             "scopes": request.form.get("scopes", "").split(),
-            "token_alg": request.form.get("token_alg") or "RS256"}
+            "token_alg": request.form.get("token_alg") or "RS256",
+            "access_token_ttl": _seconds("access_token_ttl")}
+    if kind != "service":
+        data |= {"refresh_token_ttl": _seconds("refresh_token_ttl"),
+                 "id_token_ttl": _seconds("id_token_ttl")}
     if kind == "service":
         data |= {"grant_types": ["client_credentials"], "roles": request.form.getlist("roles"),
                  "audiences": request.form.get("audiences", "").split()}
@@ -86,6 +99,7 @@ def form_data(kind: str) -> dict:
         data["auth_method"] = request.form.get("auth_method") or "client_secret_basic"
         data["jwks_uri"] = request.form.get("jwks_uri", "").strip() or None
         data["security_profile"] = request.form.get("security_profile") or None
+        data["require_pkce"] = bool(request.form.get("require_pkce"))
     else:
         data |= {"public": True, "auth_method": "none"}
     return data
@@ -107,6 +121,7 @@ def _form(kind: str, values: dict, error: ValidationFailed | None = None, client
                 profiles=SECURITY_PROFILES,
                 values=values, error=error, client=client, scopes=SUPPORTED_SCOPES,
                 auth_methods=CONFIDENTIAL_AUTH_METHODS, algs=SIGNING_ALGS,
+                limits={k: getattr(services().config, k) for k in LIFETIMES},
                 roles=[r.name for r in ops.list_roles(db.session, caller)])
 
 
@@ -139,7 +154,7 @@ def create_client():
         data = form_data(kind)
         client, secret = ops.register_client(db.session, admin_context(), resolve_caller(),
                                              services().keyring, data,
-                                             services().outbound_policy)
+                                             services().outbound_policy, services().config)
     except ValidationFailed as exc:
         refused_input(exc)
         return _form(kind, request.form.to_dict() | {"roles": request.form.getlist("roles")},
@@ -212,7 +227,7 @@ def edit_client(client_id):
     try:
         secret = ops.edit_client(db.session, admin_context(), resolve_caller(),
                                  services().keyring, client, form_data(kind),
-                                 services().outbound_policy)
+                                 services().outbound_policy, services().config)
     except ValidationFailed as exc:
         refused_input(exc)
         return _form(kind, request.form.to_dict() | {"roles": request.form.getlist("roles")},

@@ -17,7 +17,7 @@ from idp.admin.permissions import (
 )
 from idp.admin.schemas import group_json, role_json
 from idp.admin.ui import bp
-from idp.admin.ui.common import done, page
+from idp.admin.ui.common import done, page, refused_input
 from idp.errors import Forbidden, ValidationFailed
 from idp.extensions import db
 from idp.http import services
@@ -200,21 +200,86 @@ def rotate_keys():
     return done("Signing keys were rotated.", "admin_ui.keys")
 
 
+def _allow_large_uploads() -> None:
+    """The import form may send up to IMPORT_MAX_BYTES (the CSRF check, which runs first,
+    already reads the form): every other request keeps the 1 MB limit."""
+    from idp.accounts.import_jobs import IMPORT_MAX_BYTES
+
+    if request.endpoint == "admin_ui.import_users":
+        request.max_content_length = IMPORT_MAX_BYTES
+
+
+bp.record_once(lambda state: state.app.before_request_funcs.setdefault(None, []).insert(
+    0, _allow_large_uploads))
+
+
 @bp.route("/import", methods=["GET", "POST"])
 @require("users:write")
 def import_users():
-    from idp.accounts.bulk import import_users as run_import
-    from idp.accounts.bulk import read_csv
+    """Upload a CSV: the import runs as a background job, then its page shows progress."""
+    from idp.accounts.import_jobs import create_job
 
     if request.method == "GET":
-        return page("admin/import.html", report=None)
+        return page("admin/import.html", job=None)
     upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        raise ValidationFailed("Choose a CSV file to upload.")
-    rows = read_csv(upload.read().decode("utf-8-sig", errors="replace"))
     caller = resolve_caller(check_csrf=False)
-    tenant = query_tenant(db.session, str(caller.tenant_id))
-    report = run_import(db.session, admin_context(), tenant, rows, caller=caller,
-                        dry_run=bool(request.form.get("dry_run")))
+    try:
+        if upload is None or not upload.filename:
+            raise ValidationFailed("Choose a CSV file to upload.", field="file")
+        job = create_job(db.session, caller, query_tenant(db.session, str(caller.tenant_id)),
+                         upload.read().decode("utf-8-sig", errors="replace"),
+                         dry_run=bool(request.form.get("dry_run")))
+    except ValidationFailed as exc:
+        refused_input(exc)
+        return page("admin/import.html", 422, job=None, error=exc.message)
+    return _start_import(job)
+
+
+def _start_import(job):
+    from flask import current_app, redirect, url_for
+
+    from idp.admin.import_runner import import_runner
+
     db.session.commit()
-    return page("admin/import.html", report=report)
+    import_runner(current_app).start(job.id, resolve_caller(check_csrf=False), admin_context())
+    return redirect(url_for("admin_ui.import_job", job_id=str(job.id)))
+
+
+@bp.get("/import/<job_id>")
+@require("users:write")
+def import_job(job_id):
+    from idp.accounts.import_jobs import query_job
+
+    job = query_job(db.session, resolve_caller(check_csrf=False), job_id)
+    return page("admin/import.html", job=job, shown_errors=job.errors[:200],
+                section="import_users")
+
+
+@bp.get("/import/<job_id>/status")
+@require("users:write")
+def import_job_status(job_id):
+    from idp.accounts.import_jobs import job_json, query_job
+
+    return job_json(query_job(db.session, resolve_caller(check_csrf=False), job_id))
+
+
+@bp.get("/import/<job_id>/errors.csv")
+@require("users:write")
+def import_job_errors(job_id):
+    from flask import Response
+
+    from idp.accounts.import_jobs import errors_csv, query_job
+
+    job = query_job(db.session, resolve_caller(check_csrf=False), job_id)
+    return Response(errors_csv(job), mimetype="text/csv", headers={
+        "Content-Disposition": f'attachment; filename="import-{job.id}-errors.csv"'})
+
+
+@bp.post("/import/<job_id>/commit")
+@require("users:write")
+def commit_import_job(job_id):
+    from idp.accounts.import_jobs import commit_dry_run, query_job
+
+    caller = resolve_caller()
+    return _start_import(commit_dry_run(db.session, caller, query_job(db.session, caller,
+                                                                       job_id)))
