@@ -44,7 +44,8 @@ def _fixtures(client, app, auth):
             "user_id": user, "group_id": group["id"], "role_id": role["id"],
             "tenant_id": tenant["id"], "client_id": made["client_id"], "role_name": "member",
             "session_id": "00000000-0000-0000-0000-000000000000",
-            "token_id": "00000000-0000-0000-0000-000000000000"}
+            "token_id": "00000000-0000-0000-0000-000000000000",
+            "job_id": "00000000-0000-0000-0000-000000000000"}
 
 
 def _ordered():
