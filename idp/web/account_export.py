@@ -8,6 +8,7 @@ from idp.accounts.export import export_user
 from idp.audit import EventType, record
 from idp.extensions import db
 from idp.http import signed_in_user
+from idp.web.destination import wanted_path
 
 bp = Blueprint("account_export", __name__)
 
@@ -16,7 +17,7 @@ bp = Blueprint("account_export", __name__)
 def account_export():
     _session, user = signed_in_user()
     if user is None:
-        return redirect(url_for("web.login"))
+        return redirect(url_for("web.login", next=wanted_path()))
     document = export_user(db.session, user)
     record(db.session, g.request_context, EventType.USER_EXPORTED, subject_id=user.id,
            tenant_id=user.tenant_id, actor_id=str(user.id), details={"self_service": True})

@@ -48,11 +48,13 @@ class RegisterForm(FlaskForm):
     confirm = PasswordField(_l("Repeat password"),
                             validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
     invite = HiddenField()
+    rid = HiddenField()
     submit = SubmitField(_l("Create account"))
 
 
 class ForgotForm(FlaskForm):
     email = StringField(_l("Email or username"), validators=[DataRequired(), Length(max=320)])
+    rid = HiddenField()
     submit = SubmitField(_l("Send reset link"))
 
 

@@ -24,6 +24,7 @@ from idp.rate_limits import failed_attempts_limit, login_limit
 from idp.sessions.devices import describe_device
 from idp.sessions.service import revoke_other_sessions, revoke_session
 from idp.web.account_forms import ActionForm, ChangePasswordForm, ProfileForm, policy_hints
+from idp.web.destination import wanted_path
 from idp.web.login import confirm_password
 from idp.web.mail_dispatch import send_password_notice
 
@@ -38,7 +39,7 @@ def signed_in(view):
         session, user = signed_in_user()
         if user is None:
             expired = 1 if g.get("session_expired") else None
-            return redirect(url_for("web.login", expired=expired))
+            return redirect(url_for("web.login", expired=expired, next=wanted_path()))
         return view(user, session, *args, **kwargs)
 
     return wrapper

@@ -35,10 +35,11 @@ def register_step(step: StepFn) -> StepFn:
     return step
 
 
-def begin(user: User, amr: list[str], rid: str | None) -> None:
-    """Start a partial login after the password step."""
+def begin(user: User, amr: list[str], rid: str | None, next_url: str | None = None) -> None:
+    """Start a partial login after the password step; `next_url` is an already checked
+    relative path to open when there is no pending authorization (web/destination.py)."""
     session[KEY] = {"uid": str(user.id), "amr": list(amr), "rid": rid, "at": time.time(),
-                    "done": []}
+                    "done": [], "next": next_url}
 
 
 def current() -> tuple[User, dict] | tuple[None, None]:
@@ -97,4 +98,5 @@ def advance():
     session.pop(KEY, None)
     return complete_login(user, state["amr"], state.get("rid"), acr=state.get("acr"),
                           provider=state.get("provider"),
-                          upstream_id_token=state.get("upstream_id_token"))
+                          upstream_id_token=state.get("upstream_id_token"),
+                          next_url=state.get("next"))

@@ -18,6 +18,7 @@ from idp.mfa import enrolment, totp, verification
 from idp.mfa.passkeys import authentication_options, query_passkeys, registration_options
 from idp.mfa.policy import has_factor
 from idp.rate_limits import failed_attempts_limit, login_limit
+from idp.web.destination import wanted_path
 from idp.web.login import confirm_password
 from idp.web.mail_dispatch import send_backup_code_notice, send_lock_notice
 from idp.web.mfa_forms import (
@@ -46,7 +47,8 @@ def _account():
 
 
 def _to_login():
-    return redirect(url_for("web.login", expired=1 if g.get("session_expired") else None))
+    return redirect(url_for("web.login", expired=1 if g.get("session_expired") else None,
+                            next=wanted_path()))
 
 
 def _to_reauth():

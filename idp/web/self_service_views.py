@@ -12,7 +12,7 @@ from idp.accounts.account_mail import (
     username_taken_mail,
     verification_mail,
 )
-from idp.accounts.account_tokens import Purpose, peek_token
+from idp.accounts.account_tokens import VERIFY_EMAIL_TTL, Purpose, peek_token
 from idp.accounts.password_changes import (
     ChangedBy,
     change_password,
@@ -26,7 +26,9 @@ from idp.audit import EventType, Outcome, record
 from idp.errors import DomainError, ValidationFailed
 from idp.extensions import db
 from idp.http import settings
+from idp.models.oauth import Client
 from idp.models.tenancy import Tenant
+from idp.oauth import pending
 from idp.rate_limits import request_limit, self_service_limit
 from idp.web import login_steps
 from idp.web.account_forms import (
@@ -36,6 +38,7 @@ from idp.web.account_forms import (
     ResetForm,
     policy_hints,
 )
+from idp.web.destination import live_rid, seal, unseal
 from idp.web.mail_dispatch import link_to, send_later, send_password_notice
 
 bp = Blueprint("self_service", __name__)
@@ -65,12 +68,14 @@ def register():
     mode = registration_mode(settings(), tenant)
     form = RegisterForm()
     invite = request.values.get("invite") or ""
+    rid = live_rid(request.values.get("rid"))
     page = {"form": form, "mode": mode, "hints": _hints(tenant)}
     if mode == "off" or (mode == "invite" and peek_token(
             db.session, g.request_context, Purpose.INVITE, invite) is None):
         return render_template("web/register_closed.html", mode=mode), 403
     if request.method == "GET":
         form.invite.data = invite
+        form.rid.data = rid or ""
         return render_template("web/register.html", **page)
     if not form.validate_on_submit():
         return render_template("web/register.html", **page), 400
@@ -84,15 +89,16 @@ def register():
         target = getattr(form, exc.field, None) if exc.field else None
         (target or form.email).errors = [exc.message]
         return render_template("web/register.html", **page), exc.status
-    _mail_registration(result)
+    _mail_registration(result, rid)
     return render_template("web/register_done.html", verified=result.invited,
-                           email=form.email.data)
+                           email=form.email.data, rid=rid)
 
 
-def _mail_registration(result) -> None:
+def _mail_registration(result, rid: str | None) -> None:
     if result.verify_token:
         send_later(verification_mail(result.user.email,
-                                     link_to("self_service.verify", token=result.verify_token)))
+                                     link_to("self_service.verify", token=result.verify_token,
+                                             c=seal(rid))))
     elif result.existing is not None and result.existing.email:
         send_later(already_registered_mail(result.existing.email,
                                            link_to("self_service.forgot")))
@@ -107,7 +113,14 @@ def verify(token):
     if user is None:
         return render_template("error.html", title=_("This link does not work"),
                                message=_("It may have been used already or expired.")), 400
-    return render_template("web/email_verified.html", user=user)
+    rid = unseal(request.args.get("c"), VERIFY_EMAIL_TTL)
+    return render_template("web/email_verified.html", user=user, rid=rid, client=_client(rid))
+
+
+def _client(rid: str | None):
+    """The app a continued authorization returns to (named on the page)."""
+    entry = pending.load_pending(rid)
+    return db.session.get(Client, entry["params"].get("client_id") or "") if entry else None
 
 
 # --- forgotten password ----------------------------------------------------------------
@@ -116,6 +129,9 @@ def verify(token):
 @request_limit(self_service_limit, event=EventType.PASSWORD_RESET_REQUESTED)
 def forgot():
     form = ForgotForm()
+    rid = live_rid(request.values.get("rid"))
+    if request.method == "GET":
+        form.rid.data = rid or ""
     if request.method == "GET" or not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("web/forgot.html", form=form), status
@@ -125,9 +141,12 @@ def forgot():
     db.session.commit()
     if token:
         minutes = max(1, settings().password_reset_ttl // 60)
-        send_later(reset_mail(user.email, link_to("self_service.reset", token=token), minutes))
+        send_later(reset_mail(user.email, link_to("self_service.reset", token=token,
+                                                  c=seal(rid)), minutes))
     # The same answer whether or not the address exists.
-    return render_template("web/forgot.html", form=ForgotForm(formdata=None), sent=True)
+    done = ForgotForm(formdata=None)
+    done.rid.data = rid or ""
+    return render_template("web/forgot.html", form=done, sent=True)
 
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
@@ -140,7 +159,8 @@ def reset(token):
                                        "Ask for a new one.")), 400
     form = ResetForm()
     tenant = ensure_default_tenant(db.session)
-    page = {"form": form, "hints": _hints(tenant), "token": token}
+    sealed = request.args.get("c") or None
+    page = {"form": form, "hints": _hints(tenant), "token": token, "sealed": sealed}
     if request.method == "GET":
         return render_template("web/reset.html", **page)
     if not form.validate_on_submit():
@@ -155,7 +175,8 @@ def reset(token):
         form.password.errors = [exc.message]
         return render_template("web/reset.html", **page), 422
     send_password_notice(user)
-    return render_template("web/reset_done.html")
+    rid = unseal(sealed, settings().password_reset_ttl)
+    return render_template("web/reset_done.html", rid=rid, client=_client(rid))
 
 
 # --- forced change during login ---------------------------------------------------------

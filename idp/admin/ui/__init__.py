@@ -16,7 +16,9 @@ bp = Blueprint("admin_ui", __name__, url_prefix="/admin")
 
 @bp.errorhandler(Unauthorized)
 def _sign_in_first(exc):
-    return redirect(url_for("web.login", next=request.path))
+    # The page with its query (/admin/audit?user=…) opens again after signing in.
+    target = request.full_path.rstrip("?") if request.method == "GET" else request.path
+    return redirect(url_for("web.login", next=target))
 
 
 bp.register_error_handler(Denied, denied_response)

@@ -1,0 +1,130 @@
+"""Never lost on the way: the app that sent the person stays the destination through
+registration, email verification (also in another browser), password reset, and a deep
+link keeps its path and query across sign-in — but only a relative one."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs, quote, urlsplit
+
+import pytest
+
+from tests.account_support import MailLog
+from tests.factories import PASSWORD, csrf_from, hidden, make_client, make_user
+from tests.oauth_flow import authorize_url, follow_to_client
+
+GOOD = "Blue-Harbour-Lamp-51"
+
+
+def _start(client, client_id):
+    """/authorize without a session: returns the pending authorization id."""
+    response = client.get(authorize_url(client_id, state="from-app"))
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+    rid = parse_qs(urlsplit(response.headers["Location"]).query)["rid"][0]
+    return rid
+
+
+def _login_link(html: str) -> str:
+    match = re.search(r'href="(/login\?rid=[^"]+)"', html)
+    assert match, html
+    return match.group(1).replace("&amp;", "&")
+
+
+def _sign_in_from(client, login_path, username, password):
+    html = client.get(login_path).get_data(as_text=True)
+    assert "Test RP" in html  # "to continue to Test RP"
+    return client.post("/login", data={"username": username, "password": password,
+                                       "csrf_token": csrf_from(html),
+                                       "rid": hidden(html, "rid"), "next": hidden(html, "next")})
+
+
+def _register_from_app(app, client):
+    client_id, _ = make_client(app)
+    mail = MailLog(app)
+    rid = _start(client, client_id)
+    login_page = client.get(f"/login?rid={rid}").get_data(as_text=True)
+    assert f"/register?rid={rid}" in login_page
+    page = client.get(f"/register?rid={rid}").get_data(as_text=True)
+    assert hidden(page, "rid") == rid
+    done = client.post("/register", data={"email": "new@example.com", "username": "newbie",
+                                          "password": GOOD, "confirm": GOOD, "rid": rid,
+                                          "csrf_token": csrf_from(page)})
+    assert "Check your email" in done.get_data(as_text=True)
+    assert f"/login?rid={rid}" in done.get_data(as_text=True)
+    link = mail.link("/verify-email/")
+    assert "?c=" in link
+    return link
+
+
+@pytest.mark.parametrize("other_browser", [False, True])
+def test_registration_from_an_app_goes_back_to_the_app(app, other_browser):
+    # Plain test clients: the `client` fixture's `with` block would keep its request
+    # context (and its g, CSRF token included) under the second browser's requests.
+    first = app.test_client()
+    link = _register_from_app(app, first)
+    browser = app.test_client() if other_browser else first
+    verified = browser.get(link)
+    html = verified.get_data(as_text=True)
+    assert verified.status_code == 200 and "Email confirmed" in html
+    assert "Sign in to continue to <strong>Test RP</strong>" in html
+    answer = _sign_in_from(browser, _login_link(html), "newbie", GOOD)
+    query = follow_to_client(browser, answer)
+    assert query["state"] == "from-app" and query["code"]
+
+
+def test_a_tampered_continue_seal_is_ignored(app):
+    link = _register_from_app(app, app.test_client())
+    html = app.test_client().get(link[:-3] + "xyz").get_data(as_text=True)
+    assert "Email confirmed" in html and "Test RP" not in html
+    assert 'href="/login"' in html
+
+
+def test_password_reset_from_an_app_goes_back_to_the_app(app, client):
+    make_user(app)
+    client_id, _ = make_client(app)
+    mail = MailLog(app)
+    rid = _start(client, client_id)
+    assert f"/password/forgot?rid={rid}" in client.get(f"/login?rid={rid}").get_data(as_text=True)
+    page = client.get(f"/password/forgot?rid={rid}").get_data(as_text=True)
+    sent = client.post("/password/forgot", data={"email": "alice@example.com", "rid": rid,
+                                                 "csrf_token": csrf_from(page)})
+    assert sent.status_code == 200
+    link = mail.link("/password/reset/")
+    form = client.get(link).get_data(as_text=True)
+    action = re.search(r'<form method="post" action="([^"]+)"', form).group(1).replace("&amp;", "&")
+    assert "c=" in action
+    done = client.post(action, data={"password": GOOD, "confirm": GOOD,
+                                     "csrf_token": csrf_from(form)})
+    html = done.get_data(as_text=True)
+    assert done.status_code == 200 and "Sign in to continue to <strong>Test RP</strong>" in html
+    query = follow_to_client(client, _sign_in_from(client, _login_link(html), "alice", GOOD))
+    assert query["state"] == "from-app" and query["code"]
+
+
+@pytest.mark.parametrize("path", ["/account/sessions", "/admin/audit?user=alice&outcome=failure"])
+def test_a_deep_link_keeps_path_and_query_after_sign_in(app, client, path):
+    make_user(app)
+    first = client.get(path)
+    assert first.status_code == 302
+    login_path = first.headers["Location"]
+    assert parse_qs(urlsplit(login_path).query)["next"] == [path]
+    html = client.get(login_path).get_data(as_text=True)
+    assert hidden(html, "next").replace("&amp;", "&") == path
+    answer = client.post("/login", data={"username": "alice", "password": PASSWORD,
+                                         "csrf_token": csrf_from(html),
+                                         "next": path})
+    assert answer.status_code == 302 and answer.headers["Location"] == path
+
+
+@pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/",
+                                    "/\\evil.example", "javascript:alert(1)", "/%0d%0aX: y",
+                                    "/ok\r\nSet-Cookie: a=b"])
+def test_next_never_leaves_the_site(app, client, target):
+    make_user(app)
+    html = client.get("/login?next=" + quote(target, safe="")).get_data(as_text=True)
+    assert hidden(html, "next") in ("", "/%0d%0aX: y")
+    answer = client.post("/login", data={"username": "alice", "password": PASSWORD,
+                                         "csrf_token": csrf_from(html), "next": target})
+    location = answer.headers["Location"]
+    assert location in ("/account", "/%0d%0aX: y"), location
+    assert not urlsplit(location).netloc
