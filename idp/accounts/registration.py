@@ -134,6 +134,21 @@ def resend_verification(db: Session, ctx: RequestContext, user: User) -> str | N
                        email=user.email, ttl=VERIFY_EMAIL_TTL)
 
 
+def resend_for_address(db: Session, ctx: RequestContext, tenant: Tenant,
+                       email: str) -> tuple[User | None, str | None]:
+    """A fresh verification token for the unverified account with this address, else
+    (None, None); the page answers the same either way (no enumeration)."""
+    try:
+        email = validate_email_address(email)
+    except ValidationFailed:
+        return None, None
+    user = _user_by_email(db, tenant, email)
+    if user is None or not user.is_active:
+        return None, None
+    token = resend_verification(db, ctx, user)
+    return (user, token) if token else (None, None)
+
+
 def invite_user(db: Session, ctx: RequestContext, tenant: Tenant, email: str) -> str:
     """An invitation for `email` (invite-only sign-up); returns the token to mail."""
     email = validate_email_address(email)

@@ -58,6 +58,12 @@ class ForgotForm(FlaskForm):
     submit = SubmitField(_l("Send reset link"))
 
 
+class ResendForm(FlaskForm):
+    email = StringField(_l("Email"), validators=[DataRequired(), Length(max=320)])
+    rid = HiddenField()
+    submit = SubmitField(_l("Send the link again"))
+
+
 class ResetForm(NewPasswordForm):
     submit = SubmitField(_l("Set new password"))
 

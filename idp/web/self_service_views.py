@@ -20,7 +20,12 @@ from idp.accounts.password_changes import (
 )
 from idp.accounts.password_policy import policy_for
 from idp.accounts.password_reset import request_reset, reset_password
-from idp.accounts.registration import register_user, registration_mode, verify_email
+from idp.accounts.registration import (
+    register_user,
+    registration_mode,
+    resend_for_address,
+    verify_email,
+)
 from idp.accounts.tenants import ensure_default_tenant
 from idp.audit import EventType, Outcome, record
 from idp.errors import DomainError, ValidationFailed
@@ -35,6 +40,7 @@ from idp.web.account_forms import (
     ForgotForm,
     NewPasswordForm,
     RegisterForm,
+    ResendForm,
     ResetForm,
     policy_hints,
 )
@@ -112,7 +118,9 @@ def verify(token):
     db.session.commit()
     if user is None:
         return render_template("error.html", title=_("This link does not work"),
-                               message=_("It may have been used already or expired.")), 400
+                               message=_("It may have been used already or expired."),
+                               action={"url": url_for("self_service.resend"),
+                                       "label": _("Get a new confirmation link")}), 400
     rid = unseal(request.args.get("c"), VERIFY_EMAIL_TTL)
     return render_template("web/email_verified.html", user=user, rid=rid, client=_client(rid))
 
@@ -121,6 +129,29 @@ def _client(rid: str | None):
     """The app a continued authorization returns to (named on the page)."""
     entry = pending.load_pending(rid)
     return db.session.get(Client, entry["params"].get("client_id") or "") if entry else None
+
+
+@bp.route("/verify-email/resend", methods=["GET", "POST"])
+@request_limit(self_service_limit, event=EventType.USER_REGISTERED)
+def resend():
+    """Send the confirmation link again; the same answer whether or not the address has
+    an account waiting (no enumeration), and the per-IP self-service limit applies."""
+    form = ResendForm()
+    rid = live_rid(request.values.get("rid"))
+    if request.method == "GET":
+        form.rid.data = rid or ""
+    if request.method == "GET" or not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("web/resend.html", form=form), status
+    user, token = resend_for_address(db.session, g.request_context,
+                                     ensure_default_tenant(db.session), form.email.data)
+    db.session.commit()
+    if token:
+        send_later(verification_mail(user.email, link_to("self_service.verify", token=token,
+                                                         c=seal(rid))))
+    done = ResendForm(formdata=None)
+    done.rid.data = rid or ""
+    return render_template("web/resend.html", form=done, sent=True)
 
 
 # --- forgotten password ----------------------------------------------------------------
@@ -156,7 +187,9 @@ def reset(token):
     if row is None:
         return render_template("error.html", title=_("This reset link does not work"),
                                message=_("It may have been used already or expired. "
-                                       "Ask for a new one.")), 400
+                                       "Ask for a new one."),
+                               action={"url": url_for("self_service.forgot"),
+                                       "label": _("Ask for a new link")}), 400
     form = ResetForm()
     tenant = ensure_default_tenant(db.session)
     sealed = request.args.get("c") or None
@@ -202,7 +235,8 @@ def forced_change():
     user, state = login_steps.current()
     if user is None:
         return render_template("error.html", title=_("Please sign in again"),
-                               message=_("The sign-in took too long.")), 400
+                               message=_("The sign-in took too long."),
+                               action={"url": url_for("web.login"), "label": _("Sign in")}), 400
     reason = password_change_reason(db.session, settings(), user, g.request_context)
     if reason is None:  # nothing to change (any more): carry on with the login
         login_steps.mark_done(STEP_NAME)

@@ -128,3 +128,77 @@ def test_next_never_leaves_the_site(app, client, target):
     location = answer.headers["Location"]
     assert location in ("/account", "/%0d%0aX: y"), location
     assert not urlsplit(location).netloc
+
+
+# --- no dead ends -------------------------------------------------------------------------
+
+def test_check_your_email_offers_to_resend_without_telling_who_exists(app, client):
+    mail = MailLog(app)
+    page = client.get("/register").get_data(as_text=True)
+    done = client.post("/register", data={"email": "new@example.com", "username": "newbie",
+                                          "password": GOOD, "confirm": GOOD,
+                                          "csrf_token": csrf_from(page)})
+    html = done.get_data(as_text=True)
+    assert "new@example.com" in html and "Send the link again" in html
+    mail.wait(1)
+    again = client.post("/verify-email/resend", data={"email": "new@example.com",
+                                                      "csrf_token": csrf_from(html)})
+    sent_words = "we sent it a new link"
+    assert again.status_code == 200 and sent_words in again.get_data(as_text=True)
+    mail.wait(2)
+    assert len(mail.sent) == 2 and mail.sent[1][0] == "new@example.com"
+    new_link = mail.link("/verify-email/")
+    for other in ("nobody@example.com", "not an address"):
+        answer = client.post("/verify-email/resend", data={"email": other,
+                                                           "csrf_token": csrf_from(html)})
+        assert answer.status_code == 200 and sent_words in answer.get_data(as_text=True)
+    assert client.get(new_link).status_code == 200
+    client.post("/verify-email/resend", data={"email": "new@example.com",
+                                              "csrf_token": csrf_from(html)})
+    import time
+    time.sleep(0.3)
+    assert len(mail.sent) == 2  # nothing for unknown or already confirmed addresses
+
+
+def test_resend_is_rate_limited(app, client):
+    page = client.get("/verify-email/resend").get_data(as_text=True)
+    statuses = [client.post("/verify-email/resend", data={"email": "x@example.com",
+                                                          "csrf_token": csrf_from(page)}
+                            ).status_code for _ in range(12)]
+    assert statuses[0] == 200 and statuses[-1] == 429  # IDP_SELF_SERVICE_RATE_LIMIT: 10/hour
+
+
+def test_a_used_verification_link_offers_a_new_one(app, client):
+    mail = MailLog(app)
+    page = client.get("/register").get_data(as_text=True)
+    client.post("/register", data={"email": "new@example.com", "username": "newbie",
+                                   "password": GOOD, "confirm": GOOD,
+                                   "csrf_token": csrf_from(page)})
+    link = mail.link("/verify-email/")
+    client.get(link)
+    used = client.get(link)
+    html = used.get_data(as_text=True)
+    assert used.status_code == 400 and 'href="/verify-email/resend"' in html
+    assert "Get a new confirmation link" in html
+
+
+def test_a_used_reset_link_offers_a_new_one(client):
+    answer = client.get("/password/reset/not-a-real-token")
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and 'href="/password/forgot"' in html
+    assert "Ask for a new link" in html
+
+
+def test_the_signed_out_page_offers_to_sign_in_again(app, client):
+    html = client.get("/logout").get_data(as_text=True)
+    if "You are signed out" not in html:  # a confirmation step first
+        html = client.post("/logout", data={"csrf_token": csrf_from(html)},
+                           follow_redirects=True).get_data(as_text=True)
+    assert "You are signed out" in html and 'href="/login"' in html and "Sign in again" in html
+
+
+def test_an_expired_sign_in_step_restarts_sign_in(client):
+    answer = client.get("/login/password")
+    html = answer.get_data(as_text=True)
+    assert answer.status_code == 400 and "The sign-in took too long." in html
+    assert 'href="/login"' in html

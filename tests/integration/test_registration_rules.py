@@ -50,7 +50,8 @@ def test_taken_or_look_alike_username_answers_like_a_fresh_one(app, client, take
     users = _count(app, User)
     again = _register(client, "second@example.com", taken)
     assert again.status_code == fresh.status_code == 200
-    assert _page(again) == _page(fresh)
+    # The page names the address typed; otherwise the answers are the same.
+    assert _page(again).replace("second@", "@") == _page(fresh).replace("first@", "@")
     assert _count(app, User) == users  # no second bigbird
     sent = mail.wait(2)
     assert sent[-1][:2] == ("second@example.com", "Choose another username")
