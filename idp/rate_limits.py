@@ -79,6 +79,19 @@ def scim_limit() -> str:
     return settings().scim_rate_limit
 
 
+def unknown_login_paused(tenant_id, login: str, threshold: int, window: int) -> bool:
+    """Count one failed sign-in for a name with no account (in the shared store, over the
+    lockout window); True once it reached the lockout threshold, so the page answers as
+    for a locked account after the same number of failures (no enumeration)."""
+    if threshold <= 0:
+        return False
+    item = parse_limit(f"{threshold} per {max(1, window)} second")
+    key = (settings().redis_prefix, "unknown-login", str(tenant_id), login.strip().casefold())
+    strategy = limiter.limiter
+    strategy.hit(item, *key)
+    return strategy.get_window_stats(item, *key).remaining <= 0
+
+
 def client_request_limit(limit_value: str, scope: str, ctx: RequestContext, client_id: str,
                          tenant_id=None) -> int | None:
     """Count one request of an authenticated client against `limit_value` (in the shared

@@ -60,7 +60,7 @@ def username_taken_mail(to: str, register_link: str) -> Message:
                    + _("If it was not you, ignore this message."))
 
 
-def locked_mail(to: str, minutes: int | None) -> Message:
+def locked_mail(to: str, minutes: int | None, unlock_url: str | None = None) -> Message:
     until = (ngettext("It unlocks by itself in %(num)d minute, or when you reset your password.",
                       "It unlocks by itself in %(num)d minutes, or when you reset your password.",
                       minutes)
@@ -68,6 +68,8 @@ def locked_mail(to: str, minutes: int | None) -> Message:
     return Message(to, _("Your account was locked"),
                    _("Your account was locked after too many failed sign-in attempts.")
                    + f" {until}\n\n"
+                   + (_("To unlock it now, open this link (it works once):")
+                      + f"\n{unlock_url}\n\n" if unlock_url else "")
                    + _("If these attempts were not yours, tell your administrator."))
 
 

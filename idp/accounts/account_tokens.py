@@ -14,6 +14,7 @@ from idp.models.account_tokens import AccountToken
 from idp.request_context import RequestContext
 
 VERIFY_EMAIL_TTL = 24 * 3600
+UNLOCK_TTL = 24 * 3600
 INVITE_TTL = 7 * 24 * 3600
 
 
@@ -21,6 +22,7 @@ class Purpose(StrEnum):
     VERIFY_EMAIL = "verify_email"
     PASSWORD_RESET = "password_reset"
     INVITE = "invite"
+    UNLOCK = "unlock"  # the one-time link in the "account locked" mail
 
 
 def _digest(raw: str) -> str:

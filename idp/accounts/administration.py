@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from idp.accounts import lockout
 from idp.accounts.access import user_access, users_with_role
+from idp.accounts.account_tokens import UNLOCK_TTL, Purpose, consume_token, issue_token
 from idp.accounts.confusables import username_skeleton
 from idp.accounts.normalization import (
     normalize_identifier,
@@ -180,6 +181,24 @@ def unlock_user(db: Session, ctx: RequestContext, user: User) -> bool:
     record(db, ctx, EventType.USER_UNLOCKED, subject_id=user.id, tenant_id=user.tenant_id,
            details={"was_locked": lifted})
     return lifted
+
+
+def issue_unlock_link_token(db: Session, ctx: RequestContext, user: User) -> str:
+    """A one-time token for the unlock link of the lock mail (Auth0's pattern)."""
+    return issue_token(db, ctx, Purpose.UNLOCK, tenant_id=user.tenant_id, user_id=user.id,
+                       email=user.email, ttl=UNLOCK_TTL)
+
+
+def unlock_with_token(db: Session, ctx: RequestContext, raw: str | None) -> User | None:
+    """Use an unlock link once; the person it names is unlocked (audited), else None."""
+    token = consume_token(db, ctx, Purpose.UNLOCK, raw)
+    user = db.get(User, token.user_id) if token is not None and token.user_id else None
+    if user is None or not user.is_active:
+        return None
+    lifted = lockout.unlock(db, user)
+    record(db, ctx, EventType.USER_UNLOCKED, subject_id=user.id, tenant_id=user.tenant_id,
+           details={"was_locked": lifted, "by": "unlock_link"})
+    return user
 
 
 def delete_user(db: Session, ctx: RequestContext, user: User) -> None:

@@ -9,10 +9,12 @@ from __future__ import annotations
 import threading
 from email.utils import formataddr, parseaddr
 
-from flask import url_for
+from flask import g, url_for
 
 from idp.accounts.account_mail import Message
+from idp.accounts.administration import issue_unlock_link_token
 from idp.branding_views import page_brand
+from idp.extensions import db
 from idp.http import services, settings
 from idp.i18n import in_language
 
@@ -39,14 +41,18 @@ def brand_sender() -> str | None:
 
 
 def send_lock_notice(user) -> None:
-    """Tell a person their account was just locked (called after the commit)."""
+    """Tell a person their account was just locked, with a one-time unlock link (called
+    after the commit; stores the link's token in a transaction of its own)."""
     from idp.accounts.account_mail import locked_mail
 
     if user is None or not user.email:
         return
+    token = issue_unlock_link_token(db.session, g.request_context, user)
+    db.session.commit()
     duration = settings().lockout_duration
     with in_language(user.locale):
-        message = locked_mail(user.email, (duration + 59) // 60 if duration else None)
+        message = locked_mail(user.email, (duration + 59) // 60 if duration else None,
+                              link_to("self_service.unlock", token=token))
     send_later(message)
 
 

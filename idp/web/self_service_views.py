@@ -13,6 +13,7 @@ from idp.accounts.account_mail import (
     verification_mail,
 )
 from idp.accounts.account_tokens import VERIFY_EMAIL_TTL, Purpose, peek_token
+from idp.accounts.administration import unlock_with_token
 from idp.accounts.password_changes import (
     ChangedBy,
     change_password,
@@ -37,6 +38,7 @@ from idp.oauth import pending
 from idp.rate_limits import request_limit, self_service_limit
 from idp.web import login_steps
 from idp.web.account_forms import (
+    ActionForm,
     ForgotForm,
     NewPasswordForm,
     RegisterForm,
@@ -210,6 +212,31 @@ def reset(token):
     send_password_notice(user)
     rid = unseal(sealed, settings().password_reset_ttl)
     return render_template("web/reset_done.html", rid=rid, client=_client(rid))
+
+
+# --- unlock link of the lock mail --------------------------------------------------------
+
+@bp.route("/login/unlock/<token>", methods=["GET", "POST"])
+@request_limit(self_service_limit, event=EventType.USER_UNLOCKED)
+def unlock(token):
+    """GET asks (a mail scanner's prefetch must not use the link), POST unlocks once."""
+    ctx = g.request_context
+    dead = render_template("error.html", title=_("This link does not work"),
+                           message=_("It may have been used already or expired."),
+                           action={"url": url_for("self_service.forgot"),
+                                   "label": _("Reset your password instead")})
+    if request.method == "GET":
+        if peek_token(db.session, ctx, Purpose.UNLOCK, token) is None:
+            return dead, 400
+        return render_template("web/unlock.html", form=ActionForm(), token=token)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return render_template("web/unlock.html", form=form, token=token), 400
+    user = unlock_with_token(db.session, ctx, token)
+    db.session.commit()
+    if user is None:
+        return dead, 400
+    return render_template("web/unlocked.html")
 
 
 # --- forced change during login ---------------------------------------------------------

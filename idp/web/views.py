@@ -17,7 +17,7 @@ from idp.http import current_session, services, signed_in_user
 from idp.models.oauth import Client
 from idp.oauth import pending
 from idp.oauth.claims import SCOPE_CLAIMS
-from idp.rate_limits import failed_attempts_limit, login_limit
+from idp.rate_limits import failed_attempts_limit, login_limit, unknown_login_paused
 from idp.web import login_steps
 from idp.web.destination import safe_next
 from idp.web.forms import ConsentForm, LoginForm
@@ -27,6 +27,8 @@ from idp.web.mail_dispatch import send_lock_notice
 bp = Blueprint("web", __name__)
 
 GENERIC_FAILURE = _l("Incorrect username or password.")
+PAUSED = _l("Sign-in is paused for this account after too many attempts. We sent a message "
+            "with a way to unlock it to the account's email address.")
 SSO_REQUIRED = _l("Your organisation signs in through its own provider: use the button below.")
 
 
@@ -60,8 +62,13 @@ def login():
         db.session.commit()
         if result.locked_now:
             send_lock_notice(result.user)
+        policy = services().lockout_policy
+        paused = (result.status == LoginStatus.LOCKED or result.locked_now) if result.user \
+            else unknown_login_paused(tenant.id, form.username.data, policy.threshold,
+                                      policy.window)
         form.password.data = ""
-        return render_template("web/login.html", form=form, error=GENERIC_FAILURE, **page), 401
+        return render_template("web/login.html", form=form,
+                               error=PAUSED if paused else GENERIC_FAILURE, **page), 401
     if not password_sign_in_allowed(db.session, result.user):
         record(db.session, g.request_context, EventType.LOGIN, outcome=Outcome.SSO_REQUIRED,
                subject_id=result.user.id, tenant_id=result.user.tenant_id,
