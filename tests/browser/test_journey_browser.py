@@ -28,7 +28,7 @@ def server(tmp_path, browser):
     smtp.start()
     rp = _callback_server_start()
     idp = LiveIdp(tmp_path, IDP_SMTP_URL=f"smtp://127.0.0.1:{smtp.port}",
-                  IDP_LOGIN_RATE_LIMIT="100 per minute")
+                  IDP_LOGIN_RATE_LIMIT="100 per minute", IDP_LOCKOUT_THRESHOLD="3")
     idp.redirect_uri = f"http://127.0.0.1:{rp.server_address[1]}/cb"
     idp.start()
     idp.client_id = idp.cli_json("clients", "create", "--name", APP, "--first-party",
@@ -107,3 +107,19 @@ def test_password_reset_from_an_app_ends_at_the_app(server, page, shot):
     page.get_by_role("link", name="Sign in").click()
     _sign_in(page, "finn", NEW)
     _back_at_the_app(page, server, "reset-1")
+
+
+def test_the_lockout_message_is_the_same_for_a_locked_and_an_unknown_account(server, page, shot):
+    server.cli("users", "create", "--email", "gus@example.com", "--username", "gus",
+               "--password-stdin", stdin=OLD + "\n")
+    seen = {}
+    for login in ("gus", "no-such-person"):
+        for _ in range(3):
+            page.goto(f"{server.url}/login")
+            _sign_in(page, login, "Wrong-Guess-000")
+        seen[login] = page.inner_text(".alert.error")
+        shot(page, f"journey-04-paused-{'known' if login == 'gus' else 'unknown'}")
+    assert seen["gus"] == seen["no-such-person"]
+    assert seen["gus"].startswith("Sign-in is paused for this account")
+    sent = server.inbox.link("/login/unlock/")  # only the real account got a mail
+    assert len(server.inbox.messages) == 1 and sent
