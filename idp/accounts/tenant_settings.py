@@ -31,6 +31,22 @@ def _registration(field: str, value):
     return value
 
 
+# Signing in before the address is confirmed: "allow" (the default) or "require" a
+# confirmed address first (idp/web/self_service_views.py, a login step).
+EMAIL_VERIFICATION = ("allow", "require")
+
+
+def _email_verification(field: str, value):
+    if value not in EMAIL_VERIFICATION:
+        _fail(field, "must be 'allow' (sign in before confirming) or 'require'.")
+    return value
+
+
+def verified_email_required(settings: dict | None) -> bool:
+    """Whether the tenant requires a confirmed address before sign-in."""
+    return (settings or {}).get("email_verification") == "require"
+
+
 def _scim_deprovisioning(field: str, value):
     if value not in SCIM_DEPROVISIONING:
         _fail(field, "must be 'disable' (the default) or 'erase' (GDPR erasure).")
@@ -98,6 +114,7 @@ SCHEMA: dict[str, Callable] = {
     "require_sso": _flag,  # idp/federation/policy.py: no password sign-in but for admins
     "branding": clean_branding,  # idp/accounts/branding.py: name, logo, colour, mail sender
     "scim_deprovisioning": _scim_deprovisioning,  # SCIM DELETE: disable or GDPR erasure
+    "email_verification": _email_verification,  # sign in before confirming the address?
 }
 
 

@@ -27,6 +27,7 @@ from idp.accounts.registration import (
     resend_for_address,
     verify_email,
 )
+from idp.accounts.tenant_settings import verified_email_required
 from idp.accounts.tenants import ensure_default_tenant
 from idp.audit import EventType, Outcome, record
 from idp.errors import DomainError, ValidationFailed
@@ -237,6 +238,35 @@ def unlock(token):
     if user is None:
         return dead, 400
     return render_template("web/unlocked.html")
+
+
+# --- confirmed address before sign-in (tenant setting email_verification) ---------------
+
+VERIFY_STEP = "email_verification"
+
+
+@login_steps.register_step
+def verified_email_step(user, state) -> str | None:
+    """Login step: a tenant that requires a confirmed address issues nothing before it."""
+    tenant = db.session.get(Tenant, user.tenant_id)
+    if user.email_verified or not user.email or not verified_email_required(tenant.settings):
+        return None
+    return url_for("self_service.verify_first")
+
+
+@bp.get("/login/verify-email")
+def verify_first():
+    user, state = login_steps.current()
+    if user is None:
+        return render_template("error.html", title=_("Please sign in again"),
+                               message=_("The sign-in took too long."),
+                               action={"url": url_for("web.login"), "label": _("Sign in")}), 400
+    if verified_email_step(user, state) is None:  # confirmed meanwhile: carry on
+        return login_steps.advance()
+    form = ResendForm(formdata=None)
+    form.email.data = user.email
+    form.rid.data = state.get("rid") or ""
+    return render_template("web/verify_first.html", form=form, email=user.email)
 
 
 # --- forced change during login ---------------------------------------------------------

@@ -202,3 +202,61 @@ def test_an_expired_sign_in_step_restarts_sign_in(client):
     html = answer.get_data(as_text=True)
     assert answer.status_code == 400 and "The sign-in took too long." in html
     assert 'href="/login"' in html
+
+
+# --- signing in before the address is confirmed (tenant setting) --------------------------
+
+def _set_email_verification(app, value):
+    from idp.accounts.tenant_settings import clean_settings
+    from idp.accounts.tenants import ensure_default_tenant
+    from idp.extensions import db
+
+    with app.app_context():
+        tenant = ensure_default_tenant(db.session)
+        tenant.settings = clean_settings({**(tenant.settings or {}), "email_verification": value})
+        db.session.commit()
+
+
+def _register_unconfirmed(app, client):
+    mail = MailLog(app)
+    page = client.get("/register").get_data(as_text=True)
+    client.post("/register", data={"email": "new@example.com", "username": "newbie",
+                                   "password": GOOD, "confirm": GOOD,
+                                   "csrf_token": csrf_from(page)})
+    return mail.link("/verify-email/")
+
+
+def test_unconfirmed_sign_in_is_allowed_by_default(app, client):
+    _register_unconfirmed(app, client)
+    answer = sign_in_as(client, "newbie")
+    assert answer.status_code == 302 and answer.headers["Location"] == "/account"
+
+
+def test_a_tenant_requiring_a_confirmed_address_says_what_is_missing(app, client):
+    _set_email_verification(app, "require")
+    link = _register_unconfirmed(app, client)
+    answer = sign_in_as(client, "newbie")
+    assert answer.status_code == 302 and answer.headers["Location"] == "/login/verify-email"
+    page = client.get("/login/verify-email")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "Confirm your email first" in html
+    assert "new@example.com" in html and "Send the link again" in html
+    assert client.get("/account").status_code == 302  # no session was opened
+    assert client.get(link).status_code == 200
+    again = sign_in_as(client, "newbie")
+    assert again.status_code == 302 and again.headers["Location"] == "/account"
+
+
+def test_the_email_verification_setting_is_checked(app):
+    from idp.accounts.tenant_settings import clean_settings
+    from idp.errors import ValidationFailed
+
+    assert clean_settings({"email_verification": "allow"}) == {"email_verification": "allow"}
+    with pytest.raises(ValidationFailed, match="settings.email_verification"):
+        clean_settings({"email_verification": "sometimes"})
+
+
+def sign_in_as(client, login):
+    html = client.get("/login").get_data(as_text=True)
+    return client.post("/login", data={"username": login, "password": GOOD,
+                                       "csrf_token": csrf_from(html)})
