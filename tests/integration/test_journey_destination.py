@@ -260,3 +260,25 @@ def sign_in_as(client, login):
     html = client.get("/login").get_data(as_text=True)
     return client.post("/login", data={"username": login, "password": GOOD,
                                        "csrf_token": csrf_from(html)})
+
+
+def test_a_forced_password_change_still_ends_at_the_app(app, client):
+    from sqlalchemy import select
+
+    from idp.extensions import db
+    from idp.models.accounts import User
+
+    make_user(app)
+    with app.app_context():
+        db.session.execute(select(User).where(User.username == "alice")
+                           ).scalar_one().must_change_password = True
+        db.session.commit()
+    client_id, _ = make_client(app)
+    rid = _start(client, client_id)
+    answer = _sign_in_from(client, f"/login?rid={rid}", "alice", PASSWORD)
+    assert answer.headers["Location"] == "/login/password"
+    form = client.get("/login/password").get_data(as_text=True)
+    changed = client.post("/login/password", data={"password": GOOD, "confirm": GOOD,
+                                                   "csrf_token": csrf_from(form)})
+    query = follow_to_client(client, changed)
+    assert query["state"] == "from-app" and query["code"]
