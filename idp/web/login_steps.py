@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from flask import redirect, session
+from flask import redirect, session, url_for
 
 from idp.extensions import db
 from idp.models.accounts import User
@@ -88,8 +88,10 @@ def advance():
     from idp.web.login import complete_login
 
     user, state = current()
-    if user is None:
-        return redirect("/login")
+    if user is None:  # took too long: sign in again, still on the way to the same app
+        rid = (session.get(KEY) or {}).get("rid")
+        session.pop(KEY, None)
+        return redirect(url_for("web.login", expired=1, rid=rid))
     for step in STEPS:
         target = step(user, state)
         if target:

@@ -257,10 +257,8 @@ def verified_email_step(user, state) -> str | None:
 @bp.get("/login/verify-email")
 def verify_first():
     user, state = login_steps.current()
-    if user is None:
-        return render_template("error.html", title=_("Please sign in again"),
-                               message=_("The sign-in took too long."),
-                               action={"url": url_for("web.login"), "label": _("Sign in")}), 400
+    if user is None:  # took too long: back to sign-in, saying so (login_steps.advance)
+        return login_steps.advance()
     if verified_email_step(user, state) is None:  # confirmed meanwhile: carry on
         return login_steps.advance()
     form = ResendForm(formdata=None)
@@ -290,10 +288,8 @@ def password_change_step(user, state) -> str | None:
 @bp.route("/login/password", methods=["GET", "POST"])
 def forced_change():
     user, state = login_steps.current()
-    if user is None:
-        return render_template("error.html", title=_("Please sign in again"),
-                               message=_("The sign-in took too long."),
-                               action={"url": url_for("web.login"), "label": _("Sign in")}), 400
+    if user is None:  # took too long: back to sign-in, saying so (login_steps.advance)
+        return login_steps.advance()
     reason = password_change_reason(db.session, settings(), user, g.request_context)
     if reason is None:  # nothing to change (any more): carry on with the login
         login_steps.mark_done(STEP_NAME)

@@ -197,11 +197,35 @@ def test_the_signed_out_page_offers_to_sign_in_again(app, client):
     assert "You are signed out" in html and 'href="/login"' in html and "Sign in again" in html
 
 
-def test_an_expired_sign_in_step_restarts_sign_in(client):
+@pytest.mark.parametrize("step", ["/login/password", "/login/verify-email"])
+def test_an_expired_sign_in_step_restarts_sign_in(client, step):
+    answer = client.get(step)
+    assert answer.status_code == 302 and answer.headers["Location"] == "/login?expired=1"
+    html = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "Please sign in again." in html and 'name="password"' in html
+
+
+def test_an_expired_sign_in_keeps_the_app(app, client, monkeypatch):
+    from idp.web import login_steps
+
+    make_user(app)
+    with app.app_context():
+        from sqlalchemy import select
+
+        from idp.extensions import db
+        from idp.models.accounts import User
+        db.session.execute(select(User).where(User.username == "alice")
+                           ).scalar_one().must_change_password = True
+        db.session.commit()
+    client_id, _ = make_client(app)
+    rid = _start(client, client_id)
+    assert _sign_in_from(client, f"/login?rid={rid}", "alice", PASSWORD
+                         ).headers["Location"] == "/login/password"
+    monkeypatch.setattr(login_steps, "MAX_AGE", -1)  # the partial login is now too old
     answer = client.get("/login/password")
-    html = answer.get_data(as_text=True)
-    assert answer.status_code == 400 and "The sign-in took too long." in html
-    assert 'href="/login"' in html
+    assert answer.headers["Location"] == f"/login?expired=1&rid={rid}"
+    html = client.get(answer.headers["Location"]).get_data(as_text=True)
+    assert "Please sign in again." in html and "Test RP" in html
 
 
 # --- signing in before the address is confirmed (tenant setting) --------------------------
