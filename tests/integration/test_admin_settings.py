@@ -43,6 +43,18 @@ def test_settings_form_saves_the_document_and_it_takes_effect(app, client):
     assert '<option value="no" selected>' in form
 
 
+def test_the_email_verification_choice_is_on_the_form(app, client):
+    tid = _admin(app, client)
+    assert _save(client, tid, email_verification="require").status_code == 302
+    assert client.get(f"/api/v1/tenants/{tid}").get_json()["settings"][
+        "email_verification"] == "require"
+    form = client.get(f"/admin/tenants/{tid}/settings").get_data(as_text=True)
+    assert '<option value="require" selected>' in form
+    refused = _save(client, tid, email_verification="later")
+    assert refused.status_code == 422
+    assert 'id="email_verification-error"' in refused.get_data(as_text=True)
+
+
 def test_the_scim_deprovisioning_choice_is_on_the_form(app, client):
     tid = _admin(app, client)
     assert _save(client, tid, scim_deprovisioning="erase").status_code == 302

@@ -51,6 +51,7 @@ def settings_from_form() -> dict:
     policy = {k: v for k, v in policy.items() if v is not None}
     session = {k: v for k, v in session.items() if v is not None}
     return {"registration": request.form.get("registration") or None,
+            "email_verification": request.form.get("email_verification") or None,
             "mfa_required": bool(request.form.get("mfa_required")),
             "mfa_required_roles": request.form.getlist("mfa_required_roles"),
             "session": session or None, "password_policy": policy or None,
@@ -78,7 +79,8 @@ def form_values(tenant) -> dict:
     settings = tenant.settings or {}
     values = {"name": tenant.name, "registration": settings.get("registration") or "",
               "mfa_required": bool(settings.get("mfa_required")),
-              "scim_deprovisioning": settings.get("scim_deprovisioning") or ""}
+              "scim_deprovisioning": settings.get("scim_deprovisioning") or "",
+              "email_verification": settings.get("email_verification") or ""}
     for key, value in (settings.get("session") or {}).items():
         values[f"session.{key}"] = value
     branding = settings.get("branding") or {}
