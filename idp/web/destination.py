@@ -1,5 +1,6 @@
 """Where a person goes once signed in: back to the app that sent them (the pending
-authorization, `rid`) or to the page they asked for (`next`, a relative path only).
+authorization, `rid`) or to the page they asked for (`next`, kept by web/login.py's
+remember_return under idp.http.local_path's rule).
 
 Mail links (email verification, password reset) carry the pending authorization's
 parameters sealed with the cookie key, so the link also works in another browser: there
@@ -9,28 +10,12 @@ the parameters from scratch (oauth/authorize_flow.py), so the seal only keeps th
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import current_app, request
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 from idp.oauth import pending
 
 SALT = "idp-continue"
-MAX_NEXT = 2000
-
-
-def safe_next(value: str | None) -> str | None:
-    """A same-site relative path (with its query), or None: never another host."""
-    if not value or len(value) > MAX_NEXT or not value.startswith("/"):
-        return None
-    if value.startswith("//") or "\\" in value or any(ord(c) < 0x21 or ord(c) == 0x7F
-                                                         for c in value):
-        return None
-    parts = urlsplit(value)
-    if parts.scheme or parts.netloc:
-        return None
-    return value
 
 
 def wanted_path() -> str | None:

@@ -10,7 +10,6 @@ class LoginForm(FlaskForm):
     username = StringField(_l("Username or email"), validators=[DataRequired(), Length(max=320)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
     rid = HiddenField()
-    next = HiddenField()
     submit = SubmitField(_l("Sign in"))
 
 

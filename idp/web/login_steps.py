@@ -35,11 +35,10 @@ def register_step(step: StepFn) -> StepFn:
     return step
 
 
-def begin(user: User, amr: list[str], rid: str | None, next_url: str | None = None) -> None:
-    """Start a partial login after the password step; `next_url` is an already checked
-    relative path to open when there is no pending authorization (web/destination.py)."""
+def begin(user: User, amr: list[str], rid: str | None) -> None:
+    """Start a partial login after the password step."""
     session[KEY] = {"uid": str(user.id), "amr": list(amr), "rid": rid, "at": time.time(),
-                    "done": [], "next": next_url}
+                    "done": []}
 
 
 def current() -> tuple[User, dict] | tuple[None, None]:
@@ -100,5 +99,4 @@ def advance():
     session.pop(KEY, None)
     return complete_login(user, state["amr"], state.get("rid"), acr=state.get("acr"),
                           provider=state.get("provider"),
-                          upstream_id_token=state.get("upstream_id_token"),
-                          next_url=state.get("next"))
+                          upstream_id_token=state.get("upstream_id_token"))

@@ -19,7 +19,6 @@ from idp.oauth import pending
 from idp.oauth.claims import SCOPE_CLAIMS
 from idp.rate_limits import failed_attempts_limit, login_limit, unknown_login_paused
 from idp.web import login_steps
-from idp.web.destination import safe_next
 from idp.web.forms import ConsentForm, LoginForm
 from idp.web.login import remember_return
 from idp.web.mail_dispatch import send_lock_notice
@@ -47,7 +46,6 @@ def login():
         if entry and entry["params"].get("login_hint"):
             form.username.data = entry["params"]["login_hint"][:320]
         form.rid.data = rid or ""
-        form.next.data = safe_next(request.args.get("next")) or ""
         expired = g.get("session_expired") or request.args.get("expired") == "1"
         return render_template("web/login.html", form=form, expired=expired, **page)
     home = _home_realm(tenant, form, page["rid"])
@@ -76,7 +74,7 @@ def login():
         db.session.commit()
         form.password.data = ""
         return render_template("web/login.html", form=form, error=SSO_REQUIRED, **page), 403
-    login_steps.begin(result.user, ["pwd"], rid if entry else None, safe_next(form.next.data))
+    login_steps.begin(result.user, ["pwd"], rid if entry else None)
     return login_steps.advance()
 
 

@@ -34,8 +34,7 @@ def _sign_in_from(client, login_path, username, password):
     html = client.get(login_path).get_data(as_text=True)
     assert "Test RP" in html  # "to continue to Test RP"
     return client.post("/login", data={"username": username, "password": password,
-                                       "csrf_token": csrf_from(html),
-                                       "rid": hidden(html, "rid"), "next": hidden(html, "next")})
+                                       "csrf_token": csrf_from(html), "rid": hidden(html, "rid")})
 
 
 def _register_from_app(app, client):
@@ -108,25 +107,22 @@ def test_a_deep_link_keeps_path_and_query_after_sign_in(app, client, path):
     assert first.status_code == 302
     login_path = first.headers["Location"]
     assert parse_qs(urlsplit(login_path).query)["next"] == [path]
-    html = client.get(login_path).get_data(as_text=True)
-    assert hidden(html, "next").replace("&amp;", "&") == path
+    html = client.get(login_path).get_data(as_text=True)  # keeps `next` in the flow cookie
     answer = client.post("/login", data={"username": "alice", "password": PASSWORD,
-                                         "csrf_token": csrf_from(html),
-                                         "next": path})
+                                         "csrf_token": csrf_from(html)})
     assert answer.status_code == 302 and answer.headers["Location"] == path
 
 
 @pytest.mark.parametrize("target", ["//evil.example/x", "https://evil.example/",
-                                    "/\\evil.example", "javascript:alert(1)", "/%0d%0aX: y",
+                                    "/\\evil.example", "javascript:alert(1)",
                                     "/ok\r\nSet-Cookie: a=b"])
 def test_next_never_leaves_the_site(app, client, target):
     make_user(app)
     html = client.get("/login?next=" + quote(target, safe="")).get_data(as_text=True)
-    assert hidden(html, "next") in ("", "/%0d%0aX: y")
     answer = client.post("/login", data={"username": "alice", "password": PASSWORD,
-                                         "csrf_token": csrf_from(html), "next": target})
+                                         "csrf_token": csrf_from(html)})
     location = answer.headers["Location"]
-    assert location in ("/account", "/%0d%0aX: y"), location
+    assert location == "/account", location
     assert not urlsplit(location).netloc
 
 
