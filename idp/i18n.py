@@ -8,6 +8,7 @@ signed-in person's `locale`, then `Accept-Language`, then English.
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlencode
 
 from babel import Locale
 from flask import Flask, g, has_request_context, request, session
@@ -92,6 +93,18 @@ def language_names() -> list[tuple[str, str]]:
     return [(tag, name[:1].upper() + name[1:]) for tag, name in names]
 
 
+# Credentials or signed objects in a query are never copied into the page's links.
+NOT_IN_LINKS = frozenset({"id_token_hint", "request", "code", "token", "client_assertion"})
+
+
+def language_link(tag: str) -> str:
+    """This page in another language: its path and query with `ui_locales=tag`, less any
+    parameter that carries a token (an `id_token_hint` must not end up in page links)."""
+    args = [(k, v) for k, v in request.args.items(multi=True)
+            if k not in NOT_IN_LINKS and k != "ui_locales"]
+    return f"{request.path}?{urlencode([*args, ('ui_locales', tag)])}"
+
+
 def install(app: Flask) -> None:
     """Flask-Babel with our selector, and the template helpers `html_lang`, `html_dir`."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT)
@@ -99,4 +112,4 @@ def install(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
     app.before_request(remember_ui_locales)
     app.jinja_env.globals.update(html_lang=html_lang, html_dir=html_dir,
-                                 language_names=language_names)
+                                 language_names=language_names, language_link=language_link)

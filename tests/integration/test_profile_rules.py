@@ -45,7 +45,8 @@ def test_admin_api_and_account_page_accept_the_same_values(app, client):
     assert {k: api.get_json()[k] for k in GOOD} == GOOD
     assert sign_in(client).status_code == 302
     page = post_form(client, "/account", {**GOOD, "locale": "de-CH-1996"})
-    assert page.status_code == 200 and "Your profile was saved." in page.get_data(as_text=True)
+    # The saved locale is the person's language from now on: the answer is already German.
+    assert page.status_code == 200 and "Ihr Profil wurde gespeichert." in page.get_data(as_text=True)
 
 
 def test_address_claim_takes_only_oidc_members(app, client):
