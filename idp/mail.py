@@ -17,22 +17,33 @@ class Mailer:
         self.sender = sender
 
     def send_in_background(self, to: str, subject: str, body: str,
-                           sender: str | None = None) -> threading.Thread:
+                           sender: str | None = None, html: str | None = None
+                           ) -> threading.Thread:
         """Send off the request thread (after the commit), so answer time does not depend
         on whether a mail goes out or on the SMTP server."""
-        thread = threading.Thread(target=self.send, args=(to, subject, body, sender),
+        thread = threading.Thread(target=self.send, args=(to, subject, body, sender, html),
                                   name="idp-mail", daemon=True)
         thread.start()
         return thread
 
-    def send(self, to: str, subject: str, body: str, sender: str | None = None) -> None:
-        """Send one plain-text message (from `sender`, a tenant's branded address, or the
-        configured one); never raises into the request (logged instead)."""
+    def build(self, to: str, subject: str, body: str, sender: str | None = None,
+              html: str | None = None) -> EmailMessage:
+        """The message: plain text, and with `html` a multipart/alternative whose first
+        part is that same plain text (readers without HTML show it)."""
         message = EmailMessage()
         message["From"] = sender or self.sender
         message["To"] = to
         message["Subject"] = subject
         message.set_content(body)
+        if html:
+            message.add_alternative(html, subtype="html")
+        return message
+
+    def send(self, to: str, subject: str, body: str, sender: str | None = None,
+             html: str | None = None) -> None:
+        """Send one message (from `sender`, a tenant's branded address, or the configured
+        one); never raises into the request (logged instead)."""
+        message = self.build(to, subject, body, sender, html)
         if not self.smtp_url:
             log.info("mail to=%s subject=%s\n%s", to, subject, body)
             return

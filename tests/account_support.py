@@ -42,14 +42,16 @@ class MailLog:
     def __init__(self, app):
         self.sent = []
         self.senders = []  # the From each mail used (None: IDP_MAIL_FROM)
+        self.html = []  # the HTML part of each mail (None: plain text only)
         mailer = app.extensions["idp"].mailer
         mailer.smtp_url = None
         original = mailer.send
 
-        def capture(to, subject, body, sender=None):
+        def capture(to, subject, body, sender=None, html=None):
             self.senders.append(sender)
+            self.html.append(html)
             self.sent.append((to, subject, body))
-            original(to, subject, body, sender)
+            original(to, subject, body, sender, html)
 
         mailer.send = capture
 

@@ -25,6 +25,7 @@ class EventType(StrEnum):
     TOKEN_REVOKED = "oauth.token.revoked"
     TOKEN_ISSUED = "oauth.token.issued"
     CONSENT_GRANTED = "oauth.consent.granted"
+    CONSENT_REVOKED = "oauth.consent.revoked"
     USER_CREATED = "user.created"
     USER_UPDATED = "user.updated"
     USER_DISABLED = "user.disabled"

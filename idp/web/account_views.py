@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from idp.accounts.account_admin import end_all_sessions
+from idp.accounts.consents import connected_apps, withdraw_consent
 from idp.accounts.password_changes import ChangedBy, change_password, tenant_policy
 from idp.accounts.profile import EDITABLE, update_profile
 from idp.audit import EventType
@@ -187,3 +188,30 @@ def remove_identity(user, session, identity_id):
         return _identities_page(user, exc.message, exc.status)
     db.session.commit()
     return redirect(url_for("account.identities", removed=1))
+
+
+# --- connected apps (remembered consent) ------------------------------------------------
+
+def _apps_page(user, error=None, status=200):
+    return render_template("account/apps.html", apps=connected_apps(db.session, user.id),
+                           form=ActionForm(), error=error,
+                           removed=request.args.get("removed") == "1"), status
+
+
+@bp.get("/account/apps")
+@signed_in
+def apps(user, session):
+    return _apps_page(user)
+
+
+@bp.post("/account/apps/<client_id>/remove")
+@signed_in
+def remove_app(user, session, client_id):
+    if not ActionForm().validate_on_submit():
+        return _apps_page(user, _("The form expired. Please try again."), 400)
+    if not withdraw_consent(db.session, g.request_context, user.id, user.tenant_id,
+                            client_id[:200]):
+        db.session.rollback()
+        return _apps_page(user, _("That application has no access to remove."), 404)
+    db.session.commit()
+    return redirect(url_for("account.apps", removed=1))

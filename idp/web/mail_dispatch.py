@@ -13,10 +13,11 @@ from flask import g, url_for
 
 from idp.accounts.account_mail import Message
 from idp.accounts.administration import issue_unlock_link_token
+from idp.accounts.branding import mail_html
 from idp.branding_views import page_brand
 from idp.extensions import db
 from idp.http import services, settings
-from idp.i18n import in_language
+from idp.i18n import html_lang, in_language
 
 
 def link_to(endpoint: str, **values) -> str:
@@ -25,10 +26,13 @@ def link_to(endpoint: str, **values) -> str:
 
 
 def send_later(message: Message) -> threading.Thread:
-    """Send in a background thread, from the tenant's branded sender if it sets one;
+    """Send in a background thread, from the tenant's branded sender if it sets one, as
+    plain text with an HTML part in the tenant's branding (in the current language);
     Mailer.send logs failures instead of raising."""
-    return services().mailer.send_in_background(message.to, message.subject, message.body,
-                                                sender=brand_sender())
+    brand = page_brand().brand
+    return services().mailer.send_in_background(
+        message.to, message.subject, message.body, sender=brand_sender(),
+        html=mail_html(brand, message.subject, message.body, html_lang()))
 
 
 def brand_sender() -> str | None:
@@ -51,9 +55,8 @@ def send_lock_notice(user) -> None:
     db.session.commit()
     duration = settings().lockout_duration
     with in_language(user.locale):
-        message = locked_mail(user.email, (duration + 59) // 60 if duration else None,
-                              link_to("self_service.unlock", token=token))
-    send_later(message)
+        send_later(locked_mail(user.email, (duration + 59) // 60 if duration else None,
+                               link_to("self_service.unlock", token=token)))
 
 
 def send_password_notice(user, sessions_ended: int = 0) -> None:
@@ -62,8 +65,7 @@ def send_password_notice(user, sessions_ended: int = 0) -> None:
 
     if user is not None and user.email:
         with in_language(user.locale):
-            message = password_changed_mail(user.email, sessions_ended)
-        send_later(message)
+            send_later(password_changed_mail(user.email, sessions_ended))
 
 
 def send_backup_code_notice(user, remaining: int) -> None:
@@ -72,5 +74,4 @@ def send_backup_code_notice(user, remaining: int) -> None:
 
     if user is not None and user.email:
         with in_language(user.locale):
-            message = backup_code_used_mail(user.email, remaining)
-        send_later(message)
+            send_later(backup_code_used_mail(user.email, remaining))

@@ -128,10 +128,14 @@ def remove():
         return redirect(url_for("mfa_account.overview"))
     if not is_fresh(user_session, user, g.request_context.now):
         return _to_reauth()
-    enrolment.find_factor(db.session, user, form.kind.data, form.factor_id.data)
-    if enrolment.summarize_factors(db.session, user).count <= 1 and form.confirm.data != "yes":
-        # The last one: without it sign-in is by password alone and backup codes go too.
-        return render_template("mfa/confirm_remove.html", form=form)
+    row = enrolment.find_factor(db.session, user, form.kind.data, form.factor_id.data)
+    if form.confirm.data != "yes":
+        # Every removal is confirmed; the last one also warns that sign-in is then by
+        # password alone and the backup codes go too.
+        last = enrolment.summarize_factors(db.session, user).count <= 1
+        label = (_("Authenticator app") if form.kind.data == "totp"
+                 else _("Passkey “%(name)s”", name=row.name))
+        return render_template("mfa/confirm_remove.html", form=form, last=last, label=label)
     name = enrolment.remove_factor(db.session, g.request_context, user, form.kind.data,
                                    form.factor_id.data)
     db.session.commit()

@@ -31,7 +31,8 @@ class Inbox:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for message in self.messages[after:]:
-                body = message.get_payload(decode=True).decode()
+                plain = next(p for p in message.walk() if p.get_content_type() == "text/plain")
+                body = plain.get_payload(decode=True).decode()
                 match = re.search(rf"(http://127\.0\.0\.1:\d+{path}\S+)", body)
                 if match:
                     return match.group(1)

@@ -45,6 +45,7 @@ def _admin_login(page, issuer: str, who: tuple = ADMIN) -> None:
     page.fill("input[name=code]", pyotp.TOTP(page.inner_text("#totp-secret").replace(" ", ""))
               .now())
     page.click("text=Confirm and turn on")
+    page.check("#codes-saved")
     page.click("text=I have saved them")
     page.wait_for_load_state()
 

@@ -52,6 +52,7 @@ def _admin_login(page, server: dict) -> None:
     secret = page.inner_text("#totp-secret").replace(" ", "")
     page.fill("input[name=code]", pyotp.TOTP(secret).now())
     page.click("text=Confirm and turn on")
+    page.check("#codes-saved")
     page.click("text=I have saved them")
     page.wait_for_load_state()
 

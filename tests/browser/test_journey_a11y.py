@@ -33,6 +33,7 @@ PUBLIC = [("login", "/login"), ("forgot", "/password/forgot"), ("register", "/re
 # Pages of a signed-in person.
 SIGNED_IN = [("account", "/account"), ("sessions", "/account/sessions"),
              ("password", "/account/password"), ("identities", "/account/identities"),
+             ("apps", "/account/apps"),
              ("security", "/account/mfa"), ("backup-codes", "/account/mfa/backup-codes"),
              ("reauth", "/account/mfa/reauth"), ("device-enter", "/device")]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import time
+from pathlib import Path
 
 import pyotp
 import pytest
@@ -101,7 +102,21 @@ def _enrol_totp(page, issuer, shot):
     assert len(codes) == 10
     _fits(page, "backup codes")
     shot(page, "mfa-03-backup-codes")
-    page.get_by_role("link", name="I have saved them").click()
+    # Download as .txt, copy and print are offered; continuing needs the acknowledgement.
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download (.txt)").click()
+    assert download.value.suggested_filename == "backup-codes.txt"
+    saved = Path(download.value.path()).read_text()
+    assert [line for line in saved.splitlines()[2:] if line] == codes
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.get_by_role("button", name="Copy", exact=True).click()
+    expect(page.get_by_role("button", name="Copied")).to_be_visible()
+    assert page.evaluate("navigator.clipboard.readText()").split() == codes
+    expect(page.get_by_role("button", name="Print")).to_be_visible()
+    page.get_by_role("button", name="I have saved them").click()
+    expect(page.get_by_role("heading", name="Save your backup codes")).to_be_visible()  # not yet
+    page.get_by_label("I have saved my backup codes").check()
+    page.get_by_role("button", name="I have saved them").click()
     expect(page.get_by_text("A code or passkey is asked for after your password.")).to_be_visible()
     shot(page, "mfa-04-overview-on")
     return secret, codes
@@ -135,9 +150,17 @@ def test_totp_backup_code_and_passkeys_in_chromium(mfa_server, context, page, sh
     # Password, then a backup code.
     _password(page, issuer)
     page.wait_for_url(f"{issuer}/login/mfa")
+    assert page.get_by_label("Code").get_attribute("inputmode") == "numeric"
+    page.get_by_role("link", name="Use a backup code").click()  # "Use another method"
+    assert page.get_by_label("Code").get_attribute("inputmode") == "text"  # letters too
+    page.get_by_label("Code").fill("zzzzz-zzzzz")
+    page.get_by_role("button", name="Verify").click()
+    assert page.get_by_label("Code").get_attribute("inputmode") == "text"  # still backup
     page.get_by_label("Code").fill(codes[0])
     page.get_by_role("button", name="Verify").click()
     _on_account(page, issuer)
+    page.goto(f"{issuer}/account/mfa")
+    expect(page.locator("#backup-remaining")).to_have_text("9")  # on the security page
     page.goto(f"{issuer}/account/mfa/backup-codes")
     expect(page.locator("#backup-remaining")).to_have_text("9")
     shot(page, "mfa-07-backup-codes-remaining")
@@ -206,5 +229,8 @@ def test_admin_role_is_walked_through_enrolment_at_login(mfa_server, page, shot)
     page.get_by_role("button", name="Confirm and turn on").click()
     expect(page.get_by_role("heading", name="Save your backup codes")).to_be_visible()
     shot(page, "mfa-13-enrolment-backup-codes")
+    page.get_by_role("button", name="I have saved them — continue").click()
+    expect(page.get_by_role("heading", name="Save your backup codes")).to_be_visible()  # not yet
+    page.get_by_label("I have saved my backup codes").check()
     page.get_by_role("button", name="I have saved them — continue").click()
     _on_account(page, issuer)

@@ -55,7 +55,12 @@ def test_reset_mail_arrives_over_smtp_and_its_link_works(app, client, inbox):
     recipients, message = inbox.wait()[0]
     assert recipients == ["alice@example.com"]
     assert message["Subject"] == "Reset your password"
-    body = message.get_payload(decode=True).decode()
+    # Plain text first, then the same text as HTML (issue 16), both over real SMTP.
+    assert message.get_content_type() == "multipart/alternative"
+    plain, rich = message.get_payload()
+    assert (plain.get_content_type(), rich.get_content_type()) == ("text/plain", "text/html")
+    body = plain.get_payload(decode=True).decode()
+    assert "/password/reset/" in rich.get_payload(decode=True).decode()
     path = re.search(r"http://localhost(/password/reset/\S+)", body).group(1)
     assert client.get(path).status_code == 200
     done = post_form(client, path, {"password": NEW, "confirm": NEW})

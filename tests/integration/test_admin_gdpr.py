@@ -185,6 +185,8 @@ def test_export_contains_everything_the_records_hold(app, client):
 def test_self_service_account_export(app, client):
     make_person(app, "selfie", name="Selma Fie")
     browser_login(client, "selfie")
+    account = client.get("/account").get_data(as_text=True)
+    assert 'href="/account/export" id="export-link"' in account and "Download your data" in account
     response = client.get("/account/export")
     assert response.status_code == 200
     doc = response.get_json()

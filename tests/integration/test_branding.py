@@ -116,6 +116,11 @@ def test_mail_goes_out_from_the_branded_sender(app, client):
     post_form(client, "/password/forgot", {"email": "alice@example.com"})
     mails.wait()
     assert mails.senders == ["Acme Sign-in <login@acme.example>"]
+    # The HTML part: the same text under the tenant's name in its colour, the link clickable.
+    [html] = mails.html
+    link = re.search(r"(http://localhost/password/reset/\S+)", mails.sent[0][2]).group(1)
+    assert ">Acme Corp</p>" in html and "border-top:4px solid #0b5394" in html.lower()
+    assert f'<a href="{link}"' in html and '<html lang="en">' in html
 
 
 def test_the_console_sets_branding_with_an_uploaded_logo(app, client):

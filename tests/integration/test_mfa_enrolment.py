@@ -157,6 +157,7 @@ def test_removal_needs_a_fresh_password_and_code_then_confirmation_then_notifies
     # The last factor: a page asks first, and nothing is removed yet.
     ask = client.post("/account/mfa/remove", data=form)
     assert ask.status_code == 200 and 'id="last-factor-warning"' in ask.get_data(as_text=True)
+    assert "Two-step verification turns off." in ask.get_data(as_text=True)
     with app.app_context():
         assert db.session.execute(select(TotpCredential)).first() is not None
     with caplog.at_level(logging.INFO, logger="idp.mail"):

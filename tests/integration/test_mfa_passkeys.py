@@ -303,3 +303,26 @@ def test_a_replayed_assertion_with_an_old_flow_cookie_is_refused(app, client):
     client.set_cookie("idp_flow", saved_cookie)
     replay = client.post("/login/passkey", data={"credential": assertion, "csrf_token": token})
     assert replay.status_code == 401 and not session_cookie_set(replay)
+
+
+def test_removing_one_of_two_passkeys_asks_first_without_the_last_factor_warning(app, client):
+    _user_id, authenticator = _signed_in_with_passkey(app, client, "Laptop")
+    password_step(client)
+    assert _second_factor(client, authenticator).status_code == 302
+    assert _register(client, SoftAuthenticator(ORIGIN, RP_ID), "Phone").status_code == 302
+    with app.app_context():
+        laptop = db.session.execute(select(WebAuthnCredential).where(
+            WebAuthnCredential.name == "Laptop")).scalar_one()
+    token = csrf_from(client.get("/account/mfa").get_data(as_text=True))
+    form = {"kind": "passkey", "factor_id": str(laptop.id), "csrf_token": token}
+    ask = client.post("/account/mfa/remove", data=form)
+    html = ask.get_data(as_text=True)
+    assert ask.status_code == 200 and "Remove Passkey “Laptop”?" in html
+    assert 'id="last-factor-warning"' not in html and "Your other methods keep working." in html
+    with app.app_context():
+        assert len(db.session.execute(select(WebAuthnCredential)).scalars().all()) == 2
+    removed = client.post("/account/mfa/remove", data={**form, "confirm": "yes"})
+    assert removed.headers["Location"] == "/account/mfa"
+    with app.app_context():
+        assert [r.name for r in db.session.execute(select(WebAuthnCredential)).scalars()] == [
+            "Phone"]
