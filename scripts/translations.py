@@ -80,7 +80,7 @@ def main(action: str) -> int:
                         "-o", str(POT), str(ROOT)], check=True)
     elif action == "update":
         subprocess.run([*pybabel, "update", "-i", str(POT), "-d", str(CATALOGS),  # noqa: S603
-                        "--no-location", "--width", "100"], check=True)
+                        "--width", "100"], check=True)  # the template has no locations
     elif action == "compile":
         for lang in languages():
             po_path(lang).with_suffix(".mo").write_bytes(compiled(lang))
