@@ -46,7 +46,7 @@ def _shift(app, **deltas):
 def _assert_expired(client, app, reason="expired"):
     response = client.get("/account")
     assert response.status_code == 302
-    assert response.headers["Location"] == "/login?expired=1"
+    assert response.headers["Location"] == "/login?expired=1&next=/account"  # back here after signing in
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Your session expired" in page
     assert _sessions(app)[-1].revoke_reason == reason
@@ -122,7 +122,7 @@ def test_timeouts_and_limit_are_settable_per_tenant(app, limits):
     _shift(app, last_seen_at=3)  # past the configured 1 s, within the tenant's 5 s
     assert second.get("/account").status_code == 200
     _shift(app, last_seen_at=6)  # past the tenant's idle timeout
-    assert second.get("/account").headers["Location"] == "/login?expired=1"
+    assert second.get("/account").headers["Location"] == "/login?expired=1&next=/account"
 
 
 def test_session_cookie_lives_as_long_as_the_tenants_absolute_timeout(app):
