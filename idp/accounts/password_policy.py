@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -120,7 +121,7 @@ def _personal_reasons(forms: set[str], username: str | None, email: str | None) 
     words = {w.casefold() for w in (username, email, (email or "").split("@")[0]) if w}
     for word in words:
         if len(word) >= 3 and any(word in f for f in forms):
-            return ["It must not contain your username or email address."]
+            return [_("It must not contain your username or email address.")]
     return []
 
 
@@ -131,20 +132,20 @@ def check_password(policy: PasswordPolicy, password: str, *, username: str | Non
     reasons = []
     minimum = policy.min_length_mfa if has_mfa else policy.min_length
     if len(password) < minimum:
-        reasons.append(f"Use at least {minimum} characters.")
+        reasons.append(_("Use at least %(num)d characters.", num=minimum))
     if len(password) > policy.max_length:
-        reasons.append(f"Use at most {policy.max_length} characters.")
+        reasons.append(_("Use at most %(num)d characters.", num=policy.max_length))
     if policy.require_upper and not any(c.isupper() for c in password):
-        reasons.append("Include an upper-case letter.")
+        reasons.append(_("Include an upper-case letter."))
     if policy.require_lower and not any(c.islower() for c in password):
-        reasons.append("Include a lower-case letter.")
+        reasons.append(_("Include a lower-case letter."))
     if policy.require_digit and not any(c.isdigit() for c in password):
-        reasons.append("Include a digit.")
+        reasons.append(_("Include a digit."))
     if policy.require_special and all(c.isalnum() for c in password):
-        reasons.append("Include a special character (such as ! or #).")
+        reasons.append(_("Include a special character (such as ! or #)."))
     forms = _forms(password)
     if policy.blocklist and forms & _blocklist():
-        reasons.append("This password is too common; choose another.")
+        reasons.append(_("This password is too common; choose another."))
     reasons += _personal_reasons(forms, username, email)
     return reasons
 

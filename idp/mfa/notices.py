@@ -1,27 +1,40 @@
-"""Email notices when a second factor is added or removed (sent after the commit)."""
+"""Email notices when a second factor is added or removed (sent after the commit), in the
+person's own language (their `locale`; English when none is set or shipped)."""
 
 from __future__ import annotations
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from idp.languages import DEFAULT, match_language
 from idp.models.accounts import User
 
-TEXTS = {
-    "added": ("A sign-in method was added to your account",
-              "{what} was added to your account{detail}.\n\nIf this was not you, change your "
-              "password and contact your administrator at once."),
-    "removed": ("A sign-in method was removed from your account",
-                "{what} was removed from your account{detail}.\n\nIf this was not you, change "
-                "your password and contact your administrator at once."),
-    "reset": ("Your two-step verification was reset",
-              "An administrator reset the two-step verification of your account.\n"
-              "Set up a new authenticator the next time you sign in.\n\nIf you did not ask "
-              "for this, contact your administrator at once."),
-}
+
+def _factor(kind: str, name: str | None) -> str:
+    return _("Passkey “%(name)s”", name=name) if kind == "passkey" else _("An authenticator app")
 
 
-def notify_factor_change(mailer, user: User, change: str, what: str = "", detail: str = "") -> None:
-    """Tell the person; a missing address or a mail failure never breaks the request."""
+def _texts(change: str, what: str) -> tuple[str, str]:
+    warning = _("If this was not you, change your password and contact your administrator "
+                "at once.")
+    if change == "added":
+        return (_("A sign-in method was added to your account"),
+                _("%(what)s was added to your account.", what=what) + "\n\n" + warning)
+    if change == "removed":
+        return (_("A sign-in method was removed from your account"),
+                _("%(what)s was removed from your account.", what=what) + "\n\n" + warning)
+    return (_("Your two-step verification was reset"),
+            _("An administrator reset the two-step verification of your account.") + "\n"
+            + _("Set up a new authenticator the next time you sign in.") + "\n\n"
+            + _("If you did not ask for this, contact your administrator at once."))
+
+
+def notify_factor_change(mailer, user: User, change: str, kind: str = "totp",
+                         name: str | None = None) -> None:
+    """Tell the person (`change`: added, removed or reset; `kind`: totp or passkey, with its
+    `name`); a missing address or a mail failure never breaks the request."""
     if mailer is None or not user.email:
         return
-    subject, body = TEXTS[change]
-    mailer.send(user.email, subject,
-                body.format(what=what, detail=f" ({detail})" if detail else ""))
+    with force_locale(match_language(user.locale) or DEFAULT):
+        subject, body = _texts(change, _factor(kind, name))
+    mailer.send(user.email, subject, body)

@@ -98,7 +98,7 @@ def totp_confirm():
         if enrolment.confirm_totp(db.session, g.request_context, svc.keyring, user, form.code.data):
             codes = enrolment.ensure_backup_codes(db.session, g.request_context, svc.keyring, user)
             db.session.commit()
-            notify(user, "added", "An authenticator app")
+            notify(user, "added", "totp")
             if codes:
                 return render_template("mfa/backup_codes_new.html", codes=codes, at_login=False)
             flash(_("Your authenticator app is set up."), "ok")
@@ -139,7 +139,7 @@ def remove():
     name = enrolment.remove_factor(db.session, g.request_context, user, form.kind.data,
                                    form.factor_id.data)
     db.session.commit()
-    notify(user, "removed", name)
+    notify(user, "removed", form.kind.data, getattr(row, "name", None))
     flash(_("%(name)s was removed.", name=name), "ok")
     return redirect(url_for("mfa_account.overview"))
 
@@ -200,7 +200,7 @@ def passkey_register():
         return redirect(url_for("mfa_account.overview"))
     codes = enrolment.ensure_backup_codes(db.session, g.request_context, services().keyring, user)
     db.session.commit()
-    notify(user, "added", f"Passkey “{cred.name}”")
+    notify(user, "added", "passkey", cred.name)
     if codes:
         return render_template("mfa/backup_codes_new.html", codes=codes, at_login=False)
     flash(_("Passkey “%(name)s” was added.", name=cred.name), "ok")

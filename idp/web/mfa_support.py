@@ -67,6 +67,6 @@ def mark_reauthenticated(user_session, amr: list[str]) -> None:
     session[REAUTH_KEY] = {"sid": str(user_session.id), "at": time.time(), "amr": list(amr)}
 
 
-def notify(user, change: str, what: str = "", detail: str = "") -> None:
+def notify(user, change: str, kind: str = "totp", name: str | None = None) -> None:
     """Email the person about a change to their sign-in methods (after the commit)."""
-    notify_factor_change(services().mailer, user, change, what, detail)
+    notify_factor_change(services().mailer, user, change, kind, name)

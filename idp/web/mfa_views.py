@@ -228,7 +228,7 @@ def enrol_at_login():
             codes = enrolment.regenerate_backup_codes(db.session, g.request_context, svc.keyring, user)
             login_steps.pass_second_factor("otp")
             db.session.commit()
-            notify(user, "added", "An authenticator app")
+            notify(user, "added", "totp")
             return render_template("mfa/backup_codes_new.html", codes=codes, at_login=True,
                                    form=ActionForm())
         db.session.commit()
@@ -275,7 +275,7 @@ def enrol_passkey_at_login():
     codes = enrolment.regenerate_backup_codes(db.session, g.request_context, services().keyring, user)
     login_steps.pass_second_factor("hwk")
     db.session.commit()
-    notify(user, "added", f"Passkey “{cred.name}”")
+    notify(user, "added", "passkey", cred.name)
     return render_template("mfa/backup_codes_new.html", codes=codes, at_login=True, form=ActionForm())
 
 

@@ -207,3 +207,18 @@ def test_ui_locales_inside_a_pushed_request_is_honoured(app, client):
                                                    "request_uri": pushed.get_json()["request_uri"]})
     html = client.get(first.headers["Location"], headers={"Accept-Language": "de"}).get_data(as_text=True)
     assert _lang(html) == "fr" and "<h1>Se connecter</h1>" in html
+
+
+@pytest.mark.parametrize(("accept", "reason"), [
+    ("de", "Verwenden Sie einen Großbuchstaben."),
+    ("ja", "大文字を含めてください。"),
+    ("en", "Include an upper-case letter."),
+])
+def test_password_policy_reasons_are_in_the_page_language(client, accept, reason):
+    """The tenant's password rules explain themselves in the language of the page."""
+    password = "lowercase only 123 ~"
+    page = post_form(client, "/register", {"email": "new@example.com", "username": "newbie",
+                                           "password": password, "confirm": password},
+                     headers={"Accept-Language": accept})
+    assert page.status_code == 422
+    assert reason in markup.unescape(page.get_data(as_text=True))

@@ -203,7 +203,7 @@ def test_adding_and_removing_a_factor_sends_mail(smtp_inbox, app, client):
     _wait_for(smtp_inbox, 2)
     assert [m[0] for m in smtp_inbox.messages] == [["alice@example.com"], ["alice@example.com"]]
     assert "Subject: A sign-in method was added to your account" in smtp_inbox.messages[0][1]
-    assert "Authenticator app was removed" in smtp_inbox.messages[1][1]
+    assert "An authenticator app was removed from your account." in smtp_inbox.messages[1][1]
 
 
 def test_admin_api_reset_sends_the_notice(smtp_inbox, app, client):
@@ -218,6 +218,28 @@ def test_admin_api_reset_sends_the_notice(smtp_inbox, app, client):
     _wait_for(smtp_inbox, 1)
     assert smtp_inbox.messages[0][0] == ["alice@example.com"]
     assert "Subject: Your two-step verification was reset" in smtp_inbox.messages[0][1]
+
+
+def test_the_notice_is_in_the_persons_language(smtp_inbox, app, client):
+    """An English-only admin API resets a German speaker's factors: the mail is German."""
+    from email import message_from_string
+    from email.policy import default
+
+    from tests.integration.admin_support import bearer
+
+    alice = _person(app, "alice")
+    with app.app_context():
+        db.session.get(User, uuid.UUID(alice)).locale = "de-AT"
+        db.session.commit()
+    enrol_totp(app, alice)
+    response = client.post(f"/api/v1/users/{alice}/mfa/reset", json={"reason": "lost phone"},
+                           headers=bearer(client, app, roles=("helpdesk",)))
+    assert response.status_code == 200
+    _wait_for(smtp_inbox, 1)
+    mail = message_from_string(smtp_inbox.messages[0][1], policy=default)
+    assert mail["Subject"] == "Ihre Zwei-Schritt-Verifizierung wurde zurückgesetzt"
+    assert "Richten Sie bei der nächsten Anmeldung einen neuen Authenticator ein." in (
+        mail.get_body(("plain",)).get_content())
 
 
 def test_admin_console_reset_sends_the_notice(smtp_inbox, app, client):
