@@ -15,6 +15,7 @@ import binascii
 import html
 import re
 from dataclasses import dataclass
+from email.utils import formataddr, parseaddr
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -132,6 +133,15 @@ def clean_branding(field: str, value) -> dict:
             _fail(f"{field}.{key}", "is not a branding setting (known: " + ", ".join(KEYS) + ").")
         cleaned[key] = None if item is None else checks[key](f"{field}.{key}", item)
     return cleaned
+
+
+def sender_of(brand: Brand, default_from: str) -> str | None:
+    """`Name <address>` of a brand that sets a mail sender; None: the deployment's
+    IDP_MAIL_FROM (`default_from`), whose address a brand with only a name keeps."""
+    if not brand.mail_from_address and not brand.mail_from_name:
+        return None
+    return formataddr((brand.mail_from_name or brand.name,
+                       brand.mail_from_address or parseaddr(default_from)[1]))
 
 
 def brand_of(settings: dict | None) -> Brand:

@@ -99,9 +99,12 @@ def users_set_password(app, user, password_stdin, temporary):
     database.session.commit()
     if person.email:
         from idp.accounts.account_mail import password_changed_mail
+        from idp.accounts.person_mail import deliver, in_persons_language
 
-        notice = password_changed_mail(person.email, ended)
-        app.extensions["idp"].mailer.send(notice.to, notice.subject, notice.body)
+        with in_persons_language(person.locale) as language:
+            notice = password_changed_mail(person.email, ended)
+        deliver(app.extensions["idp"].mailer, database.session, person.tenant_id, notice,
+                language)
     click.echo(f"{person.username}: password set" + (" (temporary)" if temporary else "")
                + (f"; {ended} session(s) ended" if ended else ""))
 

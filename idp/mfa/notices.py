@@ -3,10 +3,11 @@ person's own language (their `locale`; English when none is set or shipped)."""
 
 from __future__ import annotations
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
+from sqlalchemy.orm import object_session
 
-from idp.languages import DEFAULT, match_language
+from idp.accounts.account_mail import Message
+from idp.accounts.person_mail import deliver, in_persons_language
 from idp.models.accounts import User
 
 
@@ -35,6 +36,7 @@ def notify_factor_change(mailer, user: User, change: str, kind: str = "totp",
     `name`); a missing address or a mail failure never breaks the request."""
     if mailer is None or not user.email:
         return
-    with force_locale(match_language(user.locale) or DEFAULT):
+    with in_persons_language(user.locale) as language:
         subject, body = _texts(change, _factor(kind, name))
-    mailer.send(user.email, subject, body)
+    deliver(mailer, object_session(user), user.tenant_id, Message(user.email, subject, body),
+            language)

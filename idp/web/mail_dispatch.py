@@ -7,13 +7,12 @@ same whether or not a mail goes out (no enumeration by timing).
 from __future__ import annotations
 
 import threading
-from email.utils import formataddr, parseaddr
 
 from flask import g, url_for
 
 from idp.accounts.account_mail import Message
 from idp.accounts.administration import issue_unlock_link_token
-from idp.accounts.branding import mail_html
+from idp.accounts.branding import mail_html, sender_of
 from idp.branding_views import page_brand
 from idp.extensions import db
 from idp.http import services, settings
@@ -37,11 +36,7 @@ def send_later(message: Message) -> threading.Thread:
 
 def brand_sender() -> str | None:
     """`Name <address>` of the page's tenant brand, or None for IDP_MAIL_FROM."""
-    brand = page_brand().brand
-    if not brand.mail_from_address and not brand.mail_from_name:
-        return None
-    default = parseaddr(settings().mail_from)[1]
-    return formataddr((brand.mail_from_name or brand.name, brand.mail_from_address or default))
+    return sender_of(page_brand().brand, settings().mail_from)
 
 
 def send_lock_notice(user) -> None:

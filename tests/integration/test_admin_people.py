@@ -152,3 +152,29 @@ def test_audit_log_shows_usernames_and_readable_event_names(app, client):
     assert '<abbr title="user.disabled" data-code="user.disabled">User disabled</abbr>' in row
     assert ">root</td>" in row and f'title="{uid}">abe</a>' in row
     assert 'aria-current="page">Audit log</a>' in html
+
+
+def test_mail_an_admin_sends_is_in_the_persons_language_and_branding(app, client):
+    """The console is English; the reset mail it sends a French speaker is French, with the
+    tenant's HTML part and sender."""
+    from idp.accounts.tenants import ensure_default_tenant
+    from idp.extensions import db
+    from idp.models.accounts import User
+
+    mail = MailLog(app)
+    _admin(app, client)
+    uid = make_person(app, "flore")
+    with app.app_context():
+        db.session.get(User, __import__("uuid").UUID(uid)).locale = "fr-CA"
+        tenant = ensure_default_tenant(db.session)
+        tenant.settings = {**(tenant.settings or {}), "branding": {
+            "display_name": "Acme", "mail_from_address": "it@acme.example"}}
+        db.session.commit()
+    confirm = client.get(f"/admin/users/{uid}/send-reset").get_data(as_text=True)
+    assert "Send a password reset?" in confirm  # the console itself stays English
+    client.post(f"/admin/users/{uid}/send-reset", data={"csrf_token": csrf_from(confirm)})
+    mail.wait(2)  # the admin's own sign-in with a backup code was mailed first
+    n = next(i for i, (to, _, _) in enumerate(mail.sent) if to == "flore@example.com")
+    assert "mot de passe" in mail.sent[n][1].lower()
+    assert mail.senders[n] == "Acme <it@acme.example>"
+    assert '<html lang="fr">' in mail.html[n] and "Acme" in mail.html[n]

@@ -240,6 +240,8 @@ def test_the_notice_is_in_the_persons_language(smtp_inbox, app, client):
     assert mail["Subject"] == "Ihre Zwei-Schritt-Verifizierung wurde zurückgesetzt"
     assert "Richten Sie bei der nächsten Anmeldung einen neuen Authenticator ein." in (
         mail.get_body(("plain",)).get_content())
+    html = mail.get_body(("html",)).get_content()  # the HTML part, as from the hosted pages
+    assert '<html lang="de">' in html and "neuen Authenticator ein." in html
 
 
 def test_admin_console_reset_sends_the_notice(smtp_inbox, app, client):

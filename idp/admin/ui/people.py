@@ -7,6 +7,7 @@ from sqlalchemy import and_, func, or_, select
 
 from idp.accounts import administration as admin_ops
 from idp.accounts.gdpr import erase_user
+from idp.accounts.person_mail import deliver, in_persons_language
 from idp.accounts.roles import assign_role
 from idp.accounts.tenants import query_tenant
 from idp.admin import operations as ops
@@ -257,16 +258,18 @@ def _send_account_mail(ctx, user, action: str):
         if token is None:
             raise ValidationFailed("Only an active account with an email address gets a "
                                    "reset mail.")
-        message = account_mail.reset_mail(user.email, _link("self_service.reset", token),
-                                          services().config.password_reset_ttl // 60)
+        with in_persons_language(user.locale) as language:
+            message = account_mail.reset_mail(user.email, _link("self_service.reset", token),
+                                              services().config.password_reset_ttl // 60)
     else:
         token = resend_verification(db.session, ctx, user)
         if token is None:
             raise ValidationFailed("The address is verified already (or there is none).")
-        message = account_mail.verification_mail(user.email,
-                                                 _link("self_service.verify", token))
+        with in_persons_language(user.locale) as language:
+            message = account_mail.verification_mail(user.email,
+                                                     _link("self_service.verify", token))
     db.session.commit()
-    services().mailer.send_in_background(message.to, message.subject, message.body)
+    deliver(services().mailer, db.session, user.tenant_id, message, language, background=True)
     return done(f"Mail sent to {user.email}.", "admin_ui.user_detail", user_id=str(user.id))
 
 
@@ -304,9 +307,11 @@ def create_person():
         return page("admin/person_form.html", exc.status, values=form.to_dict(), error=exc)
     db.session.commit()
     if form.get("onboarding") == Onboarding.INVITE:
-        message = set_password_invite_mail(user.email, _link("self_service.reset", secret),
-                                           INVITATION_TTL // 86400)
-        services().mailer.send_in_background(message.to, message.subject, message.body)
+        with in_persons_language(user.locale) as language:
+            message = set_password_invite_mail(user.email, _link("self_service.reset", secret),
+                                               INVITATION_TTL // 86400)
+        deliver(services().mailer, db.session, user.tenant_id, message, language,
+                background=True)
         return done(f"{user.username} was added; an invitation went to {user.email}.",
                     "admin_ui.user_detail", user_id=str(user.id))
     keep_for_next_page("password", str(user.id), secret)
