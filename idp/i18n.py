@@ -20,7 +20,8 @@ from idp.models.accounts import User
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 FLOW_KEY = "ui_locale"
-ENGLISH_ONLY = {"admin_ui", "admin_api", "admin_openapi"}
+# Machine-facing JSON APIs (admin, SCIM, client registration) and the console: English.
+ENGLISH_ONLY = {"admin_ui", "admin_api", "admin_openapi", "scim", "registration"}
 
 babel = Babel()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -61,7 +62,8 @@ def change_password(
     enforce_password(policy, new_password, user, has_mfa=user_has_mfa(db, user))
     if any(verify_password(h, new_password) for h in recent_hashes(db, user, policy.history)):
         raise ValidationFailed(
-            f"Choose a password you have not used for your last {policy.history} passwords.",
+            _("Choose a password you have not used for your last %(num)d passwords.",
+              num=policy.history),
             field="password")
     _store(db, ctx, user, new_password, policy.history)
     record(db, ctx, EventType.PASSWORD_CHANGED, subject_id=user.id, tenant_id=user.tenant_id,

@@ -8,6 +8,7 @@ from datetime import date
 from functools import lru_cache
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from idp.audit import EventType, record
@@ -49,7 +50,8 @@ def _zones() -> frozenset[str]:
 def _text(key: str, value) -> str:
     limit = PROFILE_FIELDS[key]
     if not isinstance(value, str) or len(value) > limit or _CONTROL.search(value):
-        raise ValidationFailed(f"{key} must be text of at most {limit} characters.", field=key)
+        raise ValidationFailed(_("%(field)s must be text of at most %(num)d characters.",
+                                 field=key, num=limit), field=key)
     return value.strip()
 
 
@@ -57,18 +59,18 @@ def _check_url(key: str, value: str) -> None:
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.hostname or " " in value \
             or "@" in parts.netloc:
-        raise ValidationFailed(f"{key} must be an http(s) URL.", field=key)
+        raise ValidationFailed(_("%(field)s must be an http(s) URL.", field=key), field=key)
 
 
 def _check_text_claim(key: str, value: str) -> None:
     if key in URL_FIELDS:
         _check_url(key, value)
     elif key == "zoneinfo" and value not in _zones():
-        raise ValidationFailed("Time zone must be an IANA zone like Europe/Paris.", field=key)
+        raise ValidationFailed(_("Time zone must be an IANA zone like Europe/Paris."), field=key)
     elif key == "locale" and not _LOCALE.match(value):
-        raise ValidationFailed("Locale must be a BCP 47 tag like en-US.", field=key)
+        raise ValidationFailed(_("Locale must be a BCP 47 tag like en-US."), field=key)
     elif key == "phone_number" and not _PHONE.match(value):
-        raise ValidationFailed("Phone number must look like +1 555 0100.", field=key)
+        raise ValidationFailed(_("Phone number must look like +1 555 0100."), field=key)
 
 
 def _clean_value(key: str, value):
@@ -76,7 +78,7 @@ def _clean_value(key: str, value):
         try:
             return date.fromisoformat(str(value))
         except ValueError:
-            raise ValidationFailed("Birthdate must look like 1990-12-31.", field=key) from None
+            raise ValidationFailed(_("Birthdate must look like 1990-12-31."), field=key) from None
     if key == "address":
         if not isinstance(value, dict) or set(value) - ADDRESS_KEYS or not all(
                 isinstance(v, str) and len(v) <= 500 for v in value.values()):
@@ -85,7 +87,7 @@ def _clean_value(key: str, value):
         return value
     if key == "phone_number_verified":
         if not isinstance(value, bool):
-            raise ValidationFailed(f"{key} must be true or false.", field=key)
+            raise ValidationFailed(_("%(field)s must be true or false.", field=key), field=key)
         return value
     value = _text(key, value)
     if value:

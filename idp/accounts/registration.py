@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -64,7 +65,7 @@ def register_user(db: Session, ctx: RequestContext, config: Config, tenant: Tena
             raise Forbidden("Sign-up needs a valid invitation link.")
     email = validate_email_address(email)
     if invitation and normalize_identifier(invitation.email or "") != normalize_identifier(email):
-        raise ValidationFailed("Use the address the invitation was sent to.", field="email")
+        raise ValidationFailed(_("Use the address the invitation was sent to."), field="email")
     username = validate_username(username or email.split("@", 1)[0])
     # create_user applies the policy too; checked first here so that a refused password
     # answers the same whether or not the address already has an account.

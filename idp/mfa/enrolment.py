@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
@@ -51,7 +52,7 @@ def query_totp(db: Session, user: User, confirmed: bool = True) -> TotpCredentia
 def start_totp(db: Session, ctx: RequestContext, keyring: Keyring, user: User) -> str:
     """Begin enrolment (replacing an unfinished one); returns the secret to show."""
     if query_totp(db, user) is not None:
-        raise Conflict("An authenticator app is already set up. Remove it first.")
+        raise Conflict(_("An authenticator app is already set up. Remove it first."))
     db.execute(delete(TotpCredential).where(TotpCredential.user_id == user.id,
                                             TotpCredential.confirmed_at.is_(None))
                .execution_options(synchronize_session=False))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlsplit
 
+from flask_babel import gettext as _
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -100,9 +101,9 @@ def _parse(credential_json: str) -> dict:
     try:
         data = loads_bounded(credential_json)
     except (TypeError, ValueError):
-        raise ValidationFailed("The passkey response could not be read.") from None
+        raise ValidationFailed(_("The passkey response could not be read.")) from None
     if not isinstance(data, dict) or not isinstance(data.get("rawId"), str):
-        raise ValidationFailed("The passkey response could not be read.")
+        raise ValidationFailed(_("The passkey response could not be read."))
     return data
 
 
@@ -121,11 +122,11 @@ def verify_registration(db: Session, rp: RelyingParty, user: User, credential_js
             credential=data, expected_challenge=challenge, expected_rp_id=rp.id,
             expected_origin=rp.origin)
     except (InvalidRegistrationResponse, ValueError, KeyError, TypeError) as exc:
-        raise ValidationFailed(f"The passkey could not be registered: {exc}") from None
+        raise ValidationFailed(_("The passkey could not be registered: %(reason)s", reason=exc)) from None
     taken = db.execute(select(WebAuthnCredential.id).where(
         WebAuthnCredential.credential_id == verified.credential_id)).first()
     if taken is not None:
-        raise ValidationFailed("This passkey is already registered.")
+        raise ValidationFailed(_("This passkey is already registered."))
     transports = data.get("response", {}).get("transports") or []
     cred = WebAuthnCredential(
         user_id=user.id, name=clean_name(name), credential_id=verified.credential_id,

@@ -222,3 +222,32 @@ def test_password_policy_reasons_are_in_the_page_language(client, accept, reason
                      headers={"Accept-Language": accept})
     assert page.status_code == 422
     assert reason in markup.unescape(page.get_data(as_text=True))
+
+
+def test_profile_rules_answer_in_the_page_language(app, client):
+    make_user(app)
+    assert sign_in(client).status_code == 302
+    page = post_form(client, "/account", {"name": "Alice", "zoneinfo": "Mitteleuropa"},
+                     headers={"Accept-Language": "de"})
+    assert "Die Zeitzone muss eine IANA-Zone wie Europe/Berlin sein." in markup.unescape(
+        page.get_data(as_text=True))
+
+
+def test_username_rules_answer_in_the_page_language(client):
+    taken = post_form(client, "/register", {"email": "n@example.com", "username": "a b",
+                                           "password": "Long-enough-pass-9!",
+                                           "confirm": "Long-enough-pass-9!"},
+                      headers={"Accept-Language": "ja"})
+    assert "ユーザー名に「@」、空白、制御文字は使えません。" in markup.unescape(
+        taken.get_data(as_text=True))
+
+
+def test_machine_facing_apis_answer_in_english(app, client):
+    """SCIM and the admin API keep English messages whatever Accept-Language says."""
+    from tests.integration.admin_support import bearer
+
+    uid = make_user(app)
+    answer = client.patch(f"/api/v1/users/{uid}", json={"birthdate": "31.12.1990"},
+                          headers={**bearer(client, app), "Accept-Language": "de"})
+    assert answer.status_code == 422
+    assert "Birthdate must look like 1990-12-31." in str(answer.get_json())
