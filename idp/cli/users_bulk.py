@@ -18,7 +18,8 @@ def invitation_sender(app, pending: list):
     from idp.extensions import db as database
 
     def invite(user) -> None:
-        pending.append((user.email, issue_invitation(database.session, system_context(), user)))
+        pending.append((user.email, user.locale, user.tenant_id,
+                        issue_invitation(database.session, system_context(), user)))
 
     return invite
 
@@ -26,13 +27,16 @@ def invitation_sender(app, pending: list):
 def send_invitations(app, pending: list) -> None:
     from idp.accounts.account_mail import set_password_invite_mail
     from idp.accounts.onboarding import INVITATION_TTL
+    from idp.accounts.person_mail import deliver, in_persons_language
+    from idp.extensions import db as database
 
     issuer = app.extensions["idp"].config.issuer
     mailer = app.extensions["idp"].mailer
-    for email, token in pending:
-        message = set_password_invite_mail(email, f"{issuer}/password/reset/{token}",
-                                           INVITATION_TTL // 86400)
-        mailer.send(message.to, message.subject, message.body)
+    for email, locale, tenant_id, token in pending:
+        with in_persons_language(locale) as language:
+            message = set_password_invite_mail(email, f"{issuer}/password/reset/{token}",
+                                               INVITATION_TTL // 86400)
+        deliver(mailer, database.session, tenant_id, message, language)
 
 
 @users.command("import")

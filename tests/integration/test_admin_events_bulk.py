@@ -128,7 +128,10 @@ def _bulk(app, tmp_path, config_overrides, inbox, smtp_url):
     # Ben has no password: he is mailed an invitation; Ann brought a pre-hashed one.
     (recipients, message), = inbox.wait(1)
     assert recipients == ["ben@example.com"] and message["Subject"] == "Your new account: choose a password"
-    assert "/password/reset/" in message.get_payload(decode=True).decode()
+    parts = {part.get_content_type(): part.get_payload(decode=True).decode()
+             for part in message.walk() if not part.is_multipart()}
+    assert "/password/reset/" in parts["text/plain"]  # then the same text as HTML
+    assert "/password/reset/" in parts["text/html"]
     again = cli("users", "import", str(csv_file), "--json")
     assert json.loads(again.stdout)["unchanged"] == 2  # idempotent by email
     as_csv = cli("users", "export", "--format", "csv")
