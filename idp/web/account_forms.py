@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
+from wtforms.widgets import PasswordInput
 
 _PW = [DataRequired(), Length(max=1024)]
 
@@ -41,11 +42,24 @@ class ChangePasswordForm(NewPasswordForm):
     end_other_sessions = BooleanField(_l("Sign out my other sessions"), default=True)
 
 
+# Shown again after an error about another field (issue 16), so a typo in the address
+# does not cost the password; `keep_passwords` clears them when they were the problem.
+# The page is `no-store` (security_headers.py).
+_KEPT = PasswordInput(hide_value=False)
+
+
+def keep_passwords(form, *fields: str) -> None:
+    """Clear the password fields when any of them was refused; keep them otherwise."""
+    if any(getattr(form, name).errors for name in fields):
+        for name in fields:
+            getattr(form, name).data = ""
+
+
 class RegisterForm(FlaskForm):
     email = StringField(_l("Email"), validators=[DataRequired(), Length(max=320)])
     username = StringField(_l("Username (optional)"), validators=_opt(150))
-    password = PasswordField(_l("Password"), validators=_PW)
-    confirm = PasswordField(_l("Repeat password"),
+    password = PasswordField(_l("Password"), validators=_PW, widget=_KEPT)
+    confirm = PasswordField(_l("Repeat password"), widget=_KEPT,
                             validators=[DataRequired(), EqualTo("password", _l("The passwords differ."))])
     invite = HiddenField()
     rid = HiddenField()

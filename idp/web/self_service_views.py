@@ -45,6 +45,7 @@ from idp.web.account_forms import (
     RegisterForm,
     ResendForm,
     ResetForm,
+    keep_passwords,
     policy_hints,
 )
 from idp.web.destination import live_rid, seal, unseal
@@ -87,6 +88,7 @@ def register():
         form.rid.data = rid or ""
         return render_template("web/register.html", **page)
     if not form.validate_on_submit():
+        keep_passwords(form, "password", "confirm")
         return render_template("web/register.html", **page), 400
     try:
         result = register_user(db.session, g.request_context, settings(), tenant,
@@ -97,6 +99,7 @@ def register():
         db.session.rollback()
         target = getattr(form, exc.field, None) if exc.field else None
         (target or form.email).errors = [exc.message]
+        keep_passwords(form, "password", "confirm")
         return render_template("web/register.html", **page), exc.status
     _mail_registration(result, rid)
     return render_template("web/register_done.html", verified=result.invited,

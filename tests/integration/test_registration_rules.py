@@ -114,3 +114,20 @@ def test_forgot_does_the_same_work_for_known_and_unknown_addresses(app, client):
     known, unknown = (statistics.median(t) for t in timings.values())
     # Loose on purpose (a shared 2-core machine): the same order of work, not a benchmark.
     assert abs(known - unknown) < max(0.05, 0.5 * max(known, unknown)), timings
+
+
+def test_password_is_kept_after_another_fields_error_and_cleared_after_its_own(client):
+    """A typo in the address does not cost the password; a refused password is not shown."""
+    bad_address = post_form(client, "/register", {"email": "not-an-address", "username": "kim",
+                                                  "password": GOOD, "confirm": GOOD})
+    page = bad_address.get_data(as_text=True)
+    assert bad_address.status_code == 422 and "Invalid email address" in page
+    assert page.count(f'value="{GOOD}"') == 2  # password and its repetition
+    weak = post_form(client, "/register", {"email": "kim@example.com", "username": "kim",
+                                           "password": "short", "confirm": "short"})
+    assert weak.status_code >= 400 and 'value="short"' not in weak.get_data(as_text=True)
+    common = "alllowercaseletters"  # long enough for the form, refused by the policy
+    policy = post_form(client, "/register", {"email": "kim@example.com", "username": "kim",
+                                             "password": common, "confirm": common})
+    refused = policy.get_data(as_text=True)
+    assert policy.status_code == 422 and "Include" in refused and common not in refused
