@@ -20,9 +20,17 @@ from tests.oauth_flow import authorize_url
 
 @pytest.fixture
 def config_overrides(config_overrides):
-    config_overrides.update(session_idle_timeout=1, session_absolute_timeout=4,
+    # Long enough that a loaded machine cannot expire a session between two steps; the
+    # tests move the session's clocks instead of waiting.
+    config_overrides.update(session_idle_timeout=30, session_absolute_timeout=120,
                             max_sessions_per_user=2)
     return config_overrides
+
+
+@pytest.fixture
+def idle_2s(config_overrides):
+    """A 2 s idle timeout for the one test that lets real time pass."""
+    config_overrides["session_idle_timeout"] = 2
 
 
 def _sessions(app):
@@ -53,26 +61,28 @@ def _assert_expired(client, app, reason="expired"):
     assert events(app, EventType.SESSION_REVOKED)[-1].details["reason"] == reason
 
 
-def test_idle_timeout_really_elapses(app, client):
+def test_idle_timeout_really_elapses(idle_2s, app, client):
     make_user(app)
     sign_in(client)
     assert client.get("/account").status_code == 200
-    time.sleep(1.1)  # IDP_SESSION_IDLE_TIMEOUT=1
+    time.sleep(2.1)  # IDP_SESSION_IDLE_TIMEOUT=2
     _assert_expired(client, app)
 
 
 def test_activity_keeps_an_idle_session_alive(app, client):
     make_user(app)
     sign_in(client)
-    for _ in range(3):  # 1.8 s in all, past the 1 s idle timeout unless each visit counts
-        _shift(app, last_seen_at=0.6)
+    for _ in range(3):  # 60 s in all, past the 30 s idle timeout unless each visit counts
+        _shift(app, last_seen_at=20)
         assert client.get("/account").status_code == 200
+    _shift(app, last_seen_at=31)  # and without a visit, the same timeout does end it
+    _assert_expired(client, app)
 
 
 def test_absolute_timeout_ends_even_an_active_session(app, client):
     make_user(app)
     sign_in(client)
-    _shift(app, expires_at=5)  # logged in more than IDP_SESSION_ABSOLUTE_TIMEOUT ago
+    _shift(app, expires_at=121)  # logged in more than IDP_SESSION_ABSOLUTE_TIMEOUT ago
     _assert_expired(client, app)
 
 
@@ -80,7 +90,7 @@ def test_prompt_none_after_expiry_answers_login_required(app, client):
     make_user(app)
     client_id, _ = make_client(app)
     sign_in(client)
-    _shift(app, last_seen_at=5)
+    _shift(app, last_seen_at=31)
     response = client.get(authorize_url(client_id, prompt="none", challenge="x" * 43))
     assert response.status_code == 302
     query = parse_qs(urlsplit(response.headers["Location"]).query)
@@ -119,9 +129,9 @@ def test_timeouts_and_limit_are_settable_per_tenant(app, limits):
     assert second.get("/account").status_code == 200
     rows = [r for r in _sessions(app) if r.revoked_at is None]
     assert (rows[0].expires_at - rows[0].created_at).total_seconds() == 10
-    _shift(app, last_seen_at=3)  # past the configured 1 s, within the tenant's 5 s
+    _shift(app, last_seen_at=3)  # within the tenant's 5 s
     assert second.get("/account").status_code == 200
-    _shift(app, last_seen_at=6)  # past the tenant's idle timeout
+    _shift(app, last_seen_at=6)  # past the tenant's 5 s, well within the configured 30 s
     assert second.get("/account").headers["Location"] == "/login?expired=1&next=/account"
 
 
