@@ -64,7 +64,7 @@ def _stop_deliverer(app):
         deliverer.stop()
 
 
-def _wait_for(predicate, seconds=10.0):
+def _wait_for(predicate, seconds=20.0):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if predicate():
@@ -112,12 +112,12 @@ def test_logout_sends_a_verifiable_logout_token(app, client, rp):
 
 def test_a_slow_relying_party_never_blocks_the_logout(app, client, rp):
     _, tokens = _signed_in(app, client, rp["uri"])
-    rp["delay"] = 4
+    rp["delay"] = 8
     started = time.monotonic()
     response = client.get("/logout", query_string={"id_token_hint": tokens["id_token"]})
-    assert response.status_code == 200 and time.monotonic() - started < 2
+    assert response.status_code == 200 and time.monotonic() - started < 4  # not the RP's 8 s
     assert client.get("/account").status_code == 302
-    assert _wait_for(lambda: rp["tokens"], seconds=15)
+    assert _wait_for(lambda: rp["tokens"], seconds=30)
 
 
 def test_failed_delivery_is_retried_and_audited(app, client, rp):
