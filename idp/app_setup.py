@@ -53,10 +53,10 @@ def _limiter_storage(config: Config) -> str:
 
 def configure_app(app: Flask, config: Config) -> None:
     from idp import http
+    from idp.oauth.clients.initial_access_tokens import RegistrationSwitch
     from idp.oauth.discovery import MetadataDocuments
-    from idp.oauth.initial_access_tokens import RegistrationSwitch
+    from idp.oauth.keys.signing import KeyCache
     from idp.oauth.server import build_server
-    from idp.oauth.signing_keys import KeyCache
 
     use_hashing(config.password_hashing)
     keyring = Keyring.from_dir(config.keys_dir)
@@ -95,8 +95,8 @@ def _install_fast_paths(app: Flask, services: Services) -> None:
     introspection of active client tokens, ahead of Flask (counted in the request metrics)."""
     from idp.fast_paths import FastPaths
     from idp.metrics import REQUESTS
-    from idp.oauth.introspection_fast_path import IntrospectionFastPath
-    from idp.oauth.token_fast_path import ClientCredentialsFastPath
+    from idp.oauth.fast.introspection import IntrospectionFastPath
+    from idp.oauth.fast.token import ClientCredentialsFastPath
 
     endpoints = {"/jwks.json": "oauth.jwks"}
 

@@ -8,15 +8,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from idp.accounts.password_policy import generate_password
-from idp.accounts.roles import assign_role, ensure_builtin_roles
-from idp.accounts.tenants import ensure_default_tenant
 from idp.accounts.users import create_user
 from idp.config import Config, ConfigError
 from idp.errors import ValidationFailed
 from idp.keyring import Keyring
 from idp.models.accounts import User
-from idp.oauth.signing_keys import ensure_signing_keys
+from idp.oauth.keys.signing import ensure_signing_keys
+from idp.rbac.roles import assign_role, ensure_builtin_roles
 from idp.request_context import system_context
+from idp.tenancy.tenants import ensure_default_tenant
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,11 @@ from functools import cached_property
 from flask import Blueprint, Flask, Response, abort, g, url_for
 from sqlalchemy.exc import SQLAlchemyError
 
-from idp.accounts.branding import Brand, brand_of, decode_logo, theme_css
-from idp.accounts.tenants import ensure_default_tenant
 from idp.extensions import db
 from idp.models.accounts import User
 from idp.models.tenancy import Tenant
+from idp.tenancy.branding import Brand, brand_of, decode_logo, theme_css
+from idp.tenancy.tenants import ensure_default_tenant
 
 bp = Blueprint("branding", __name__)
 CACHE = "public, max-age=300"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from idp.oauth.signing_keys import JWKS_MAX_AGE
+from idp.oauth.keys.signing import JWKS_MAX_AGE
 from idp.security_headers import REQUEST_ID_HEADER, request_id, security_headers
 
 CACHED_JSON = [

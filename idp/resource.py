@@ -38,7 +38,7 @@ from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
 from idp.oauth.constants import SIGNING_ALGS
-from idp.oauth.dpop_nonce import NonceSource
+from idp.oauth.dpop.nonce import NonceSource
 
 DEFAULT_ALGORITHMS = SIGNING_ALGS
 
@@ -184,7 +184,7 @@ class ResourceProtector:
                       method: str, url: str) -> None:
         """RFC 9449 7: a DPoP-bound token (`cnf.jkt`) only with the DPoP scheme and a fresh
         proof by its key; the proof's jti is remembered by this process (replay)."""
-        from idp.oauth.dpop import DPoPError, check_proof
+        from idp.oauth.dpop.proofs import DPoPError, check_proof
 
         jkt = (claims.get("cnf") or {}).get("jkt")
         if scheme == "bearer":

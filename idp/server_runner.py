@@ -63,7 +63,7 @@ class NoAccessLogger(GunicornLogger):
 def _flush_usage_on_exit(server, worker) -> None:
     """Write the worker's in-memory client usage counters before it goes."""
     from idp.extensions import db
-    from idp.oauth.usage_store import flush_usage
+    from idp.oauth.clients.usage_store import flush_usage
     from idp.wsgi import app
 
     with app.app_context():

@@ -16,11 +16,11 @@ from idp.sessions.service import SessionPolicy
 class Services:
     config: Config
     keyring: Keyring
-    keys: Any = None          # idp.oauth.signing_keys.KeyCache
+    keys: Any = None          # idp.oauth.keys.signing.KeyCache
     server: Any = None        # idp.oauth.server.IdpAuthorizationServer
     mailer: Any = None        # idp.mail.Mailer
     engine: Any = None        # the SQLAlchemy engine (for the WSGI fast paths)
-    registration: Any = None  # idp.oauth.initial_access_tokens.RegistrationSwitch
+    registration: Any = None  # idp.oauth.clients.initial_access_tokens.RegistrationSwitch
     metadata: Any = None      # idp.oauth.discovery.MetadataDocuments
     extra: dict = field(default_factory=dict)
 

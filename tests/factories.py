@@ -7,11 +7,11 @@ import hashlib
 import re
 import secrets
 
-from idp.accounts.tenants import ensure_default_tenant
 from idp.accounts.users import create_user
 from idp.extensions import db
-from idp.oauth.clients import ClientSpec, create_client
+from idp.oauth.clients.service import ClientSpec, create_client
 from idp.request_context import system_context
+from idp.tenancy.tenants import ensure_default_tenant
 
 PASSWORD = "Correct-Horse-9!"
 REDIRECT_URI = "https://rp.example.com/cb"

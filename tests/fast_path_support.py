@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from idp.fast_paths import FastPaths
-from idp.oauth.introspection_fast_path import IntrospectionFastPath
-from idp.oauth.token_fast_path import ClientCredentialsFastPath
+from idp.oauth.fast.introspection import IntrospectionFastPath
+from idp.oauth.fast.token import ClientCredentialsFastPath
 
 FAST_PATHS = (FastPaths, IntrospectionFastPath, ClientCredentialsFastPath)
 

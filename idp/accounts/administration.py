@@ -13,7 +13,6 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from idp.accounts import lockout
-from idp.accounts.access import user_access, users_with_role
 from idp.accounts.account_tokens import UNLOCK_TTL, Purpose, consume_token, issue_token
 from idp.accounts.confusables import username_skeleton
 from idp.accounts.normalization import (
@@ -22,13 +21,14 @@ from idp.accounts.normalization import (
     validate_username,
 )
 from idp.accounts.profile import PROFILE_FIELDS, clean_profile
-from idp.accounts.roles import ADMIN_ROLES
 from idp.accounts.users import username_taken
 from idp.audit import EventType, record
 from idp.errors import Conflict, ValidationFailed
 from idp.models.accounts import User
 from idp.models.oauth import TokenGrant
 from idp.models.rbac import Role, RoleAssignment
+from idp.rbac.access import user_access, users_with_role
+from idp.rbac.roles import ADMIN_ROLES
 from idp.request_context import RequestContext
 from idp.sessions.service import revoke_user_sessions
 
@@ -206,7 +206,7 @@ def delete_user(db: Session, ctx: RequestContext, user: User) -> None:
     ensure_not_self(ctx.actor_id, user, "delete")
     ensure_not_last_admin(db, user)
     record(db, ctx, EventType.USER_DELETED, subject_id=user.id, tenant_id=user.tenant_id)
-    from idp.accounts.gdpr import delete_user_rows
+    from idp.gdpr.erasure import delete_user_rows
 
     delete_user_rows(db, user.id)
     db.execute(User.__table__.delete().where(User.id == user.id))

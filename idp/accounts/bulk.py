@@ -19,7 +19,6 @@ from sqlalchemy.orm import Session
 from idp.accounts.administration import PROFILE_FIELDS, clean_profile, update_user
 from idp.accounts.normalization import normalize_identifier
 from idp.accounts.passwords import is_supported_hash
-from idp.accounts.roles import assign_role, query_role
 from idp.accounts.users import create_user
 from idp.audit import EventType, record
 from idp.errors import DomainError, ValidationFailed
@@ -33,6 +32,7 @@ from idp.rbac.authorization import (
     record_denial,
     require_permission,
 )
+from idp.rbac.roles import assign_role, query_role
 from idp.request_context import RequestContext
 
 IMPORT_COLUMNS = ["email", "username", "password_hash", "roles", *PROFILE_FIELDS]
@@ -178,7 +178,7 @@ def _status(user: User, now) -> str:
 
 def export_rows(db: Session, ctx: RequestContext, tenant_id=None) -> Iterable[dict]:
     """Every person (optionally of one tenant) as flat rows, oldest first."""
-    from idp.accounts.roles import user_role_names
+    from idp.rbac.roles import user_role_names
 
     stmt = select(User).order_by(User.created_at, User.id)
     if tenant_id is not None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from idp.audit import EventType, record
 from idp.models.oauth import Client, Consent, TokenGrant
-from idp.oauth.token_service import revoke_grant
+from idp.oauth.tokens.service import revoke_grant
 from idp.request_context import RequestContext
 
 

@@ -17,12 +17,12 @@ from idp.accounts.password_policy import (
     user_has_mfa,
 )
 from idp.accounts.passwords import hash_password, verify_password
-from idp.accounts.roles import user_role_names
 from idp.audit import EventType, record
 from idp.config import Config
 from idp.errors import ValidationFailed
 from idp.models.accounts import PasswordCredential, PasswordHistory, User
 from idp.models.tenancy import Tenant
+from idp.rbac.roles import user_role_names
 from idp.request_context import RequestContext
 
 

@@ -18,11 +18,11 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.accounts.roles import ADMIN_ROLES
 from idp.config import Config
 from idp.errors import ValidationFailed
 from idp.models.accounts import PasswordHistory, User
 from idp.models.tenancy import Tenant
+from idp.rbac.roles import ADMIN_ROLES
 
 BLOCKLIST_FILE = Path(__file__).parent / "data" / "common-passwords.txt"
 # NIST SP 800-63B 5.1.1.2: at least 64 characters must be accepted.

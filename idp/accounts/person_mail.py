@@ -13,9 +13,9 @@ from flask_babel import force_locale
 from sqlalchemy.orm import Session
 
 from idp.accounts.account_mail import Message
-from idp.accounts.branding import brand_of, mail_html, sender_of
 from idp.languages import DEFAULT, bcp47, match_language
 from idp.models.tenancy import Tenant
+from idp.tenancy.branding import brand_of, mail_html, sender_of
 
 
 @contextmanager

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from idp.oauth.access_tokens import ValidAccessToken, check_access_token
 from idp.oauth.constants import ADMIN_SCOPE
+from idp.oauth.tokens.validation import ValidAccessToken, check_access_token
 from idp.resource import ResourceProtector, TokenError
 
 

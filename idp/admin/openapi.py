@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import Blueprint
 
 from idp.accounts.bulk import IMPORT_COLUMNS
-from idp.accounts.roles import PERMISSIONS
 from idp.admin.operations import MAX_EXPIRY, MAX_GRACE
+from idp.oauth.clients.initial_access_tokens import MAX_TTL, MAX_USES, POLICY_GRANT_TYPES
+from idp.oauth.clients.scim_tokens import MAX_DAYS as SCIM_TOKEN_MAX_DAYS
 from idp.oauth.constants import CLIENT_AUTH_METHODS, GRANT_TYPES, SIGNING_ALGS
-from idp.oauth.initial_access_tokens import MAX_TTL, MAX_USES, POLICY_GRANT_TYPES
-from idp.oauth.scim_tokens import MAX_DAYS as SCIM_TOKEN_MAX_DAYS
+from idp.rbac.roles import PERMISSIONS
 
 bp = Blueprint("admin_openapi", __name__)
 
@@ -31,7 +31,7 @@ _INVISIBLE = ("\\x00-\\x1f\\x7f-\\xa0\\xad\\u0600-\\u0605\\u1680\\u2000-\\u200f\
               "\\u205f-\\u206f\\u3000\\ue000-\\uf8ff\\ufeff\\ufff0-\\ufffb\\ufffe\\uffff")
 GROUP_NAME = {"type": "string", "minLength": 1, "maxLength": 100, "format": "group-name",
               "pattern": f"^[^ {_INVISIBLE}]([^{_INVISIBLE}]*[^ {_INVISIBLE}])?$"}
-# Role names (idp.accounts.groups.ROLE_NAME).
+# Role names (idp.rbac.groups.ROLE_NAME).
 NAME = {"type": "string", "pattern": "^[A-Za-z0-9_.:-]{1,64}$"}
 # Query strings never carry a NUL (refused with 400 before any route).
 QUERY_TEXT = {"type": "string", "pattern": "^[^\\x00]*$"}
@@ -43,7 +43,7 @@ CSV_PATTERN = (rf"^email(,({'|'.join(c for c in IMPORT_COLUMNS if c != 'email')}
 def _tenant_settings_schema() -> dict:
     """The keys accounts.tenant_settings.SCHEMA accepts (no others)."""
     from idp.accounts.registration import MODES
-    from idp.accounts.tenant_settings import (
+    from idp.tenancy.settings import (
         MAX_SECONDS,
         MAX_SESSIONS,
         SCIM_DEPROVISIONING,

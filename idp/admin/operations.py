@@ -14,10 +14,6 @@ from datetime import datetime
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from idp.accounts import groups as group_ops
-from idp.accounts.access import named_roles, users_with_role
-from idp.accounts.roles import query_role
-from idp.accounts.tenants import query_tenant
 from idp.errors import NotFound, ValidationFailed
 from idp.federation.providers import create_provider, managed_groups, update_provider
 from idp.keyring import Keyring
@@ -27,9 +23,11 @@ from idp.models.groups import Group, GroupMember
 from idp.models.oauth import Client
 from idp.models.rbac import Role
 from idp.models.tenancy import Tenant
-from idp.oauth.clients import ClientSpec, create_client
-from idp.oauth.initial_access_tokens import DEFAULT_TTL, issue_token
+from idp.oauth.clients.initial_access_tokens import DEFAULT_TTL, issue_token
+from idp.oauth.clients.service import ClientSpec, create_client
 from idp.outbound import PUBLIC_ONLY, OutboundPolicy
+from idp.rbac import groups as group_ops
+from idp.rbac.access import named_roles, users_with_role
 from idp.rbac.authorization import (
     Caller,
     Denied,
@@ -40,7 +38,9 @@ from idp.rbac.authorization import (
     rights_of,
     visible,
 )
+from idp.rbac.roles import query_role
 from idp.request_context import RequestContext
+from idp.tenancy.tenants import query_tenant
 
 STATUSES = {"active", "disabled", "locked", "erased"}
 CLIENT_FIELDS = {"name": str, "grant_types": list, "redirect_uris": list,
@@ -147,8 +147,8 @@ def _group_match(ref: str):
 
 def export_person(db: Session, ctx: RequestContext, user: User) -> dict:
     """The person's data (GDPR Art. 15/20) for an admin, audited."""
-    from idp.accounts.export import export_user
     from idp.audit import EventType, record
+    from idp.gdpr.export import export_user
 
     document = export_user(db, user)
     record(db, ctx, EventType.USER_EXPORTED, subject_id=user.id, tenant_id=user.tenant_id)
@@ -219,7 +219,7 @@ def edit_client(db: Session, ctx: RequestContext, caller: Caller, keyring: Keyri
                 limits=None) -> str | None:
     """Change a client's settings (fields left out keep their value) by the rules of
     registration; returns a secret when the change needs a first one."""
-    from idp.oauth.clients import update_client
+    from idp.oauth.clients.service import update_client
 
     if "tenant" in data:
         raise ValidationFailed("A client stays in its tenant.", field="tenant")
@@ -271,7 +271,7 @@ def issue_registration_token(db: Session, ctx: RequestContext, caller: Caller, d
 def rotate_secret(db: Session, ctx: RequestContext, keyring: Keyring, client: Client,
                   grace) -> str:
     """A new secret; the old ones keep working for `grace` seconds (0 to MAX_GRACE)."""
-    from idp.oauth.clients import rotate_client_secret
+    from idp.oauth.clients.service import rotate_client_secret
 
     if isinstance(grace, str):
         grace = int(grace.strip()) if grace.strip().isdigit() else -1

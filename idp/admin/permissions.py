@@ -13,13 +13,13 @@ from functools import wraps
 
 from flask import g, request
 
-from idp.accounts.access import client_access, user_access
 from idp.errors import Forbidden, Unauthorized
 from idp.extensions import db
 from idp.http import domain_error_response, services, settings, signed_in_user
 from idp.mfa.acr import has_second_factor
 from idp.models.accounts import User
 from idp.rbac import authorization
+from idp.rbac.access import client_access, user_access
 from idp.rbac.authorization import Caller, Denied
 from idp.request_context import RequestContext
 from idp.resource import TokenError, bearer_token

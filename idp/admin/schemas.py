@@ -8,7 +8,6 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from idp.accounts.access import user_roles
 from idp.accounts.administration import PROFILE_FIELDS
 from idp.accounts.lockout import is_locked
 from idp.models.accounts import User
@@ -17,6 +16,7 @@ from idp.models.groups import Group, GroupMember
 from idp.models.rbac import Role
 from idp.models.sessions import UserSession
 from idp.models.tenancy import Tenant
+from idp.rbac.access import user_roles
 
 MFA_TABLES = ("totp_credentials", "webauthn_credentials")
 

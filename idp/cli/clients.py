@@ -53,9 +53,9 @@ def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scop
                    expires_in, access_token_ttl, refresh_token_ttl, id_token_ttl, require_pkce,
                    roles, tenant, as_json):
     """Register a client; its secret is printed once."""
-    from idp.accounts.tenants import query_tenant
     from idp.extensions import db as database
-    from idp.oauth.clients import ClientSpec, create_client
+    from idp.oauth.clients.service import ClientSpec, create_client
+    from idp.tenancy.tenants import query_tenant
 
     jwks = None
     if jwks_file:
@@ -110,9 +110,9 @@ def clients_create(app, name, grant_types, redirect_uris, post_logout_uris, scop
 def clients_initial_access_token(app, tenant, uses, expires_in, grant_types, prefixes, scopes,
                                  as_json):
     """An initial access token for dynamic client registration (RFC 7591); shown once."""
-    from idp.accounts.tenants import query_tenant
     from idp.extensions import db as database
-    from idp.oauth.initial_access_tokens import issue_token
+    from idp.oauth.clients.initial_access_tokens import issue_token
+    from idp.tenancy.tenants import query_tenant
 
     row, token = issue_token(database.session, system_context(),
                              query_tenant(database.session, tenant), uses=uses,
@@ -146,7 +146,7 @@ def clients_secret_rotate(app, client_id, grace, as_json):
     """Issue a new secret; the old one works for --grace seconds more."""
     from idp.admin.operations import rotate_secret
     from idp.extensions import db as database
-    from idp.oauth.clients import query_client_or_404
+    from idp.oauth.clients.service import query_client_or_404
 
     client = query_client_or_404(database.session, client_id)
     secret = rotate_secret(database.session, system_context(), app.extensions["idp"].keyring,
@@ -169,8 +169,8 @@ def clients_scim_token():
 def clients_scim_token_issue(app, client_id, days, as_json):
     """Issue a SCIM token for a client allowed idp:scim; printed once."""
     from idp.extensions import db as database
-    from idp.oauth.clients import query_client_or_404
-    from idp.oauth.scim_tokens import describe_scim_token, issue_scim_token
+    from idp.oauth.clients.scim_tokens import describe_scim_token, issue_scim_token
+    from idp.oauth.clients.service import query_client_or_404
 
     client = query_client_or_404(database.session, client_id)
     row, value = issue_scim_token(database.session, system_context(), client, days)
@@ -190,8 +190,8 @@ def clients_scim_token_issue(app, client_id, days, as_json):
 def clients_scim_token_list(app, client_id, as_json):
     """The client's SCIM tokens (never their values)."""
     from idp.extensions import db as database
-    from idp.oauth.clients import query_client_or_404
-    from idp.oauth.scim_tokens import describe_scim_token, list_scim_tokens
+    from idp.oauth.clients.scim_tokens import describe_scim_token, list_scim_tokens
+    from idp.oauth.clients.service import query_client_or_404
 
     rows = list_scim_tokens(database.session, query_client_or_404(database.session, client_id))
     items = [describe_scim_token(r) for r in rows]
@@ -211,8 +211,8 @@ def clients_scim_token_list(app, client_id, as_json):
 def clients_scim_token_revoke(app, client_id, token_id):
     """Revoke one SCIM token at once."""
     from idp.extensions import db as database
-    from idp.oauth.clients import query_client_or_404
-    from idp.oauth.scim_tokens import revoke_scim_token
+    from idp.oauth.clients.scim_tokens import revoke_scim_token
+    from idp.oauth.clients.service import query_client_or_404
 
     revoke_scim_token(database.session, system_context(),
                       query_client_or_404(database.session, client_id), token_id)
@@ -226,7 +226,7 @@ def clients_scim_token_revoke(app, client_id, token_id):
 def clients_revoke(app, client_id):
     """Revoke a client: no new tokens, its tokens inactive at once."""
     from idp.extensions import db as database
-    from idp.oauth.clients import query_client_or_404, revoke_client
+    from idp.oauth.clients.service import query_client_or_404, revoke_client
 
     revoke_client(database.session, system_context(), query_client_or_404(database.session, client_id))
     database.session.commit()
@@ -242,7 +242,7 @@ def clients_list(app, as_json):
 
     from idp.extensions import db as database
     from idp.models.oauth import Client
-    from idp.oauth.clients import describe_client
+    from idp.oauth.clients.service import describe_client
 
     rows = database.session.execute(select(Client).order_by(Client.created_at)).scalars()
     items = [describe_client(c) for c in rows]
@@ -264,7 +264,7 @@ def clients_show(app, client_id):
 
     from idp.extensions import db as database
     from idp.models.oauth import ClientUsageDay
-    from idp.oauth.clients import describe_client, query_client_or_404
+    from idp.oauth.clients.service import describe_client, query_client_or_404
 
     client = query_client_or_404(database.session, client_id)
     days = database.session.execute(select(ClientUsageDay).where(
@@ -279,7 +279,7 @@ def clients_show(app, client_id):
 def clients_delete(app, client_id, yes):
     """Delete a client and what was issued to it (revoke is the reversible step)."""
     from idp.extensions import db as database
-    from idp.oauth.clients import delete_client, query_client_or_404
+    from idp.oauth.clients.service import delete_client, query_client_or_404
 
     if not yes:
         fail("deleting a client is permanent; add --yes to confirm")

@@ -39,7 +39,7 @@ def keys_rotate(app, force: bool):
     """Promote the published next key; retire the active one once its tokens expire."""
     from idp.errors import Conflict
     from idp.extensions import db as database
-    from idp.oauth.signing_keys import JWKS_MAX_AGE, rotate_signing_keys
+    from idp.oauth.keys.signing import JWKS_MAX_AGE, rotate_signing_keys
 
     svc = app.extensions["idp"]
     try:

@@ -49,7 +49,6 @@ def providers_create(app, name, kind, issuer, metadata_url, metadata_file, clien
                      link_by_verified_email, existing_accounts_only, allow_idp_initiated,
                      end_session, as_json):
     """Register a provider; prints the callback to register at the upstream."""
-    from idp.accounts.tenants import query_tenant
     from idp.extensions import db as database
     from idp.federation.providers import (
         ProviderSpec,
@@ -57,6 +56,7 @@ def providers_create(app, name, kind, issuer, metadata_url, metadata_file, clien
         redirect_uri,
         sp_metadata_url,
     )
+    from idp.tenancy.tenants import query_tenant
 
     if (metadata_url or metadata_file) and kind != "saml":
         fail("--metadata-url and --metadata-file are for --type saml")

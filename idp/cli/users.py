@@ -28,10 +28,10 @@ def users():
 def users_create(app, email, username, password_stdin, roles, tenant, as_json):
     """Create a person (prints a generated password once unless --password-stdin)."""
     from idp.accounts.password_policy import generate_password
-    from idp.accounts.roles import assign_role
-    from idp.accounts.tenants import query_tenant
     from idp.accounts.users import create_user
     from idp.extensions import db as database
+    from idp.rbac.roles import assign_role
+    from idp.tenancy.tenants import query_tenant
 
     password = sys.stdin.readline().rstrip("\r\n") if password_stdin else None
     generated = None

@@ -49,8 +49,8 @@ def send_invitations(app, pending: list) -> None:
 def users_import(app, file, dry_run, tenant, invite, as_json):
     """Create or update people from a CSV (idempotent by email); report errors per row."""
     from idp.accounts.bulk import import_users, read_csv
-    from idp.accounts.tenants import query_tenant
     from idp.extensions import db as database
+    from idp.tenancy.tenants import query_tenant
 
     rows = read_csv(file.read())
     tenant_row = query_tenant(database.session, tenant)
@@ -84,8 +84,8 @@ def users_import(app, file, dry_run, tenant, invite, as_json):
 def users_export(app, fmt, tenant, output):
     """Write every person (profile, status, roles) as CSV or JSON; no password material."""
     from idp.accounts.bulk import count_users, export_rows, rows_to_csv
-    from idp.accounts.tenants import query_tenant
     from idp.extensions import db as database
+    from idp.tenancy.tenants import query_tenant
 
     tenant_id = query_tenant(database.session, tenant).id if tenant else None
     total = count_users(database.session, tenant_id)

@@ -25,9 +25,9 @@ def webhooks():
 @with_app
 def webhooks_create(app, url, event_types, tenant, as_json):
     """Subscribe a URL to a tenant's events; the signing secret is printed once."""
-    from idp.accounts.tenants import query_tenant
     from idp.events.webhooks import create_subscription
     from idp.extensions import db as database
+    from idp.tenancy.tenants import query_tenant
 
     svc = app.extensions["idp"]
     tenant_row = query_tenant(database.session, tenant)

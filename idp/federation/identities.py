@@ -14,11 +14,9 @@ from enum import StrEnum
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.accounts.groups import add_member, remove_member
 from idp.accounts.lockout import is_locked
 from idp.accounts.normalization import normalize_identifier
 from idp.accounts.profile import update_profile
-from idp.accounts.roles import assign_role
 from idp.accounts.users import create_user
 from idp.audit import EventType, Outcome, record
 from idp.errors import Conflict, NotFound, ValidationFailed
@@ -26,6 +24,8 @@ from idp.federation.providers import managed_groups
 from idp.models.accounts import User
 from idp.models.federation import FederatedIdentity, IdentityProvider
 from idp.models.tenancy import Tenant
+from idp.rbac.groups import add_member, remove_member
+from idp.rbac.roles import assign_role
 from idp.request_context import RequestContext
 
 MAPPED_CLAIMS = ("name", "given_name", "family_name")  # updated on every sign-in

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from idp.accounts.roles import ADMIN_ROLES, user_role_names
 from idp.models.accounts import User
 from idp.models.tenancy import Tenant
+from idp.rbac.roles import ADMIN_ROLES, user_role_names
 
 
 def password_sign_in_allowed(db: Session, user: User) -> bool:

@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.accounts.access import named_roles
 from idp.audit import EventType, record
 from idp.errors import NotFound, ValidationFailed
 from idp.federation import saml
@@ -18,6 +17,7 @@ from idp.models.federation import IdentityProvider
 from idp.models.groups import Group
 from idp.models.tenancy import Tenant
 from idp.outbound import PUBLIC_ONLY, OutboundPolicy, OutboundRefused, check_registered_url
+from idp.rbac.access import named_roles
 from idp.request_context import RequestContext
 
 TYPES = ("oidc", "github", "saml")

@@ -9,10 +9,10 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from idp.accounts.roles import MFA_REQUIRED_ROLES, user_role_names
 from idp.models.accounts import User
 from idp.models.mfa import TotpCredential, WebAuthnCredential
 from idp.models.tenancy import Tenant
+from idp.rbac.roles import MFA_REQUIRED_ROLES, user_role_names
 
 
 def has_factor(db: Session, user: User) -> bool:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from idp.audit import EventType, record
 from idp.models.base import utcnow
 from idp.models.oauth import BackchannelLogout, Client
-from idp.oauth.tokens import TokenSigner
+from idp.oauth.tokens.jwt import TokenSigner
 from idp.outbound import OutboundPolicy, OutboundRefused, send
 from idp.request_context import system_context
 

@@ -9,7 +9,7 @@ from idp.audit import EventType
 from idp.extensions import csrf, db
 from idp.http import no_store, services, signed_in_user
 from idp.models.oauth import Client
-from idp.oauth import device_flow
+from idp.oauth.tokens import device_flow
 from idp.rate_limits import request_limit
 
 bp = Blueprint("device", __name__)

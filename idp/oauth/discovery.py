@@ -7,17 +7,17 @@ import json
 from idp.config import Config
 from idp.languages import UI_LOCALES_SUPPORTED
 from idp.mfa.acr import ACR_VALUES_SUPPORTED
-from idp.oauth.claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
+from idp.oauth.clients.registration import REGISTRATION_PATH
 from idp.oauth.constants import (
     CLIENT_AUTH_METHODS,
     CONFIDENTIAL_AUTH_METHODS,
     DEVICE_CODE_GRANT,
     TOKEN_EXCHANGE_GRANT,
 )
-from idp.oauth.dpop import DPOP_ALGS
-from idp.oauth.registration import REGISTRATION_PATH
+from idp.oauth.dpop.proofs import DPOP_ALGS
+from idp.oauth.keys.signing import SUPPORTED_ALGS
 from idp.oauth.request_objects import REQUEST_OBJECT_ALGS
-from idp.oauth.signing_keys import SUPPORTED_ALGS
+from idp.oauth.tokens.claims import SUPPORTED_CLAIMS, SUPPORTED_SCOPES
 
 
 def provider_metadata(config: Config, registration_open: bool = False) -> dict:

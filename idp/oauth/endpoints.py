@@ -17,15 +17,15 @@ from idp.audit import EventType, record
 from idp.extensions import db
 from idp.models.base import utcnow
 from idp.models.oauth import RefreshToken, RevokedToken
-from idp.oauth.access_tokens import ValidAccessToken, check_token_state, decode_access_token
-from idp.oauth.client_credentials import may_introspect
+from idp.oauth.clients.credentials import may_introspect
 from idp.oauth.constants import CLIENT_AUTH_METHODS, CONFIDENTIAL_AUTH_METHODS, DEVICE_CODE_GRANT
-from idp.oauth.device_flow import INTERVAL, start_device_authorization
-from idp.oauth.dpop import InvalidDPoPProofError
-from idp.oauth.dpop_http import dpop_key
-from idp.oauth.signing_keys import public_key_set, query_logout_hint_keys
-from idp.oauth.token_service import revoke_grant
-from idp.oauth.tokens import hash_token
+from idp.oauth.dpop.edge import dpop_key
+from idp.oauth.dpop.proofs import InvalidDPoPProofError
+from idp.oauth.keys.signing import public_key_set, query_logout_hint_keys
+from idp.oauth.tokens.device_flow import INTERVAL, start_device_authorization
+from idp.oauth.tokens.jwt import hash_token
+from idp.oauth.tokens.service import revoke_grant
+from idp.oauth.tokens.validation import ValidAccessToken, check_token_state, decode_access_token
 
 
 class _Found:

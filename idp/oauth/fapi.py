@@ -12,7 +12,7 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 
 from idp.errors import ValidationFailed
-from idp.oauth.dpop import InvalidDPoPProofError
+from idp.oauth.dpop.proofs import InvalidDPoPProofError
 
 FAPI2 = "fapi2"
 SECURITY_PROFILES = (FAPI2,)

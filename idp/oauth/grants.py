@@ -1,4 +1,4 @@
-"""Authlib grant classes with thin hooks that delegate to `idp.oauth.token_service`."""
+"""Authlib grant classes with thin hooks that delegate to `idp.oauth.tokens.service`."""
 
 from __future__ import annotations
 
@@ -15,15 +15,19 @@ from authlib.oidc.core import OpenIDCode
 from authlib.oidc.core.grants.util import is_openid_scope
 
 from idp.extensions import db
-from idp.oauth import client_credentials, device_flow, fapi, token_exchange, token_service
+from idp.oauth import fapi
+from idp.oauth.clients import credentials as client_credentials
 from idp.oauth.constants import (
     CLIENT_AUTH_METHODS,
     CONFIDENTIAL_AUTH_METHODS,
     TOKEN_EXCHANGE_GRANT,
 )
-from idp.oauth.dpop_http import dpop_key, token_binding
-from idp.oauth.token_issuance import lifetime
-from idp.oauth.tokens import new_opaque_token
+from idp.oauth.dpop.edge import dpop_key, token_binding
+from idp.oauth.tokens import device_flow
+from idp.oauth.tokens import exchange as token_exchange
+from idp.oauth.tokens import service as token_service
+from idp.oauth.tokens.issuance import lifetime
+from idp.oauth.tokens.jwt import new_opaque_token
 
 
 class S256CodeChallenge(CodeChallenge):
@@ -148,7 +152,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
 
 
 class DeviceCodeGrant(rfc8628.DeviceCodeGrant):
-    """RFC 8628 3.4-3.5; hooks delegate to `idp.oauth.device_flow`."""
+    """RFC 8628 3.4-3.5; hooks delegate to `idp.oauth.tokens.device_flow`."""
 
     TOKEN_ENDPOINT_AUTH_METHODS = list(CLIENT_AUTH_METHODS)
 

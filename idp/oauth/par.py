@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from idp.models.oauth import PushedRequest
-from idp.oauth.tokens import hash_token, new_opaque_token
+from idp.oauth.tokens.jwt import hash_token, new_opaque_token
 from idp.request_context import RequestContext
 
 URN_PREFIX = "urn:ietf:params:oauth:request_uri:"

@@ -1,5 +1,5 @@
 """RFC 7591 registration endpoint and RFC 7592 client configuration endpoint (thin: the
-rules live in `idp.oauth.registration`; the view commits once)."""
+rules live in `idp.oauth.clients.registration`; the view commits once)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from flask import Blueprint, g, jsonify, request
 from idp.audit import EventType
 from idp.extensions import csrf, db
 from idp.http import no_store, oauth_json_error, services
-from idp.oauth import registration
-from idp.oauth.initial_access_tokens import query_live_token
-from idp.oauth.registration import REGISTRATION_PATH, RegistrationError
+from idp.oauth.clients import registration
+from idp.oauth.clients.initial_access_tokens import query_live_token
+from idp.oauth.clients.registration import REGISTRATION_PATH, RegistrationError
 from idp.rate_limits import request_limit
 
 bp = Blueprint("registration", __name__)

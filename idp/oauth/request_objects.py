@@ -15,7 +15,7 @@ from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from idp.oauth.client_auth import PrivateKeyJWT
+from idp.oauth.clients.authentication import PrivateKeyJWT
 
 # Asymmetric only: a shared-secret HMAC would let the server forge the client's requests.
 REQUEST_OBJECT_ALGS = ("RS256", "ES256", "PS256")

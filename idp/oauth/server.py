@@ -14,16 +14,21 @@ from idp.http import request_context
 from idp.keyring import Keyring
 from idp.models.oauth import Client
 from idp.oauth import grants
-from idp.oauth.client_auth import SECRET_MISMATCH, PrivateKeyJWT, make_secret_basic, make_secret_post
-from idp.oauth.client_cache import ClientCache
-from idp.oauth.dpop_http import check_client_proof
-from idp.oauth.dpop_nonce import NonceSource
+from idp.oauth.clients.authentication import (
+    SECRET_MISMATCH,
+    PrivateKeyJWT,
+    make_secret_basic,
+    make_secret_post,
+)
+from idp.oauth.clients.cache import ClientCache
+from idp.oauth.clients.usage import UsageRecorder
+from idp.oauth.dpop.edge import check_client_proof
+from idp.oauth.dpop.nonce import NonceSource
 from idp.oauth.endpoints import DeviceAuthorization, EndSession, Introspection, Revocation
-from idp.oauth.jwks_fetch import JWKSFetcher
-from idp.oauth.signing_keys import KeyCache
-from idp.oauth.token_issuance import TokenIssuer
-from idp.oauth.tokens import TokenSigner
-from idp.oauth.usage import UsageRecorder
+from idp.oauth.keys.client_jwks import JWKSFetcher
+from idp.oauth.keys.signing import KeyCache
+from idp.oauth.tokens.issuance import TokenIssuer
+from idp.oauth.tokens.jwt import TokenSigner
 from idp.outbound import OutboundPolicy
 
 

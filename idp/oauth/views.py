@@ -39,23 +39,23 @@ from idp.http import (
 )
 from idp.i18n import remember_language
 from idp.oauth import authorize_flow, fapi, par, pending
-from idp.oauth.access_tokens import check_access_token
 from idp.oauth.authorize_flow import Step
 from idp.oauth.backchannel import SWEEP_INTERVAL, Deliverer, next_due_in
-from idp.oauth.claims import user_claims
+from idp.oauth.clients.usage_store import flush_usage
 from idp.oauth.constants import CLIENT_AUTH_METHODS
-from idp.oauth.dpop_http import (
+from idp.oauth.dpop.edge import (
     bearer_error,
     binding_problem,
     check_request_proof,
     with_fresh_nonce,
 )
+from idp.oauth.keys.signing import JWKS_MAX_AGE
 from idp.oauth.request_objects import resolve_request_object
 from idp.oauth.responses import error_to_client, to_client
-from idp.oauth.signing_keys import JWKS_MAX_AGE
-from idp.oauth.token_request import token_request_problem
-from idp.oauth.token_service import AuthorizedUser
-from idp.oauth.usage_store import flush_usage
+from idp.oauth.tokens.claims import user_claims
+from idp.oauth.tokens.request import token_request_problem
+from idp.oauth.tokens.service import AuthorizedUser
+from idp.oauth.tokens.validation import check_access_token
 from idp.rate_limits import token_limit
 from idp.sessions.backchannel import QUEUED_FLAG
 from idp.sessions.service import revoke_session

@@ -23,14 +23,14 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from idp.accounts.access import SUPERADMIN, Access, client_access, user_access
-from idp.accounts.roles import PERMISSIONS
 from idp.audit import EventType, record
 from idp.errors import Forbidden, NotFound
 from idp.models.accounts import User
 from idp.models.groups import Group, GroupMember, GroupRole
 from idp.models.oauth import Client
 from idp.models.rbac import Role, RoleAssignment
+from idp.rbac.access import SUPERADMIN, Access, client_access, user_access
+from idp.rbac.roles import PERMISSIONS
 from idp.request_context import RequestContext
 
 # Permissions that only read; a role holding nothing else changes nobody but oneself.

@@ -11,11 +11,11 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.accounts import groups as group_ops
 from idp.errors import NotFound
 from idp.models.accounts import User
 from idp.models.groups import Group, GroupMember
 from idp.models.tenancy import Tenant
+from idp.rbac import groups as group_ops
 from idp.rbac.authorization import (
     Caller,
     load_group,

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 from idp.accounts import administration as admin_ops
 from idp.accounts.normalization import validate_username
 from idp.accounts.profile import PROFILE_FIELDS, clean_profile
-from idp.accounts.tenant_settings import scim_deprovisioning
 from idp.accounts.users import create_user, username_taken
 from idp.audit import EventType, record
 from idp.errors import Conflict, NotFound
@@ -27,6 +26,7 @@ from idp.models.tenancy import Tenant
 from idp.rbac.authorization import Caller, load_user, require_permission
 from idp.request_context import RequestContext
 from idp.scim.protocol import CORE_USER, ENTERPRISE_USER, ScimError, version_of
+from idp.tenancy.settings import scim_deprovisioning
 
 # SCIM attribute -> our column, for the simple (single-valued string) attributes.
 # `locale` and `timezone` are not taken: the person sets them on /account, where they are
@@ -273,7 +273,7 @@ def deprovision(db: Session, ctx: RequestContext, caller: Caller, user_id: str, 
     record(db, ctx, EventType.USER_DEPROVISIONED, subject_id=user.id, tenant_id=user.tenant_id,
            details={"mode": mode})
     if mode == "erase":
-        from idp.accounts.gdpr import erase_user
+        from idp.gdpr.erasure import erase_user
 
         erase_user(db, ctx, user, str(user.id), erase_key)
         return

@@ -9,13 +9,13 @@ import dataclasses
 from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import HTTPException
 
-from idp.accounts.access import client_access
 from idp.errors import DomainError
 from idp.extensions import csrf, db
 from idp.http import services, settings
+from idp.oauth.clients.scim_tokens import find_live_scim_token, is_scim_token
 from idp.oauth.constants import SCIM_SCOPE
-from idp.oauth.scim_tokens import find_live_scim_token, is_scim_token
 from idp.rate_limits import client_request_limit, scim_limit
+from idp.rbac.access import client_access
 from idp.rbac.authorization import Caller, Denied, record_denial
 from idp.resource import TokenError, bearer_token
 from idp.scim import discovery, listing
@@ -88,7 +88,7 @@ def _http_error(exc: HTTPException):
 @bp.before_request
 def _authenticate():
     """RFC 7644 2: a bearer token of a service client holding scope idp:scim: its
-    client-credentials access token, or a long-lived SCIM token (idp.oauth.scim_tokens)."""
+    client-credentials access token, or a long-lived SCIM token (idp.oauth.clients.scim_tokens)."""
     token = bearer_token(request.headers)
     if not token:
         raise ScimError(401, "Send a bearer access token with scope idp:scim.")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, g, redirect, url_for
 
-from idp.accounts.export import export_user
 from idp.audit import EventType, record
 from idp.extensions import db
+from idp.gdpr.export import export_user
 from idp.http import signed_in_user
 from idp.web.destination import wanted_path
 

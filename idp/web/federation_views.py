@@ -13,7 +13,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from idp.accounts.authentication import LoginStatus, check_password
-from idp.accounts.tenants import ensure_default_tenant
 from idp.audit import EventType, Outcome, record
 from idp.errors import DomainError, NotFound
 from idp.extensions import csrf, db
@@ -27,6 +26,7 @@ from idp.models.federation import IdentityProvider
 from idp.models.tenancy import Tenant
 from idp.oauth import pending
 from idp.rate_limits import failed_attempts_limit, login_limit
+from idp.tenancy.tenants import ensure_default_tenant
 from idp.web import login_steps
 from idp.web.forms import LinkForm
 from idp.web.mail_dispatch import send_lock_notice

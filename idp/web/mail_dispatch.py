@@ -12,11 +12,11 @@ from flask import g, url_for
 
 from idp.accounts.account_mail import Message
 from idp.accounts.administration import issue_unlock_link_token
-from idp.accounts.branding import mail_html, sender_of
 from idp.branding_views import page_brand
 from idp.extensions import db
 from idp.http import services, settings
 from idp.i18n import html_lang, in_language
+from idp.tenancy.branding import mail_html, sender_of
 
 
 def link_to(endpoint: str, **values) -> str:

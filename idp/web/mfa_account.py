@@ -14,7 +14,7 @@ from idp.audit import EventType, Outcome, record
 from idp.errors import DomainError
 from idp.extensions import db
 from idp.http import services, signed_in_user
-from idp.mfa import enrolment, totp, verification
+from idp.mfa import enrolment, verification
 from idp.mfa.passkeys import authentication_options, query_passkeys, registration_options
 from idp.mfa.policy import has_factor
 from idp.rate_limits import failed_attempts_limit, login_limit
@@ -36,6 +36,7 @@ from idp.web.mfa_support import (
     options_response,
     relying_party,
     take_challenge,
+    totp_enrol_page,
 )
 
 bp = Blueprint("mfa_account", __name__)
@@ -110,10 +111,8 @@ def totp_confirm():
 
 
 def _totp_page(user, secret, form, error=None, status=200):
-    uri = totp.provisioning_uri(secret, user.email or user.username, relying_party().name)
-    return render_template("mfa/totp_enrol.html", qr=totp.qr_svg_data_uri(uri),
-                           secret=totp.group_secret(secret), form=form, error=error,
-                           at_login=False, action=url_for("mfa_account.totp_confirm")), status
+    return totp_enrol_page(user, secret, form, error=error, status=status, at_login=False,
+                           action=url_for("mfa_account.totp_confirm"))
 
 
 # --- removing a factor ---------------------------------------------------------------------

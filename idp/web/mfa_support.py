@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import time
 
-from flask import Response, session
+from flask import Response, render_template, session
 from flask_babel import lazy_gettext as _l
 from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 
 from idp.extensions import db
 from idp.http import services, settings
+from idp.mfa import totp
 from idp.mfa.acr import has_second_factor
 from idp.mfa.notices import notify_factor_change
 from idp.mfa.passkeys import Ceremony, RelyingParty
@@ -70,3 +71,12 @@ def mark_reauthenticated(user_session, amr: list[str]) -> None:
 def notify(user, change: str, kind: str = "totp", name: str | None = None) -> None:
     """Email the person about a change to their sign-in methods (after the commit)."""
     notify_factor_change(services().mailer, user, change, kind, name)
+
+
+def totp_enrol_page(user, secret, form, *, action: str, at_login: bool, error=None, status=200,
+                    **extra):
+    """The page that shows a new TOTP secret (QR code and grouped text), at login or on /account."""
+    uri = totp.provisioning_uri(secret, user.email or user.username, relying_party().name)
+    return render_template("mfa/totp_enrol.html", qr=totp.qr_svg_data_uri(uri),
+                           secret=totp.group_secret(secret), form=form, error=error,
+                           at_login=at_login, action=action, **extra), status

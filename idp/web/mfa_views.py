@@ -14,7 +14,7 @@ from idp.audit import EventType, Outcome, record
 from idp.errors import ValidationFailed
 from idp.extensions import db
 from idp.http import services
-from idp.mfa import enrolment, totp, verification
+from idp.mfa import enrolment, verification
 from idp.mfa.acr import ACR_PWD, has_second_factor, required_level, satisfies
 from idp.mfa.passkeys import authentication_options, query_passkeys, registration_options
 from idp.mfa.policy import has_factor, mfa_required_for
@@ -24,7 +24,14 @@ from idp.rate_limits import failed_attempts_limit, login_limit
 from idp.web import login_steps
 from idp.web.mail_dispatch import send_backup_code_notice, send_lock_notice
 from idp.web.mfa_forms import ActionForm, CodeForm, PasskeyAssertionForm, PasskeyRegisterForm
-from idp.web.mfa_support import WRONG_CODE, notify, options_response, relying_party, take_challenge
+from idp.web.mfa_support import (
+    WRONG_CODE,
+    notify,
+    options_response,
+    relying_party,
+    take_challenge,
+    totp_enrol_page,
+)
 
 bp = Blueprint("mfa", __name__)
 
@@ -238,11 +245,8 @@ def enrol_at_login():
 
 
 def _enrol_page(user, secret, form, error=None, status=200):
-    uri = totp.provisioning_uri(secret, user.email or user.username, relying_party().name)
-    return render_template("mfa/totp_enrol.html", qr=totp.qr_svg_data_uri(uri),
-                           secret=totp.group_secret(secret), form=form, error=error,
-                           at_login=True, action=url_for("mfa.enrol_at_login"),
-                           passkey_form=PasskeyRegisterForm()), status
+    return totp_enrol_page(user, secret, form, error=error, status=status, at_login=True,
+                           action=url_for("mfa.enrol_at_login"), passkey_form=PasskeyRegisterForm())
 
 
 @bp.post("/login/mfa/enrol/passkey/options")

@@ -27,8 +27,6 @@ from idp.accounts.registration import (
     resend_for_address,
     verify_email,
 )
-from idp.accounts.tenant_settings import verified_email_required
-from idp.accounts.tenants import ensure_default_tenant
 from idp.audit import EventType, Outcome, record
 from idp.errors import DomainError, ValidationFailed
 from idp.extensions import db
@@ -37,6 +35,8 @@ from idp.models.oauth import Client
 from idp.models.tenancy import Tenant
 from idp.oauth import pending
 from idp.rate_limits import request_limit, self_service_limit
+from idp.tenancy.settings import verified_email_required
+from idp.tenancy.tenants import ensure_default_tenant
 from idp.web import login_steps
 from idp.web.account_forms import (
     ActionForm,

@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 
 from idp.accounts.authentication import LoginStatus, check_password_login
 from idp.accounts.consents import grant_consent
-from idp.accounts.tenants import ensure_default_tenant
 from idp.audit import EventType, Outcome, record
 from idp.extensions import db
 from idp.federation.policy import password_sign_in_allowed
@@ -16,8 +15,9 @@ from idp.federation.providers import list_providers, provider_for_email
 from idp.http import current_session, services, signed_in_user
 from idp.models.oauth import Client
 from idp.oauth import pending
-from idp.oauth.claims import SCOPE_CLAIMS
+from idp.oauth.tokens.claims import SCOPE_CLAIMS
 from idp.rate_limits import failed_attempts_limit, login_limit, unknown_login_paused
+from idp.tenancy.tenants import ensure_default_tenant
 from idp.web import login_steps
 from idp.web.forms import ConsentForm, LoginForm
 from idp.web.login import remember_return

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 
-from idp.accounts.roles import assign_role
-from idp.accounts.tenants import query_tenant
 from idp.accounts.users import create_user
 from idp.extensions import db
 from idp.models.tenancy import Tenant
-from idp.oauth.clients import ClientSpec, create_client
+from idp.oauth.clients.service import ClientSpec, create_client
+from idp.rbac.roles import assign_role
 from idp.request_context import system_context
+from idp.tenancy.tenants import query_tenant
 from tests.factories import PASSWORD, csrf_from
 
 ROLES = ["superadmin", "tenant_admin", "helpdesk", "auditor", "member"]

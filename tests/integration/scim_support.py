@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 
-from idp.accounts.tenants import query_tenant
 from idp.extensions import db
-from idp.oauth.clients import ClientSpec, create_client
+from idp.oauth.clients.service import ClientSpec, create_client
 from idp.request_context import system_context
+from idp.tenancy.tenants import query_tenant
 
 SCIM = "application/scim+json"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"

@@ -8,14 +8,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from idp.accounts.roles import assign_role
-from idp.accounts.tenants import ensure_default_tenant
 from idp.audit import EventType, Outcome
 from idp.cli.base import main
 from idp.extensions import db
 from idp.models.accounts import User
 from idp.models.sessions import UserSession
+from idp.rbac.roles import assign_role
 from idp.request_context import system_context
+from idp.tenancy.tenants import ensure_default_tenant
 from tests.account_support import MailLog, events, post_form, sign_in
 from tests.factories import PASSWORD, make_client, make_user
 from tests.oauth_flow import authorize_url, basic, exchange, get_code, login

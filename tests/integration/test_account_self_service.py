@@ -11,7 +11,6 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from idp.accounts.registration import invite_user
-from idp.accounts.tenants import ensure_default_tenant
 from idp.accounts.users import create_user
 from idp.audit import EventType, Outcome
 from idp.errors import Conflict, ValidationFailed
@@ -20,6 +19,7 @@ from idp.models.account_tokens import AccountToken
 from idp.models.accounts import User
 from idp.models.sessions import UserSession
 from idp.request_context import system_context
+from idp.tenancy.tenants import ensure_default_tenant
 from tests.account_support import MailLog, events, post_form, sign_in
 from tests.factories import PASSWORD, make_user
 

@@ -112,8 +112,8 @@ def test_a_new_login_beyond_the_limit_revokes_the_oldest(app):
 
 @pytest.mark.parametrize("limits", [{"idle_timeout": 5, "absolute_timeout": 10, "max_per_user": 1}])
 def test_timeouts_and_limit_are_settable_per_tenant(app, limits):
-    from idp.accounts.tenants import ensure_default_tenant
     from idp.sessions.service import SessionPolicy, tenant_session_policy
+    from idp.tenancy.tenants import ensure_default_tenant
 
     with app.app_context():
         tenant = ensure_default_tenant(db.session)
@@ -137,7 +137,7 @@ def test_timeouts_and_limit_are_settable_per_tenant(app, limits):
 
 def test_session_cookie_lives_as_long_as_the_tenants_absolute_timeout(app):
     """A tenant may allow longer sessions than the default; the cookie must not end first."""
-    from idp.accounts.tenants import ensure_default_tenant
+    from idp.tenancy.tenants import ensure_default_tenant
 
     with app.app_context():
         tenant = ensure_default_tenant(db.session)

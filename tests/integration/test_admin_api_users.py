@@ -219,11 +219,11 @@ def test_no_self_lockout_through_custom_roles_and_groups(app, client):
     take it from themselves by editing or deleting the role or the group."""
     from sqlalchemy import select
 
-    from idp.accounts import groups as group_ops
-    from idp.accounts.tenants import query_tenant
     from idp.extensions import db
     from idp.models.accounts import User
+    from idp.rbac import groups as group_ops
     from idp.request_context import system_context
+    from idp.tenancy.tenants import query_tenant
     from tests.integration.admin_support import browser_login
 
     make_person(app, "rita")
@@ -260,12 +260,12 @@ def _custom_role(app, name: str, permissions: list[str], holder: str) -> str:
     """A custom role of the default tenant, assigned directly to `holder`; returns its id."""
     from sqlalchemy import select
 
-    from idp.accounts import groups as group_ops
-    from idp.accounts.roles import assign_role
-    from idp.accounts.tenants import query_tenant
     from idp.extensions import db
     from idp.models.accounts import User
+    from idp.rbac import groups as group_ops
+    from idp.rbac.roles import assign_role
     from idp.request_context import system_context
+    from idp.tenancy.tenants import query_tenant
 
     with app.app_context():
         tenant = query_tenant(db.session, None)
@@ -324,12 +324,12 @@ def test_role_changes_that_leave_the_actor_roles_write_are_allowed(app, client):
     lose roles:write, and one's own direct role may go while a group still grants it."""
     from sqlalchemy import select
 
-    from idp.accounts import groups as group_ops
-    from idp.accounts.roles import query_role
-    from idp.accounts.tenants import query_tenant
     from idp.extensions import db
     from idp.models.accounts import User
+    from idp.rbac import groups as group_ops
+    from idp.rbac.roles import query_role
     from idp.request_context import system_context
+    from idp.tenancy.tenants import query_tenant
     from tests.integration.admin_support import browser_login
 
     rita_id = make_person(app, "rita")
@@ -361,10 +361,10 @@ def test_builtin_roles_cannot_be_edited_or_deleted(app, client):
     """Built-in roles (superadmin among them) are immutable, in the API and in the service."""
     from sqlalchemy import select
 
-    from idp.accounts import groups as group_ops
     from idp.errors import Conflict
     from idp.extensions import db
     from idp.models.rbac import Role
+    from idp.rbac import groups as group_ops
     from idp.request_context import system_context
 
     auth = bearer(client, app)

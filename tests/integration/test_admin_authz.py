@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from idp.accounts.roles import BUILTIN_ROLES, PERMISSIONS
 from idp.admin.openapi import OPERATIONS
+from idp.rbac.roles import BUILTIN_ROLES, PERMISSIONS
 from tests.integration.admin_support import ROLES, bearer, make_person, make_tenant
 
 BODIES = {"post /users": {"email": "made@example.com"}, "post /roles": {"name": "custom-x"},
@@ -75,9 +75,9 @@ def test_each_role_against_each_route(app, client, role):
 
 
 def test_builtin_roles_grant_exactly_their_permissions(app):
-    from idp.accounts.access import client_access
-    from idp.accounts.tenants import ensure_default_tenant
     from idp.extensions import db
+    from idp.rbac.access import client_access
+    from idp.tenancy.tenants import ensure_default_tenant
 
     with app.app_context():
         tenant = ensure_default_tenant(db.session)

@@ -157,9 +157,9 @@ def test_audit_log_shows_usernames_and_readable_event_names(app, client):
 def test_mail_an_admin_sends_is_in_the_persons_language_and_branding(app, client):
     """The console is English; the reset mail it sends a French speaker is French, with the
     tenant's HTML part and sender."""
-    from idp.accounts.tenants import ensure_default_tenant
     from idp.extensions import db
     from idp.models.accounts import User
+    from idp.tenancy.tenants import ensure_default_tenant
 
     mail = MailLog(app)
     _admin(app, client)

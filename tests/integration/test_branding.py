@@ -103,7 +103,7 @@ def test_low_contrast_is_refused_with_the_ratio(app, client):
 
 def test_a_stored_colour_reaches_the_stylesheet_only_as_rrggbb(app, client):
     """Even a value written to the database behind the schema's back cannot inject CSS."""
-    from idp.accounts.branding import Brand, theme_css
+    from idp.tenancy.branding import Brand, theme_css
 
     assert theme_css(Brand(primary_color="#000000;}*{display:none")) == ""
     assert theme_css(Brand(primary_color="#0b5394")).startswith(":root { --accent:#0b5394;")

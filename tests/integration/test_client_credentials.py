@@ -116,7 +116,7 @@ def test_introspection_requires_client_authentication(app, client):
 def test_revoked_client_tokens_are_inactive_at_once(app, client):
     from idp.extensions import db
     from idp.models.oauth import Client
-    from idp.oauth.clients import revoke_client
+    from idp.oauth.clients.service import revoke_client
     from idp.request_context import system_context
 
     cid, secret = make_client(app, grant_types=["client_credentials"], scopes=["a"])
@@ -142,7 +142,7 @@ def test_client_token_is_never_accepted_as_a_user_token(app, client):
 def test_secret_rotation_keeps_old_secret_for_grace_only(app, client):
     from idp.extensions import db
     from idp.models.oauth import Client
-    from idp.oauth.clients import rotate_client_secret
+    from idp.oauth.clients.service import rotate_client_secret
     from idp.request_context import system_context
 
     cid, old = make_client(app, grant_types=["client_credentials"], scopes=["a"])

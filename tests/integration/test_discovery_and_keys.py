@@ -36,7 +36,7 @@ def test_jwks_publishes_rs256_and_es256_with_thumbprint_kids(client):
 
 def test_rotation_publishes_next_key_before_it_signs(app, client):
     from idp.extensions import db
-    from idp.oauth.signing_keys import rotate_signing_keys
+    from idp.oauth.keys.signing import rotate_signing_keys
     from idp.request_context import system_context
 
     cid, secret = make_client(app, grant_types=["client_credentials"], scopes=["a"])
@@ -68,7 +68,7 @@ def _age_next_keys(app, seconds: float | None = None) -> None:
     from idp.extensions import db
     from idp.models.base import utcnow
     from idp.models.keys import SigningKey
-    from idp.oauth.signing_keys import JWKS_MAX_AGE, KEY_CACHE_TTL
+    from idp.oauth.keys.signing import JWKS_MAX_AGE, KEY_CACHE_TTL
 
     age = JWKS_MAX_AGE + KEY_CACHE_TTL if seconds is None else seconds
     with app.app_context():
@@ -84,7 +84,7 @@ def test_rotation_waits_until_the_next_key_outlived_the_jwks_cache(app, client):
     from idp.errors import Conflict
     from idp.extensions import db
     from idp.models.audit import AuditEvent
-    from idp.oauth.signing_keys import rotate_signing_keys
+    from idp.oauth.keys.signing import rotate_signing_keys
     from idp.request_context import system_context
 
     assert client.get("/jwks.json").headers["Cache-Control"] == "public, max-age=300"

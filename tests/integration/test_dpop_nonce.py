@@ -11,7 +11,7 @@ from joserfc.jwk import ECKey
 from idp import create_app
 from idp.config import ConfigError, load_config
 from idp.extensions import db
-from idp.oauth.dpop_nonce import NonceSource
+from idp.oauth.dpop.nonce import NonceSource
 from tests.dpop_support import payload, proof
 from tests.factories import REDIRECT_URI, make_client, make_user
 from tests.oauth_flow import basic, get_code

@@ -12,14 +12,14 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from idp.accounts.tenants import query_tenant
 from idp.extensions import db
 from idp.models.audit import AuditEvent
 from idp.models.base import utcnow
 from idp.models.oauth import Client
 from idp.models.registration import ClientRegistration, InitialAccessToken
-from idp.oauth.initial_access_tokens import issue_token
+from idp.oauth.clients.initial_access_tokens import issue_token
 from idp.request_context import system_context
+from idp.tenancy.tenants import query_tenant
 from tests.factories import REDIRECT_URI, csrf_from, hidden, make_user, pkce_pair
 from tests.integration.admin_support import bearer, make_person, make_tenant
 from tests.integration.test_outbound_guard import (  # noqa: F401 - fixtures
@@ -301,7 +301,7 @@ def test_plain_http_jwks_uri_is_refused(app, client):
 def test_a_token_used_up_meanwhile_registers_nothing(app):
     """Two requests racing for the last use: the atomic count lets one through; the other's
     client is not kept (its transaction is rolled back by the view)."""
-    from idp.oauth import registration
+    from idp.oauth.clients import registration
 
     token_id, _ = _issue(app, uses=1)
     with app.app_context():

@@ -16,11 +16,11 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from idp.accounts.tenants import ensure_default_tenant
 from idp.extensions import db
 from idp.federation.providers import ProviderSpec, create_provider
 from idp.models.accounts import User
 from idp.request_context import system_context
+from idp.tenancy.tenants import ensure_default_tenant
 from tests.factories import make_user
 
 pytestmark = pytest.mark.parametrize("config_overrides", [{"outbound_allow": "127.0.0.1/32"}],

@@ -10,11 +10,11 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from idp.accounts.tenants import ensure_default_tenant
 from idp.extensions import db
 from idp.federation.providers import ProviderSpec, create_provider
 from idp.models.accounts import User
 from idp.request_context import system_context
+from idp.tenancy.tenants import ensure_default_tenant
 from tests.factories import csrf_from
 from tests.live_server import LiveIdp
 

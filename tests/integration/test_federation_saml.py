@@ -388,9 +388,9 @@ def test_second_factor_and_groups_apply_to_a_saml_sign_in(app, client, idp):
 
     secret = enrol_totp(app, make_user(app))  # alice@example.com, with TOTP
     with app.app_context():
-        from idp.accounts.groups import create_group
-        from idp.accounts.tenants import ensure_default_tenant
+        from idp.rbac.groups import create_group
         from idp.request_context import system_context
+        from idp.tenancy.tenants import ensure_default_tenant
 
         for name in ("engineering", "sales"):
             create_group(db.session, system_context(), ensure_default_tenant(db.session),

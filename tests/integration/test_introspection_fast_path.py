@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from idp.oauth.introspection_fast_path import IntrospectionFastPath
+from idp.oauth.fast.introspection import IntrospectionFastPath
 from tests.factories import make_client, make_user
 from tests.fast_path_support import expected_dispatch
 from tests.integration.test_token_fast_path import flask_dispatches
@@ -95,10 +95,10 @@ def test_resource_server_of_the_same_tenant_may_introspect(app, client, service,
 
 
 def test_caller_of_another_tenant_learns_nothing(app, client, service):
-    from idp.accounts.tenant_admin import create_tenant
     from idp.extensions import db
     from idp.models.oauth import Client
     from idp.request_context import system_context
+    from idp.tenancy.admin import create_tenant
 
     cid, secret = service
     outsider, outsider_secret = make_client(app, grant_types=["client_credentials"], scopes=["a"])

@@ -227,9 +227,9 @@ def test_an_expired_sign_in_keeps_the_app(app, client, monkeypatch):
 # --- signing in before the address is confirmed (tenant setting) --------------------------
 
 def _set_email_verification(app, value):
-    from idp.accounts.tenant_settings import clean_settings
-    from idp.accounts.tenants import ensure_default_tenant
     from idp.extensions import db
+    from idp.tenancy.settings import clean_settings
+    from idp.tenancy.tenants import ensure_default_tenant
 
     with app.app_context():
         tenant = ensure_default_tenant(db.session)
@@ -268,8 +268,8 @@ def test_a_tenant_requiring_a_confirmed_address_says_what_is_missing(app, client
 
 
 def test_the_email_verification_setting_is_checked(app):
-    from idp.accounts.tenant_settings import clean_settings
     from idp.errors import ValidationFailed
+    from idp.tenancy.settings import clean_settings
 
     assert clean_settings({"email_verification": "allow"}) == {"email_verification": "allow"}
     with pytest.raises(ValidationFailed, match="settings.email_verification"):

@@ -11,9 +11,6 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from idp.accounts.access import user_access
-from idp.accounts.roles import assign_role
-from idp.accounts.tenants import ensure_default_tenant
 from idp.errors import Forbidden, NotFound, ValidationFailed
 from idp.extensions import db
 from idp.mfa.reset import reset_mfa
@@ -21,8 +18,11 @@ from idp.models.accounts import User
 from idp.models.audit import AuditEvent
 from idp.models.mfa import BackupCode, TotpCredential
 from idp.rbac import authorization
+from idp.rbac.access import user_access
 from idp.rbac.authorization import Caller
+from idp.rbac.roles import assign_role
 from idp.request_context import RequestContext, system_context
+from idp.tenancy.tenants import ensure_default_tenant
 from tests.factories import make_user
 from tests.mfa_flow import enrol_totp, make_backup_codes, password_step
 

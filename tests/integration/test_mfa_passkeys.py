@@ -242,10 +242,10 @@ def test_a_bad_attestation_is_refused_with_a_message(app, client):
 
 
 def test_policy_enrolment_at_login_can_use_a_passkey(app, client):
-    from idp.accounts.roles import assign_role
-    from idp.accounts.tenants import ensure_default_tenant
     from idp.models.accounts import User
+    from idp.rbac.roles import assign_role
     from idp.request_context import system_context
+    from idp.tenancy.tenants import ensure_default_tenant
 
     user_id = make_user(app)
     with app.app_context():

@@ -127,9 +127,9 @@ def test_max_age_forces_a_fresh_login_with_the_second_factor(app, client):
 
 
 def test_admin_role_is_walked_through_enrolment_before_any_token(app, client):
-    from idp.accounts.roles import assign_role
-    from idp.accounts.tenants import ensure_default_tenant
+    from idp.rbac.roles import assign_role
     from idp.request_context import system_context
+    from idp.tenancy.tenants import ensure_default_tenant
 
     user_id = make_user(app)
     with app.app_context():
@@ -163,9 +163,9 @@ def test_tenant_wide_requirement_and_members_by_default(app, client):
 
 
 def test_a_role_can_be_exempted_per_tenant(app, client):
-    from idp.accounts.roles import assign_role
-    from idp.accounts.tenants import ensure_default_tenant
+    from idp.rbac.roles import assign_role
     from idp.request_context import system_context
+    from idp.tenancy.tenants import ensure_default_tenant
 
     user_id = make_user(app)
     with app.app_context():

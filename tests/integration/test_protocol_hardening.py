@@ -140,7 +140,7 @@ def test_retired_keys_leave_the_jwks_once_their_tokens_expired(app, client):
     from idp.extensions import db
     from idp.models.base import utcnow
     from idp.models.keys import SigningKey
-    from idp.oauth.signing_keys import rotate_signing_keys
+    from idp.oauth.keys.signing import rotate_signing_keys
     from idp.request_context import system_context
 
     with app.app_context():

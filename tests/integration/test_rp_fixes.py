@@ -33,7 +33,7 @@ def _rotate_and_unpublish(app):
     from idp.extensions import db
     from idp.models.base import utcnow
     from idp.models.keys import SigningKey
-    from idp.oauth.signing_keys import rotate_signing_keys
+    from idp.oauth.keys.signing import rotate_signing_keys
     from idp.request_context import system_context
 
     with app.app_context():

@@ -13,7 +13,7 @@ from tests.oauth_flow import basic
 def test_usage_is_counted_in_memory_and_flushed_in_batches(app, client):
     from idp.extensions import db
     from idp.models.oauth import Client, ClientUsageDay
-    from idp.oauth.usage_store import flush_usage
+    from idp.oauth.clients.usage_store import flush_usage
 
     cid, secret = make_client(app, grant_types=["client_credentials"], scopes=["a"])
     for _ in range(3):

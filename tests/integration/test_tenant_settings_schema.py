@@ -1,5 +1,5 @@
 """Tenant settings of the wrong type are a 422 naming the field and are never stored, in
-the admin API and the console alike (issue 11, one schema: accounts/tenant_settings.py)."""
+the admin API and the console alike (issue 11, one schema: tenancy/settings.py)."""
 
 from __future__ import annotations
 

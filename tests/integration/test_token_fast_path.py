@@ -15,7 +15,7 @@ from joserfc.jwk import KeySet
 from prometheus_client import REGISTRY
 
 from idp.audit import EventType
-from idp.oauth.token_fast_path import ClientCredentialsFastPath
+from idp.oauth.fast.token import ClientCredentialsFastPath
 from tests.factories import make_client
 from tests.oauth_flow import basic
 

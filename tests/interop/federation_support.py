@@ -17,10 +17,10 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import requests
 
-from idp.accounts.tenants import ensure_default_tenant
 from idp.extensions import db
 from idp.federation.providers import ProviderSpec, create_provider
 from idp.request_context import system_context
+from idp.tenancy.tenants import ensure_default_tenant
 
 HERE = Path(__file__).resolve().parent
 SCRIPT = HERE / "upstream_op.mjs"

@@ -262,11 +262,11 @@ def test_unlinking_means_the_next_sign_in_must_prove_the_account_again(app, upst
 
 
 def test_groups_the_provider_manages_follow_its_groups_claim(app, upstreams):
-    from idp.accounts import groups as group_ops
-    from idp.accounts.tenants import ensure_default_tenant
     from idp.models.accounts import User
     from idp.models.groups import Group, GroupMember
+    from idp.rbac import groups as group_ops
     from idp.request_context import system_context
+    from idp.tenancy.tenants import ensure_default_tenant
 
     make_user(app)
     with app.app_context():

@@ -25,10 +25,10 @@ PREFIX = "restored"
 def _add_events(database_url: str, keys_dir: str, count: int, batch: str) -> None:
     """`count` tenant.updated events, each committed like a request would."""
     from idp import create_app
-    from idp.accounts.tenants import ensure_default_tenant
     from idp.audit import EventType, record
     from idp.extensions import db
     from idp.request_context import system_context
+    from idp.tenancy.tenants import ensure_default_tenant
 
     app = create_app({"database_url": database_url, "keys_dir": keys_dir, "testing": True})
     with app.app_context():

@@ -3,8 +3,8 @@ is the same text escaped, its links clickable, in the tenant's checked colour.""
 
 from __future__ import annotations
 
-from idp.accounts.branding import DEFAULT_ACCENT, Brand, mail_html
 from idp.mail import Mailer
+from idp.tenancy.branding import DEFAULT_ACCENT, Brand, mail_html
 
 BODY = "Hello <b>Ann</b> & co,\n\nReset here:\nhttps://id.example/password/reset/abc?x=1&y=2\n\nBye"
 

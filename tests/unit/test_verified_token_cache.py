@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from idp.oauth import access_tokens
+from idp.oauth.tokens import validation as access_tokens
 from tests.factories import make_client
 from tests.oauth_flow import basic
 

@@ -9,7 +9,6 @@ from datetime import datetime
 
 from flask import Response, request
 
-from idp.accounts.tenants import query_tenant
 from idp.admin.api import bp
 from idp.admin.api.paging import (
     BadRequest,
@@ -23,6 +22,7 @@ from idp.admin.api.paging import (
 from idp.admin.permissions import require, resolve_caller
 from idp.audit.query import AuditFilter, filtered, query_events, serialise_event
 from idp.extensions import db
+from idp.tenancy.tenants import query_tenant
 
 CSV_COLUMNS = ["id", "at", "type", "outcome", "actor", "subject", "tenant", "client_id",
                "username", "ip", "user_agent", "request_id", "details"]

@@ -12,16 +12,16 @@ from idp.admin.permissions import admin_context, load_client, require, resolve_c
 from idp.extensions import db
 from idp.http import services
 from idp.models.oauth import Client
-from idp.oauth.clients import (
-    delete_client,
-    describe_client,
-    revoke_client,
-)
-from idp.oauth.scim_tokens import (
+from idp.oauth.clients.scim_tokens import (
     describe_scim_token,
     issue_scim_token,
     list_scim_tokens,
     revoke_scim_token,
+)
+from idp.oauth.clients.service import (
+    delete_client,
+    describe_client,
+    revoke_client,
 )
 
 

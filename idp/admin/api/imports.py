@@ -17,12 +17,12 @@ from idp.accounts.import_jobs import (
     job_json,
     query_job,
 )
-from idp.accounts.tenants import query_tenant
 from idp.admin.api import body, bp
 from idp.admin.import_runner import import_runner
 from idp.admin.permissions import admin_context, require, resolve_caller
 from idp.errors import ValidationFailed
 from idp.extensions import db
+from idp.tenancy.tenants import query_tenant
 
 
 def _started(job) -> tuple[dict, int, dict]:

@@ -8,7 +8,7 @@ from idp.admin.api.paging import page
 from idp.admin.permissions import admin_context, require, resolve_caller
 from idp.extensions import db
 from idp.http import services
-from idp.oauth.initial_access_tokens import describe_token, list_tokens, load_token, revoke_token
+from idp.oauth.clients.initial_access_tokens import describe_token, list_tokens, load_token, revoke_token
 
 PERMISSION = "clients:write"
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from idp.accounts import groups as group_ops
 from idp.admin import operations as ops
 from idp.admin.api import body, bp
 from idp.admin.api.paging import no_content, page
@@ -10,6 +9,7 @@ from idp.admin.permissions import admin_context, load_group, load_role, require,
 from idp.admin.schemas import group_json, role_json
 from idp.errors import NotFound, ValidationFailed
 from idp.extensions import db
+from idp.rbac import groups as group_ops
 
 
 @bp.get("/roles")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from idp.accounts.tenant_admin import create_tenant, update_tenant
 from idp.admin import operations as ops
 from idp.admin.api import body, bp
 from idp.admin.api.paging import page
 from idp.admin.permissions import admin_context, require, resolve_caller
 from idp.admin.schemas import tenant_json
 from idp.extensions import db
+from idp.tenancy.admin import create_tenant, update_tenant
 
 
 @bp.get("/tenants")

@@ -6,8 +6,6 @@ from flask import request
 from sqlalchemy import and_, or_, select
 
 from idp.accounts import administration as admin_ops
-from idp.accounts.roles import assign_role
-from idp.accounts.tenants import query_tenant
 from idp.accounts.users import create_user
 from idp.admin import operations as ops
 from idp.admin.api import body, bp
@@ -30,7 +28,9 @@ from idp.models.accounts import User
 from idp.models.base import utcnow
 from idp.models.sessions import UserSession
 from idp.rbac.authorization import visible_users
+from idp.rbac.roles import assign_role
 from idp.sessions.service import revoke_session, revoke_user_sessions
+from idp.tenancy.tenants import query_tenant
 
 CREATE_FIELDS = {"email", "username", "password", "tenant", *admin_ops.EDITABLE_FIELDS}
 
@@ -170,7 +170,7 @@ def require_password_change_route(user_id):
 @bp.post("/users/<user_id>/erase")
 @require("users:erase")
 def erase_user_route(user_id):
-    from idp.accounts.gdpr import erase_user
+    from idp.gdpr.erasure import erase_user
     from idp.http import services
 
     user = load_user(user_id, "users:erase")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import request
 
-from idp.accounts.tenants import query_tenant
 from idp.admin.api import body, bp
 from idp.admin.api.paging import BadRequest, no_content, page
 from idp.admin.permissions import admin_context, require, resolve_caller
@@ -15,6 +14,7 @@ from idp.extensions import db
 from idp.http import services
 from idp.models.base import utcnow
 from idp.models.webhooks import WebhookDelivery
+from idp.tenancy.tenants import query_tenant
 
 PERMISSION = service.PERMISSION
 

@@ -16,12 +16,12 @@ from idp.admin.ui.common import done, keep_for_next_page, page, refused_input, t
 from idp.errors import Conflict, NotFound, ValidationFailed
 from idp.extensions import db
 from idp.http import services
-from idp.oauth import scim_tokens
-from idp.oauth.claims import SUPPORTED_SCOPES
-from idp.oauth.clients import LIFETIMES, describe_client
+from idp.oauth.clients import scim_tokens
+from idp.oauth.clients.scim_tokens import describe_scim_token, is_scim_token, list_scim_tokens
+from idp.oauth.clients.service import LIFETIMES, describe_client
 from idp.oauth.constants import CONFIDENTIAL_AUTH_METHODS, SCIM_SCOPE, SIGNING_ALGS
 from idp.oauth.fapi import SECURITY_PROFILES
-from idp.oauth.scim_tokens import describe_scim_token, is_scim_token, list_scim_tokens
+from idp.oauth.tokens.claims import SUPPORTED_SCOPES
 
 KINDS = {
     "web": ("Web application", "A server-side app that keeps a secret (authorization code "
@@ -272,7 +272,7 @@ def rotate_client(client_id):
 @bp.post("/clients/<client_id>/revoke")
 @require("clients:write")
 def revoke_client(client_id):
-    from idp.oauth.clients import revoke_client as revoke
+    from idp.oauth.clients.service import revoke_client as revoke
 
     revoke(db.session, admin_context(), load_client(client_id))
     db.session.commit()
@@ -282,7 +282,7 @@ def revoke_client(client_id):
 @bp.post("/clients/<client_id>/delete")
 @require("clients:write")
 def delete_client(client_id):
-    from idp.oauth.clients import delete_client as delete
+    from idp.oauth.clients.service import delete_client as delete
 
     client = load_client(client_id)
     name = client.name

@@ -6,10 +6,7 @@ from flask import request
 from sqlalchemy import and_, func, or_, select
 
 from idp.accounts import administration as admin_ops
-from idp.accounts.gdpr import erase_user
 from idp.accounts.person_mail import deliver, in_persons_language
-from idp.accounts.roles import assign_role
-from idp.accounts.tenants import query_tenant
 from idp.admin import operations as ops
 from idp.admin.permissions import admin_context, load_user, require, resolve_caller
 from idp.admin.schemas import session_json, user_json
@@ -17,12 +14,15 @@ from idp.admin.ui import bp
 from idp.admin.ui.common import done, keep_for_next_page, page, refused_input, take_once
 from idp.errors import Conflict, ValidationFailed
 from idp.extensions import db
+from idp.gdpr.erasure import erase_user
 from idp.http import services
 from idp.models.accounts import User
 from idp.models.base import utcnow
 from idp.models.sessions import UserSession
 from idp.rbac.authorization import require_permission, visible_users
+from idp.rbac.roles import assign_role
 from idp.sessions.service import revoke_user_sessions
+from idp.tenancy.tenants import query_tenant
 
 PAGE_SIZE = 50
 # action: (permission, title, explanation, button)

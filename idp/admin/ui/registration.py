@@ -12,7 +12,7 @@ from idp.admin.ui.common import done, keep_for_next_page, page, refused_input, t
 from idp.errors import ValidationFailed
 from idp.extensions import db
 from idp.http import services
-from idp.oauth.initial_access_tokens import (
+from idp.oauth.clients.initial_access_tokens import (
     POLICY_GRANT_TYPES,
     describe_token,
     list_tokens,

@@ -5,8 +5,6 @@ from __future__ import annotations
 from flask import request
 from sqlalchemy import select
 
-from idp.accounts import groups as group_ops
-from idp.accounts.tenants import query_tenant
 from idp.admin import operations as ops
 from idp.admin.permissions import (
     admin_context,
@@ -21,12 +19,14 @@ from idp.admin.ui.common import done, page, refused_input
 from idp.errors import Forbidden, ValidationFailed
 from idp.extensions import db
 from idp.http import services
+from idp.rbac import groups as group_ops
+from idp.tenancy.tenants import query_tenant
 
 
 @bp.get("/roles")
 @require("users:read")
 def roles():
-    from idp.accounts.roles import PERMISSIONS
+    from idp.rbac.roles import PERMISSIONS
 
     return page("admin/roles.html", roles=_roles(), permissions=PERMISSIONS)
 
@@ -149,7 +149,7 @@ def tenants():
 @bp.post("/tenants")
 @require("tenants:write")
 def create_tenant():
-    from idp.accounts.tenant_admin import create_tenant as create
+    from idp.tenancy.admin import create_tenant as create
 
     tenant = create(db.session, admin_context(), {"slug": request.form.get("slug"),
                                                   "name": request.form.get("name")})
@@ -160,8 +160,8 @@ def create_tenant():
 @bp.post("/tenants/<tenant_id>")
 @require("tenants:write")
 def edit_tenant(tenant_id):
-    from idp.accounts.tenant_admin import update_tenant
     from idp.input_limits import loads_bounded
+    from idp.tenancy.admin import update_tenant
 
     data = {"name": request.form.get("name", "")}
     raw = request.form.get("settings", "").strip()
@@ -189,7 +189,7 @@ def keys():
 @bp.post("/keys/rotate")
 @require("keys:write")
 def rotate_keys():
-    from idp.oauth.signing_keys import rotate_signing_keys
+    from idp.oauth.keys.signing import rotate_signing_keys
 
     if not resolve_caller(check_csrf=False).access.all_tenants:
         raise Forbidden("Signing keys serve every tenant; only a superadmin rotates them.")

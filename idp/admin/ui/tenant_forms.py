@@ -7,21 +7,21 @@ import base64
 
 from flask import request
 
-from idp.accounts.branding import MAX_LOGO_BYTES
 from idp.accounts.registration import MODES
-from idp.accounts.tenant_admin import update_tenant
-from idp.accounts.tenant_settings import (
-    MAX_SECONDS,
-    MAX_SESSIONS,
-    SCIM_DEPROVISIONING,
-    SESSION_KEYS,
-)
 from idp.admin import operations as ops
 from idp.admin.permissions import admin_context, require, resolve_caller
 from idp.admin.ui import bp
 from idp.admin.ui.common import done, page, refused_input
 from idp.errors import ValidationFailed
 from idp.extensions import db
+from idp.tenancy.admin import update_tenant
+from idp.tenancy.branding import MAX_LOGO_BYTES
+from idp.tenancy.settings import (
+    MAX_SECONDS,
+    MAX_SESSIONS,
+    SCIM_DEPROVISIONING,
+    SESSION_KEYS,
+)
 
 SESSION_LIMITS = {k: (1, MAX_SESSIONS if k == "max_per_user" else MAX_SECONDS)
                   for k in SESSION_KEYS}

@@ -8,7 +8,6 @@ from datetime import date, datetime
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from idp.accounts.access import user_roles
 from idp.audit.query import serialise_event
 from idp.models.accounts import User
 from idp.models.audit import AuditEvent
@@ -16,6 +15,7 @@ from idp.models.base import Base
 from idp.models.groups import Group, GroupMember
 from idp.models.oauth import Consent
 from idp.models.sessions import UserSession
+from idp.rbac.access import user_roles
 
 FORMAT_VERSION = 1
 SECRET_WORDS = ("secret", "hash", "digest", "public_key", "private", "token", "key", "code",

@@ -20,7 +20,7 @@ from idp.models.accounts import User
 from idp.models.base import utcnow
 from idp.models.oauth import AccessToken, Client, RevokedToken, TokenGrant
 from idp.oauth.constants import SIGNING_ALGS
-from idp.oauth.signing_keys import KeyCache
+from idp.oauth.keys.signing import KeyCache
 
 ALLOWED_ALGS = list(SIGNING_ALGS)
 LEEWAY = 5

@@ -9,7 +9,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from idp.models.oauth import Client, ClientSecret, ClientUsageDay
-from idp.oauth.usage import UsageRecorder
+from idp.oauth.clients.usage import UsageRecorder
 
 
 def flush_usage(db: Session, usage: UsageRecorder) -> None:

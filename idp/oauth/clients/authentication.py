@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from idp.extensions import db
 from idp.models.oauth import Client, UsedAssertion
-from idp.oauth.client_secrets import match_client_secret
-from idp.oauth.jwks_fetch import JWKSFetchError
+from idp.oauth.clients.secrets import match_client_secret
+from idp.oauth.keys.client_jwks import JWKSFetchError
 
 MAX_ASSERTION_LIFETIME = 300
 SECRET_MISMATCH = "Client authentication failed."

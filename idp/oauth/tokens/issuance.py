@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 from idp.audit import EventType, record
 from idp.config import Config
 from idp.models.oauth import AccessToken, Client
-from idp.oauth import claims
-from idp.oauth.dpop_http import dpop_key, token_binding, token_type
-from idp.oauth.token_service import TokenSubject, create_refresh_token
-from idp.oauth.tokens import TokenSigner
-from idp.oauth.usage import UsageRecorder
+from idp.oauth.clients.usage import UsageRecorder
+from idp.oauth.dpop.edge import dpop_key, token_binding, token_type
+from idp.oauth.tokens import claims
+from idp.oauth.tokens.jwt import TokenSigner
+from idp.oauth.tokens.service import TokenSubject, create_refresh_token
 from idp.request_context import RequestContext
 
 

@@ -21,8 +21,8 @@ from idp.models.accounts import User
 from idp.models.oauth import DeviceAuthorization, TokenGrant
 from idp.models.sessions import UserSession
 from idp.oauth.constants import DEVICE_CODE_GRANT  # noqa: F401 - re-exported for callers
-from idp.oauth.token_service import TokenSubject
-from idp.oauth.tokens import hash_token, new_opaque_token
+from idp.oauth.tokens.jwt import hash_token, new_opaque_token
+from idp.oauth.tokens.service import TokenSubject
 from idp.request_context import RequestContext
 
 USER_CODE_ALPHABET = "BCDFGHJKLMNPQRSTVWXZ"  # RFC 8628 6.1: 20^8 ~ 2^34.6 codes

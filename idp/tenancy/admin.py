@@ -7,11 +7,11 @@ import re
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.accounts.tenant_settings import clean_settings
 from idp.audit import EventType, record
 from idp.errors import Conflict, ValidationFailed
 from idp.models.tenancy import Tenant
 from idp.request_context import RequestContext
+from idp.tenancy.settings import clean_settings
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749 import scope_to_list
 from sqlalchemy.orm import object_session
 
-from idp.accounts.roles import user_role_names
 from idp.models.accounts import User
+from idp.rbac.roles import user_role_names
 
 SCOPE_CLAIMS = {
     "profile": ["name", "family_name", "given_name", "middle_name", "nickname",

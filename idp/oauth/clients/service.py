@@ -15,8 +15,8 @@ from idp.keyring import Keyring
 from idp.models.oauth import Client
 from idp.models.tenancy import Tenant
 from idp.oauth import fapi
-from idp.oauth.claims import SUPPORTED_SCOPES
-from idp.oauth.client_secrets import generate_client_secret, new_secret_row
+from idp.oauth.clients.redirect_uris import validate_redirect_uri
+from idp.oauth.clients.secrets import generate_client_secret, new_secret_row
 from idp.oauth.constants import (
     ADMIN_SCOPE,
     CLIENT_AUTH_METHODS,
@@ -24,8 +24,8 @@ from idp.oauth.constants import (
     GRANT_TYPES,
     OWN_API_SCOPES,
 )
-from idp.oauth.redirect_uris import validate_redirect_uri
-from idp.oauth.signing_keys import SUPPORTED_ALGS
+from idp.oauth.keys.signing import SUPPORTED_ALGS
+from idp.oauth.tokens.claims import SUPPORTED_SCOPES
 from idp.outbound import PUBLIC_ONLY, OutboundPolicy, OutboundRefused, check_registered_url
 from idp.request_context import RequestContext
 

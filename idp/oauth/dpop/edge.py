@@ -8,7 +8,7 @@ from flask import Response, g, has_request_context, request
 from idp.extensions import db
 from idp.http import oauth_json_error, services
 from idp.oauth import fapi
-from idp.oauth.dpop import (
+from idp.oauth.dpop.proofs import (
     DPOP_ALGS,
     DPoPError,
     UseDPoPNonceError,

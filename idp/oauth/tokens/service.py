@@ -19,7 +19,7 @@ from idp.audit import EventType, record
 from idp.models.accounts import User
 from idp.models.oauth import AuthorizationCode, RefreshToken, TokenGrant
 from idp.models.sessions import UserSession
-from idp.oauth.tokens import REFRESH_TOKEN_PREFIX, hash_token, new_opaque_token
+from idp.oauth.tokens.jwt import REFRESH_TOKEN_PREFIX, hash_token, new_opaque_token
 from idp.request_context import RequestContext
 
 

@@ -8,15 +8,15 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.accounts.access import user_access
 from idp.accounts.administration import ensure_actor_keeps_role_admin, ensure_not_last_admin
-from idp.accounts.roles import BUILTIN_ROLES, PERMISSIONS
 from idp.audit import EventType, record
 from idp.errors import Conflict, ValidationFailed
 from idp.models.accounts import User
 from idp.models.groups import Group, GroupMember, GroupRole
 from idp.models.rbac import Role
 from idp.models.tenancy import Tenant
+from idp.rbac.access import user_access
+from idp.rbac.roles import BUILTIN_ROLES, PERMISSIONS
 from idp.request_context import RequestContext
 
 # Role names travel in tokens (`roles`), settings and URLs: a plain identifier.

@@ -22,9 +22,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from idp.http import environ_client_ip
 from idp.metrics import TOKENS
 from idp.models.base import utcnow
-from idp.oauth import client_credentials, fast_form
-from idp.oauth.client_auth import authenticate_secret
-from idp.oauth.token_request import token_request_problem
+from idp.oauth.clients import credentials as client_credentials
+from idp.oauth.clients.authentication import authenticate_secret
+from idp.oauth.fast import form as fast_form
+from idp.oauth.tokens.request import token_request_problem
 
 GRANT = client_credentials.GRANT_TYPE
 AUTH_METHOD = "client_secret_basic"

@@ -11,7 +11,7 @@ from authlib.oidc.core.util import create_half_hash
 from joserfc import jwt
 
 from idp.metrics import ACCESS_TOKEN_BYTES
-from idp.oauth.signing_keys import KeyCache
+from idp.oauth.keys.signing import KeyCache
 
 REFRESH_TOKEN_PREFIX = "idp_rt_"
 

@@ -24,9 +24,9 @@ from idp.errors import NotFound, ValidationFailed
 from idp.models.base import utcnow
 from idp.models.registration import InitialAccessToken
 from idp.models.tenancy import Tenant
-from idp.oauth.claims import SUPPORTED_SCOPES
+from idp.oauth.clients.redirect_uris import validate_redirect_uri
 from idp.oauth.constants import GRANT_TYPES, TOKEN_EXCHANGE_GRANT
-from idp.oauth.redirect_uris import validate_redirect_uri
+from idp.oauth.tokens.claims import SUPPORTED_SCOPES
 from idp.rbac.authorization import Caller
 from idp.request_context import RequestContext
 

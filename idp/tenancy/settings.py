@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from idp.accounts.branding import clean_branding
 from idp.errors import ValidationFailed
+from idp.tenancy.branding import clean_branding
 
 MAX_ROLES = 100
 SESSION_KEYS = ("idle_timeout", "absolute_timeout", "max_per_user")
@@ -112,7 +112,7 @@ SCHEMA: dict[str, Callable] = {
     "password_policy": _password_policy,
     "session": _session,
     "require_sso": _flag,  # idp/federation/policy.py: no password sign-in but for admins
-    "branding": clean_branding,  # idp/accounts/branding.py: name, logo, colour, mail sender
+    "branding": clean_branding,  # idp/tenancy/branding.py: name, logo, colour, mail sender
     "scim_deprovisioning": _scim_deprovisioning,  # SCIM DELETE: disable or GDPR erasure
     "email_verification": _email_verification,  # sign in before confirming the address?
 }

@@ -23,10 +23,10 @@ from idp.keyring import Keyring
 from idp.models.oauth import Client
 from idp.models.registration import ClientRegistration, InitialAccessToken
 from idp.models.tenancy import Tenant
-from idp.oauth.client_secrets import match_client_secret
-from idp.oauth.clients import ClientSpec, create_client, delete_client, update_client
+from idp.oauth.clients.initial_access_tokens import RegistrationPolicy, policy_of, spend_use
+from idp.oauth.clients.secrets import match_client_secret
+from idp.oauth.clients.service import ClientSpec, create_client, delete_client, update_client
 from idp.oauth.constants import SIGNING_ALGS
-from idp.oauth.initial_access_tokens import RegistrationPolicy, policy_of, spend_use
 from idp.outbound import PUBLIC_ONLY, OutboundPolicy
 from idp.request_context import RequestContext
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from authlib.oauth2.rfc6749.errors import InvalidScopeError, UnauthorizedClientError
 
 from idp.oauth.constants import OWN_API_SCOPES
-from idp.oauth.token_service import InvalidTargetError
+from idp.oauth.tokens.service import InvalidTargetError
 
 GRANT_TYPE = "client_credentials"
 

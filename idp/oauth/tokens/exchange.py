@@ -23,8 +23,8 @@ from idp.audit import EventType, record
 from idp.models.accounts import User
 from idp.models.oauth import AccessToken, TokenGrant
 from idp.models.sessions import UserSession
-from idp.oauth.access_tokens import check_access_token
-from idp.oauth.token_service import InvalidTargetError, TokenSubject
+from idp.oauth.tokens.service import InvalidTargetError, TokenSubject
+from idp.oauth.tokens.validation import check_access_token
 from idp.request_context import RequestContext
 
 ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token"

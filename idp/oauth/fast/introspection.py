@@ -17,11 +17,11 @@ import time
 from sqlalchemy.exc import SQLAlchemyError
 
 from idp.models.base import utcnow
-from idp.oauth import fast_form
-from idp.oauth.access_tokens import CLIENT_TOKEN_STATE, client_token_live, decode_access_token
-from idp.oauth.client_auth import authenticate_secret
-from idp.oauth.client_credentials import may_introspect
+from idp.oauth.clients.authentication import authenticate_secret
+from idp.oauth.clients.credentials import may_introspect
 from idp.oauth.endpoints import access_token_introspection
+from idp.oauth.fast import form as fast_form
+from idp.oauth.tokens.validation import CLIENT_TOKEN_STATE, client_token_live, decode_access_token
 
 AUTH_METHOD = "client_secret_basic"
 PARAMS = {"token", "token_type_hint"}

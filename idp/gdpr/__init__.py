@@ -1,0 +1,1 @@
+"""GDPR: erasure and export of everything held about one person."""

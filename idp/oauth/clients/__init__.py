@@ -1,0 +1,1 @@
+"""OAuth clients: registration, authentication, secrets, redirect URIs, usage."""

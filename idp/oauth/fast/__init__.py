@@ -1,0 +1,1 @@
+"""The WSGI fast paths ahead of Flask: they call the same decisions as the full path."""

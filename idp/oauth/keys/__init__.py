@@ -1,0 +1,1 @@
+"""Keys: our signing keys' lifecycle, and clients' JWKS fetched through the outbound guard."""

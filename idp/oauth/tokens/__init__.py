@@ -1,0 +1,1 @@
+"""Tokens: signing, issuance, validation, codes and refresh families, claims, exchange."""

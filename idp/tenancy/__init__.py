@@ -1,0 +1,1 @@
+"""Tenants: lookup, administration, the settings schema and branding."""
