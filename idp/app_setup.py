@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from idp.accounts.passwords import use_hashing
 from idp.config import Config
 from idp.database import engine_options, install_deadline, prepare_sqlite_path
-from idp.events.publisher import start_background_publisher
+from idp.events.worker import start_background_publisher
 from idp.extensions import csrf, db, limiter
 from idp.keyring import Keyring
 from idp.services import Services

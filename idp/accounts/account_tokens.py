@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from datetime import timedelta
 from enum import StrEnum
 
 from sqlalchemy import select, update
@@ -32,7 +33,6 @@ def _digest(raw: str) -> str:
 def issue_token(db: Session, ctx: RequestContext, purpose: Purpose, *, tenant_id: uuid.UUID,
                 ttl: int, user_id: uuid.UUID | None = None, email: str | None = None) -> str:
     """Store a new token and return its value (which exists only in the mail)."""
-    from datetime import timedelta
 
     raw = secrets.token_urlsafe(32)
     db.add(AccountToken(token_hash=_digest(raw), purpose=str(purpose), tenant_id=tenant_id,

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from idp.accounts.account_admin import end_all_sessions
 from idp.accounts.password_policy import (
     PasswordPolicy,
     enforce_password,
@@ -72,7 +73,6 @@ def change_password(
                     "actor": ctx.actor_id or str(user.id)})
     if changed_by == ChangedBy.ADMIN:
         # Whoever holds a session may be who the administrator is locking out.
-        from idp.accounts.account_admin import end_all_sessions
 
         return end_all_sessions(db, ctx, user, reason="password_set_by_admin")
     return 0

@@ -7,6 +7,7 @@ refused, so the person sees all of them at once.
 
 from __future__ import annotations
 
+import secrets
 import string
 import unicodedata
 from dataclasses import dataclass, field, fields, replace
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from idp.config import Config
 from idp.errors import ValidationFailed
+from idp.mfa.policy import has_factor
 from idp.models.accounts import PasswordHistory, User
 from idp.models.tenancy import Tenant
 from idp.rbac.roles import ADMIN_ROLES
@@ -152,7 +154,6 @@ def check_password(policy: PasswordPolicy, password: str, *, username: str | Non
 
 def generate_password() -> str:
     """A random password every policy accepts (20+ characters, all four character classes)."""
-    import secrets
 
     return f"{secrets.token_urlsafe(15)}-{secrets.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}" \
            f"{secrets.choice('abcdefghjkmnpqrstuvwxyz')}{secrets.randbelow(10)}!"
@@ -182,7 +183,6 @@ def enforce_password(policy: PasswordPolicy, password: str, user_like, *,
 
 def user_has_mfa(db: Session, user: User) -> bool:
     """True when the person has a confirmed second factor (the NIST 8-character rule)."""
-    from idp.mfa.policy import has_factor
 
     return has_factor(db, user)
 

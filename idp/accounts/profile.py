@@ -4,6 +4,7 @@ the person on /account), and the self-service edit of the OIDC standard claims."
 from __future__ import annotations
 
 import re
+import zoneinfo
 from datetime import date
 from functools import lru_cache
 from urllib.parse import urlsplit
@@ -42,7 +43,6 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 @lru_cache(maxsize=1)
 def _zones() -> frozenset[str]:
-    import zoneinfo
 
     return frozenset(zoneinfo.available_timezones())
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from idp.errors import AuditUnavailable
+from idp.events.outbox import add_outbox_event
 from idp.models.audit import AuditChainHead, AuditEvent
 from idp.request_context import RequestContext
 
@@ -144,6 +145,5 @@ def _append(db: Session, ctx: RequestContext, type: str, *, outcome, subject_id,
 
 def _write_outbox(db: Session, event: AuditEvent) -> None:
     # The outbox row joins the same transaction: it exists exactly when the change does.
-    from idp.events.outbox import add_outbox_event
 
     add_outbox_event(db, event)

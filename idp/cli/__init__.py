@@ -87,7 +87,7 @@ def _serve(app):
 
 def _quiesce_master(app) -> None:
     # Nothing may hold a database connection across gunicorn's fork: workers open their own.
-    from idp.events.publisher import stop_background_publisher
+    from idp.events.worker import stop_background_publisher
     from idp.extensions import db as database
 
     stop_background_publisher(app)

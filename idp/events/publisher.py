@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 
 from prometheus_client import Counter
 from sqlalchemy import select
@@ -101,29 +100,3 @@ def publish_pending(db: Session, redis, prefix: str, batch: int = 500) -> int:
             lock.release()
         except Exception:  # noqa: BLE001 - lock expired; nothing to release
             log.info("publisher lock had expired")
-
-
-def start_background_publisher(app) -> threading.Thread:
-    """A daemon thread per process running the events worker (Redis stream, RabbitMQ,
-    webhooks; idp.events.worker), so no delivery ever waits in a request."""
-    from idp.events.worker import build_worker
-
-    worker = build_worker(app)
-    stop = threading.Event()
-    thread = threading.Thread(target=worker.run_forever, kwargs={"stop": stop}, daemon=True,
-                              name="idp-events")
-    thread.start()
-    # `idp serve` stops it in the gunicorn master before forking workers: a fork while this
-    # thread is inside an SQLite transaction leaves the workers' SQLite believing the
-    # database is locked (observed: logins waited 30 s, then 503).
-    app.extensions["idp_events_publisher"] = (thread, stop)
-    return thread
-
-
-def stop_background_publisher(app, timeout: float = 5.0) -> None:
-    """Stop this process's publisher thread (if any) and wait for it."""
-    running = app.extensions.pop("idp_events_publisher", None)
-    if running is not None:
-        thread, stop = running
-        stop.set()
-        thread.join(timeout)

@@ -14,15 +14,17 @@ import json
 import logging
 import random
 import time
+import uuid
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from idp.audit import EventType, record
-from idp.events.envelope import build_envelope, type_matches
+from idp.events.envelope import SCHEMA, TEST_EVENT, build_envelope, type_matches
 from idp.events.webhooks import signing_secrets
 from idp.keyring import Keyring
+from idp.models.accounts import User
 from idp.models.outbox import OutboxEvent
 from idp.models.webhooks import WebhookDelivery, WebhookSubscription
 from idp.outbound import OutboundPolicy, OutboundRefused, send
@@ -172,9 +174,7 @@ def _disable(db: Session, sub: WebhookSubscription, now: datetime, mailer) -> No
 
 
 def _owner_email(db: Session, sub: WebhookSubscription) -> str | None:
-    import uuid
 
-    from idp.models.accounts import User
 
     try:
         user = db.get(User, uuid.UUID(sub.created_by or ""))
@@ -193,9 +193,7 @@ def redeliver(db: Session, delivery: WebhookDelivery, now: datetime) -> None:
 def send_test(db: Session, keyring: Keyring, policy: OutboundPolicy, sub: WebhookSubscription,
               now: datetime) -> WebhookDelivery:
     """Post a `webhook.test` event now (an operator's explicit check); logged like others."""
-    import uuid
 
-    from idp.events.envelope import SCHEMA, TEST_EVENT
 
     event_id = uuid.uuid4()
     envelope = {"id": str(event_id), "type": TEST_EVENT,

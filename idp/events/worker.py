@@ -12,9 +12,13 @@ import threading
 from contextlib import contextmanager
 from datetime import datetime
 
+import redis as redis_lib
+from sqlalchemy.orm import sessionmaker
+
 from idp.events.amqp import AmqpPublisher, publish_pending_amqp
 from idp.events.publisher import publish_pending
 from idp.events.webhook_delivery import deliver_due, queue_pending
+from idp.extensions import db
 from idp.models.base import utcnow
 
 log = logging.getLogger(__name__)
@@ -89,17 +93,39 @@ class EventsWorker:
 
 def build_worker(app) -> EventsWorker:
     """A worker with its own database sessions and clients, for a thread or the CLI."""
-    from sqlalchemy.orm import sessionmaker
 
-    from idp.extensions import db
 
     svc = app.extensions["idp"]
     redis = None
     if svc.config.redis_url:
-        import redis as redis_lib
 
         redis = redis_lib.Redis.from_url(svc.config.redis_url, socket_timeout=2,
                                          socket_connect_timeout=2)
     with app.app_context():
         factory = sessionmaker(bind=db.engine)
     return EventsWorker(svc, factory, redis)
+
+
+def start_background_publisher(app) -> threading.Thread:
+    """A daemon thread per process running the events worker (Redis stream, RabbitMQ,
+    webhooks; idp.events.worker), so no delivery ever waits in a request."""
+
+    worker = build_worker(app)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.run_forever, kwargs={"stop": stop}, daemon=True,
+                              name="idp-events")
+    thread.start()
+    # `idp serve` stops it in the gunicorn master before forking workers: a fork while this
+    # thread is inside an SQLite transaction leaves the workers' SQLite believing the
+    # database is locked (observed: logins waited 30 s, then 503).
+    app.extensions["idp_events_publisher"] = (thread, stop)
+    return thread
+
+
+def stop_background_publisher(app, timeout: float = 5.0) -> None:
+    """Stop this process's publisher thread (if any) and wait for it."""
+    running = app.extensions.pop("idp_events_publisher", None)
+    if running is not None:
+        thread, stop = running
+        stop.set()
+        thread.join(timeout)

@@ -19,6 +19,7 @@ from idp.errors import Conflict, ValidationFailed
 from idp.models.accounts import User
 from idp.models.audit import AuditEvent
 from idp.models.base import Base
+from idp.rbac.safeguards import ensure_not_last_admin, ensure_not_self
 from idp.request_context import RequestContext
 
 KEEP_ON_STUB = {"id", "tenant_id", "created_at", "updated_at", "erased_at", "is_active"}
@@ -116,7 +117,6 @@ def erase_user(db: Session, ctx: RequestContext, user: User, confirm, key: bytes
                                field="confirm")
     if user.erased_at is not None:
         raise Conflict("This account is already erased.")
-    from idp.accounts.administration import ensure_not_last_admin, ensure_not_self
 
     ensure_not_self(ctx.actor_id, user, "erase")
     ensure_not_last_admin(db, user)

@@ -18,6 +18,7 @@ from idp.errors import Conflict, NotFound
 from idp.keyring import Keyring
 from idp.mfa import backup_codes, totp
 from idp.mfa.passkeys import RelyingParty, query_passkeys, verify_registration
+from idp.mfa.policy import has_factor
 from idp.models.accounts import User
 from idp.models.mfa import TotpCredential, WebAuthnCredential
 from idp.request_context import RequestContext
@@ -136,7 +137,6 @@ def remove_factor(db: Session, ctx: RequestContext, user: User, kind: str,
     db.delete(row)
     db.flush()
     _audit(db, ctx, user, EventType.MFA_FACTOR_REMOVED, kind=kind, credential_id=factor_id)
-    from idp.mfa.policy import has_factor
 
     if not has_factor(db, user):
         # Backup codes only stand in for a factor; without one they would be a bypass.

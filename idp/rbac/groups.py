@@ -8,7 +8,6 @@ import unicodedata
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from idp.accounts.administration import ensure_actor_keeps_role_admin, ensure_not_last_admin
 from idp.audit import EventType, record
 from idp.errors import Conflict, ValidationFailed
 from idp.models.accounts import User
@@ -17,6 +16,7 @@ from idp.models.rbac import Role
 from idp.models.tenancy import Tenant
 from idp.rbac.access import user_access
 from idp.rbac.roles import BUILTIN_ROLES, PERMISSIONS
+from idp.rbac.safeguards import ensure_actor_keeps_role_admin, ensure_not_last_admin
 from idp.request_context import RequestContext
 
 # Role names travel in tokens (`roles`), settings and URLs: a plain identifier.

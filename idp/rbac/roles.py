@@ -10,6 +10,7 @@ from idp.errors import NotFound
 from idp.models.accounts import User
 from idp.models.rbac import Role, RoleAssignment
 from idp.models.tenancy import Tenant
+from idp.rbac.access import user_roles
 from idp.request_context import RequestContext
 
 PERMISSIONS = [
@@ -75,7 +76,6 @@ def assign_role(db: Session, ctx: RequestContext, user: User, name: str, tenant:
 
 def user_role_names(db: Session, user: User) -> list[str]:
     """Names of the roles a person holds, directly or through a group."""
-    from idp.rbac.access import user_roles
 
     direct = db.execute(select(Role.name).join(RoleAssignment, RoleAssignment.role_id == Role.id)
                         .where(RoleAssignment.user_id == user.id)).scalars()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from idp.accounts.password_policy import validate_policy_settings
 from idp.errors import ValidationFailed
 from idp.tenancy.branding import clean_branding
 
@@ -94,7 +95,6 @@ def _session(field: str, value):
 
 
 def _password_policy(field: str, value):
-    from idp.accounts.password_policy import validate_policy_settings
 
     if not isinstance(value, dict):
         _fail(field, "must be an object.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -26,7 +28,6 @@ def query_tenant(db: Session, slug_or_id: str | None) -> Tenant:
     tenant = db.execute(select(Tenant).where(Tenant.slug == slug_or_id)).scalar_one_or_none()
     if tenant is None:
         try:
-            import uuid
 
             tenant = db.get(Tenant, uuid.UUID(slug_or_id))
         except ValueError:
