@@ -34,3 +34,9 @@ class ImportJob(Base):
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The lease of the worker running it: renewed with every committed chunk. A job whose
+    # heartbeat is older than LEASE_SECONDS (idp.accounts.import_jobs) has lost its worker
+    # and is taken over; the token fences the old worker should it wake up.
+    heartbeat_at: Mapped[datetime | None]
+    lease: Mapped[str | None] = mapped_column(String(32))
+    takeovers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
