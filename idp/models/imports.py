@@ -19,8 +19,9 @@ class ImportJob(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    # Kept so a dry run can be committed without uploading the file again.
-    csv_text: Mapped[str] = mapped_column(Text)
+    # Kept so a dry run can be committed without uploading the file again. Deferred: the
+    # worker reloads the job after every chunk's commit, and 100,000 rows are megabytes.
+    csv_text: Mapped[str] = mapped_column(Text, deferred=True)
     dry_run: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # running, done, failed
     total: Mapped[int] = mapped_column(Integer, default=0)
