@@ -1,8 +1,8 @@
 """Bulk import and export of people (CSV / JSON).
 
-Import is idempotent by email: a row whose address exists updates that person's profile,
-otherwise creates them. Each row runs in its own savepoint, so one bad row is reported and
-skipped without losing the others; a dry run rolls everything back. Pre-hashed passwords
+The row rules of an import (idp.accounts.bulk_import runs them in batches): idempotent by
+email, a row whose address exists updates that person's profile, otherwise creates them;
+one bad row is reported and skipped without losing the others. Pre-hashed passwords
 (Argon2 or bcrypt) are stored as they are and re-hashed to our Argon2id at the next login.
 """
 
@@ -20,9 +20,9 @@ from idp.accounts.administration import PROFILE_FIELDS, clean_profile, update_us
 from idp.accounts.normalization import normalize_identifier
 from idp.accounts.passwords import is_supported_hash
 from idp.accounts.users import create_user
-from idp.audit import EventType, record
 from idp.errors import DomainError, ValidationFailed
 from idp.models.accounts import PasswordCredential, User
+from idp.models.rbac import Role
 from idp.models.tenancy import Tenant
 from idp.rbac.authorization import (
     Caller,
@@ -39,6 +39,8 @@ IMPORT_COLUMNS = ["email", "username", "password_hash", "roles", *PROFILE_FIELDS
 EXPORT_COLUMNS = ["id", "username", "email", "email_verified", "status", "roles",
                   "created_at", "last_login_at", *PROFILE_FIELDS]
 TEXT_PROFILE = [k for k in PROFILE_FIELDS if PROFILE_FIELDS[k] is not None]
+# Rows per batch: one uniqueness query, one insert per table and one audit append each.
+BATCH = 1000
 
 
 @dataclass
@@ -87,8 +89,9 @@ def _profile(row: dict) -> dict:
     return clean_profile({k: row[k] for k in TEXT_PROFILE if row.get(k) not in (None, "")})
 
 
-def _import_row(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant, row: dict,
-                invite: Callable[[User], None] | None) -> tuple[str, User]:
+def _check_row(row: dict) -> tuple[str, str | None]:
+    """The row's shape, its email and its pre-hashed password (the same rules for new and
+    existing people)."""
     email = (row.get("email") or "").strip()
     if None in row:  # csv.DictReader's key for cells beyond the header: a shifted row
         raise ValidationFailed("The row has more cells than the header has columns.")
@@ -97,6 +100,16 @@ def _import_row(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant
     hashed = (row.get("password_hash") or "").strip() or None
     if hashed and not is_supported_hash(hashed):
         raise ValidationFailed("password_hash is not an Argon2 or bcrypt hash.")
+    return email, hashed
+
+
+def _role_names(row: dict) -> list[str]:
+    return list(filter(None, (r.strip() for r in (row.get("roles") or "").split(";"))))
+
+
+def _import_row(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant, row: dict,
+                invite: Callable[[User], None] | None) -> tuple[str, User]:
+    email, hashed = _check_row(row)
     existing = db.execute(select(User).where(
         User.tenant_id == tenant.id, User.email_normalized == normalize_identifier(email))
     ).scalar_one_or_none()
@@ -110,60 +123,54 @@ def _import_row(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant
     else:
         user = create_user(db, ctx, tenant, email=email, username=(row.get("username") or None),
                            profile=_profile(row))
-        if hashed:
-            user.credential = PasswordCredential(hash=hashed)
-            user.password_changed_at = ctx.now
-        elif invite is not None:
-            invite(user)
+        _set_password_or_invite(user, hashed, ctx, invite)
         action = "created"
-    for role in filter(None, (r.strip() for r in (row.get("roles") or "").split(";"))):
-        require_permission(caller, "roles:write", user)
-        ensure_may_grant(caller, [query_role(db, role, tenant)], target=user)
+    for role in _role_names(row):
+        _ensure_may_assign(db, caller, tenant, role, user, {})
         if assign_role(db, ctx, user, role, tenant) and action == "unchanged":
             action = "updated"
     db.flush()
     return action, user
 
 
-def import_rows(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant,
-                rows: Iterable[dict], report: ImportReport, *, first_row: int = 2,
-                invite: Callable[[User], None] | None = None,
-                progress: Callable[[int], None] | None = None) -> None:
-    """Import `rows` into `report` inside one savepoint (rolled back for a dry run), each row
-    in its own nested savepoint: a bad row is an error of that row, the others are kept.
-    A row above the caller's rank is that row's error, audited as `authz.denied`."""
-    outer = db.begin_nested()
-    for number, row in enumerate(rows, start=first_row):
-        email = (row.get("email") or "").strip()
-        try:
-            with db.begin_nested():
-                action, user = _import_row(db, ctx, caller, tenant, row,
-                                           None if report.dry_run else invite)
-            report.rows.append(RowResult(number, email, action, user_id=str(user.id)))
-        except DomainError as exc:
-            report.rows.append(RowResult(number, email, "error", exc.message))
-            if isinstance(exc, Denied):
-                record_denial(db, ctx, caller, exc)
-        if progress:
-            progress(1)
-    if report.dry_run:
-        outer.rollback()
-    else:
-        outer.commit()
+def _set_password_or_invite(user: User, hashed: str | None, ctx: RequestContext,
+                            invite: Callable[[User], None] | None) -> None:
+    if hashed:
+        user.credential = PasswordCredential(hash=hashed)
+        user.password_changed_at = ctx.now
+    elif invite is not None:
+        invite(user)
 
 
-def import_users(db: Session, ctx: RequestContext, tenant: Tenant, rows: Iterable[dict], *,
-                 caller: Caller | None = None, dry_run: bool = False,
-                 invite: Callable[[User], None] | None = None,
-                 progress: Callable[[int], None] | None = None) -> ImportReport:
-    """Import rows (row numbers count the header as line 1) as `caller` (the operator when
-    None), then audit `user.imported` with the counts. The caller commits."""
-    report = ImportReport(dry_run)
-    import_rows(db, ctx, caller or Caller.operator(), tenant, rows, report,
-                invite=invite, progress=progress)
-    if not dry_run:
-        record(db, ctx, EventType.USER_IMPORTED, tenant_id=tenant.id, details=report.summary())
-    return report
+def _ensure_may_assign(db: Session, caller: Caller, tenant: Tenant, name: str, user: User,
+                       roles: dict) -> Role:
+    """The rank rule for giving `user` the role (roles: a per-batch cache of query_role)."""
+    require_permission(caller, "roles:write", user)
+    if name not in roles:
+        roles[name] = query_role(db, name, tenant)
+    ensure_may_grant(caller, [roles[name]], target=user)
+    return roles[name]
+
+
+def import_one(db: Session, ctx: RequestContext, caller: Caller, tenant: Tenant, number: int,
+               row: dict, invite: Callable[[User], None] | None) -> RowResult:
+    """One row in its own savepoint, the way every row went before batches: people who
+    exist already (updated), repeats within a batch, and a batch whose insert failed."""
+    email = (row.get("email") or "").strip()
+    try:
+        with db.begin_nested():
+            action, user = _import_row(db, ctx, caller, tenant, row, invite)
+        return RowResult(number, email, action, user_id=str(user.id))
+    except DomainError as exc:
+        return row_error(db, ctx, caller, number, email, exc)
+
+
+def row_error(db: Session, ctx: RequestContext, caller: Caller, number: int, email: str,
+              exc: DomainError) -> RowResult:
+    """The row's error; a refusal by the rank rule is also audited as `authz.denied`."""
+    if isinstance(exc, Denied):
+        record_denial(db, ctx, caller, exc)
+    return RowResult(number, email, "error", exc.message)
 
 
 def _status(user: User, now) -> str:

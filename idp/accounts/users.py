@@ -42,22 +42,12 @@ def create_user(
     A password is checked against the tenant's policy here, where it is stored, so no
     caller (CLI, admin API, console, sign-up, bootstrap) can skip it; that needs `config`.
     """
-    email = validate_email_address(email, allow_localhost=allow_localhost)
-    username = validate_username(username or email.split("@", 1)[0])
+    user = build_user(tenant, email=email, username=username, email_verified=email_verified,
+                      profile=profile, allow_localhost=allow_localhost)
     if password is not None:
         if config is None:
             raise TypeError("create_user(password=...) needs config for the password policy")
-        check_new_password(config, tenant, password, username=username, email=email)
-    user = User(
-        tenant_id=tenant.id,
-        username=username,
-        username_normalized=normalize_identifier(username),
-        username_skeleton=username_skeleton(username),
-        email=email,
-        email_normalized=normalize_identifier(email),
-        email_verified=email_verified,
-        **(profile or {}),
-    )
+        check_new_password(config, tenant, password, username=user.username, email=user.email)
     _ensure_unique(db, tenant, user)
     if password is not None:
         user.credential = PasswordCredential(hash=hash_password(password))
@@ -67,25 +57,65 @@ def create_user(
         with db.begin_nested():
             db.flush()
     except IntegrityError:
-        raise Conflict("That username or email is already taken.") from None
+        raise Conflict(TAKEN) from None
     record(db, ctx, EventType.USER_CREATED, subject_id=user.id, tenant_id=tenant.id,
-           details={"username": username})
+           details={"username": user.username})
     return user
 
 
+def build_user(tenant: Tenant, **kwargs) -> User:
+    """A new person, checked and normalised but not yet added (see new_user_columns)."""
+    return User(**new_user_columns(tenant, **kwargs))
+
+
+def new_user_columns(tenant: Tenant, *, email: str, username: str | None = None,
+                     email_verified: bool = False, profile: dict | None = None,
+                     allow_localhost: bool = False) -> dict:
+    """A new person's checked and normalised columns (create_user, bulk import)."""
+    email = validate_email_address(email, allow_localhost=allow_localhost)
+    username = validate_username(username or email.split("@", 1)[0])
+    return {
+        "id": uuid.uuid4(),
+        "tenant_id": tenant.id,
+        "username": username,
+        "username_normalized": normalize_identifier(username),
+        "username_skeleton": username_skeleton(username),
+        "email": email,
+        "email_normalized": normalize_identifier(email),
+        "email_verified": email_verified,
+        **(profile or {}),
+    }
+
+
+TAKEN = "That username or email is already taken."
+
+
+def user_keys(user) -> set[tuple[str, str]]:
+    """The keys that must be unique in a tenant: email, username, username look-alike
+    (of a User or of its columns)."""
+    columns = user if isinstance(user, dict) else vars(user)
+    return {("email", columns["email_normalized"]), ("username", columns["username_normalized"]),
+            ("skeleton", columns["username_skeleton"])}
+
+
+def taken_keys(db: Session, tenant_id: uuid.UUID, users: list) -> set[tuple[str, str]]:
+    """Those of the users' unique keys already in use in the tenant (one query per batch)."""
+    wanted = set().union(*(user_keys(u) for u in users))
+    values = {kind: [v for k, v in wanted if k == kind] for kind in ("email", "username",
+                                                                     "skeleton")}
+    rows = db.execute(select(User.email_normalized, User.username_normalized,
+                             User.username_skeleton).where(User.tenant_id == tenant_id, or_(
+        User.email_normalized.in_(values["email"]),
+        User.username_normalized.in_(values["username"]),
+        User.username_skeleton.in_(values["skeleton"])))).all()
+    found = {(kind, value) for row in rows
+             for kind, value in zip(("email", "username", "skeleton"), row, strict=True)}
+    return wanted & found
+
+
 def _ensure_unique(db: Session, tenant: Tenant, user: User) -> None:
-    clash = db.execute(
-        select(User.id).where(
-            User.tenant_id == tenant.id,
-            or_(
-                User.email_normalized == user.email_normalized,
-                User.username_normalized == user.username_normalized,
-                User.username_skeleton == user.username_skeleton,
-            ),
-        )
-    ).first()
-    if clash:
-        raise Conflict("That username or email is already taken.")
+    if taken_keys(db, tenant.id, [user]):
+        raise Conflict(TAKEN)
 
 
 def username_taken(db: Session, tenant_id: uuid.UUID, username: str,

@@ -340,6 +340,9 @@ OPERATIONS = {
                                               None, 200, None, []),
     ("/import-jobs/{job_id}/commit", "post"): ("Import a finished dry run's file for real",
                                                "users:write", None, 202, "ImportJob", []),
+    ("/import-jobs/{job_id}/restart", "post"): ("Run a failed import again from its last "
+                                                "committed row", "users:write", None, 202,
+                                                "ImportJob", []),
     ("/users/{user_id}/identities", "get"): ("The person's linked sign-ins", "users:read", None,
                                              200, "IdentityPage", []),
 }
@@ -449,7 +452,8 @@ SCHEMAS.update({
                                  "dry_run": B, "total": INT, "processed": INT,
                                  "counts": {"type": "object", "additionalProperties": INT},
                                  "error_count": INT, "message": N, "created_by": S,
-                                 "created_at": S, "finished_at": N}},
+                                 "created_at": S, "finished_at": N, "heartbeat_at": N,
+                                 "takeovers": INT}},
     "AuditExport": {"type": "object", "required": ["items"],
                     "properties": {"items": {"type": "array", "items": ref("AuditEvent")}}},
 })

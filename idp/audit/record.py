@@ -12,15 +12,17 @@ import hashlib
 import json
 import secrets
 import uuid
+from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
 from idp.errors import AuditUnavailable
-from idp.events.outbox import add_outbox_event
+from idp.events.outbox import outbox_columns
 from idp.models.audit import AuditChainHead, AuditEvent
+from idp.models.outbox import OutboxEvent
 from idp.request_context import RequestContext
 
 GENESIS = "0" * 64
@@ -116,24 +118,10 @@ def record(
 def _append(db: Session, ctx: RequestContext, type: str, *, outcome, subject_id, tenant_id,
             client_id, username, actor_id, details) -> AuditEvent:
     head = _lock_head(db)
-    event = AuditEvent(
-        at=ctx.now,
-        type=str(type),
-        outcome=str(outcome),
-        actor_id=actor_id or ctx.actor_id,
-        subject_id=subject_id,
-        tenant_id=tenant_id,
-        client_id=client_id,
-        username=username,
-        ip=ctx.ip,
-        user_agent=(ctx.user_agent or "")[:512] or None,
-        request_id=ctx.request_id,
-        details=details or {},
-        pii_salt=secrets.token_hex(16),
-        prev_hash=head.last_hash,
-        hash="",
-    )
-    event.pii_digest = pii_digest(event)
+    event = AuditEvent(**_event_fields(ctx, type, outcome=outcome, subject_id=subject_id,
+                                       tenant_id=tenant_id, client_id=client_id,
+                                       username=username, actor_id=actor_id, details=details),
+                       prev_hash=head.last_hash, hash="")
     db.add(event)
     db.flush()  # assigns the id, which the hash covers
     event.hash = event_hash(event)
@@ -143,7 +131,55 @@ def _append(db: Session, ctx: RequestContext, type: str, *, outcome, subject_id,
     return event
 
 
+def record_many(db: Session, ctx: RequestContext, events: list[dict]) -> int:
+    """Append several events (each `record`'s keyword arguments plus `type`) with their
+    outbox rows, under one lock of the chain head and in two bulk inserts (bulk import).
+    The ids are drawn first, so each hash is computed as `record` computes it."""
+    if not events:
+        return 0
+    db.flush()
+    try:
+        head = _lock_head(db)
+        rows = []
+        for event_id, event in zip(_allocate_ids(db, len(events)), events, strict=True):
+            row = SimpleNamespace(id=event_id, **_event_fields(ctx, **event))
+            row.prev_hash = head.last_hash
+            row.hash = head.last_hash = event_hash(row)
+            rows.append(row)
+        db.execute(insert(AuditEvent.__table__), [vars(row) for row in rows])
+        db.execute(insert(OutboxEvent.__table__), [outbox_columns(row) for row in rows])
+        db.flush()
+    except OperationalError:
+        raise
+    except DBAPIError as exc:
+        raise AuditUnavailable("The audit log cannot be written; nothing was changed.") from exc
+    return len(rows)
+
+
+def _allocate_ids(db: Session, count: int) -> list[int]:
+    """`count` new event ids in order. PostgreSQL draws them from the column's sequence;
+    SQLite takes max + 1 as its rowid would (the writer holds the database lock)."""
+    if db.get_bind().dialect.name == "postgresql":
+        return sorted(db.execute(text(
+            "SELECT nextval(pg_get_serial_sequence('audit_events', 'id')) "
+            "FROM generate_series(1, :n)"), {"n": count}).scalars())
+    last = db.execute(select(func.coalesce(func.max(AuditEvent.id), 0))).scalar_one()
+    return list(range(last + 1, last + 1 + count))
+
+
+def _event_fields(ctx: RequestContext, type: str, *, outcome: str = "success",
+                  subject_id=None, tenant_id=None, client_id=None, username=None,
+                  actor_id=None, details=None) -> dict:
+    """An event's columns but its id and the chain hashes, for `record` and `record_many`."""
+    fields = dict(
+        at=ctx.now, type=str(type), outcome=str(outcome), actor_id=actor_id or ctx.actor_id,
+        subject_id=subject_id, tenant_id=tenant_id, client_id=client_id, username=username,
+        ip=ctx.ip, user_agent=(ctx.user_agent or "")[:512] or None,
+        request_id=ctx.request_id, details=details or {}, pii_salt=secrets.token_hex(16))
+    fields["pii_digest"] = pii_digest(SimpleNamespace(**fields))
+    return fields
+
+
 def _write_outbox(db: Session, event: AuditEvent) -> None:
     # The outbox row joins the same transaction: it exists exactly when the change does.
-
-    add_outbox_event(db, event)
+    db.add(OutboxEvent(**outbox_columns(event)))

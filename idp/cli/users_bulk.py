@@ -48,7 +48,8 @@ def send_invitations(app, pending: list) -> None:
 @with_app
 def users_import(app, file, dry_run, tenant, invite, as_json):
     """Create or update people from a CSV (idempotent by email); report errors per row."""
-    from idp.accounts.bulk import import_users, read_csv
+    from idp.accounts.bulk import read_csv
+    from idp.accounts.bulk_import import import_users
     from idp.extensions import db as database
     from idp.tenancy.tenants import query_tenant
 

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import Session
-
 from idp.models.audit import AuditEvent
-from idp.models.outbox import OutboxEvent
 
 SCHEMA_VERSION = 1
 # Audit types whose public event name differs; every other type is published as is.
@@ -48,11 +45,9 @@ def build_payload(event: AuditEvent, name: str) -> dict:
     }
 
 
-def add_outbox_event(db: Session, event: AuditEvent) -> OutboxEvent:
-    """Queue the public event for an audit event (flushed with the caller's change)."""
+def outbox_columns(event: AuditEvent) -> dict:
+    """The outbox row of an audit event (or of a row with the same attributes)."""
     name = event_name(event.type, event.outcome)
-    row = OutboxEvent(name=name, at=event.at, tenant_id=event.tenant_id,
-                      subject_id=event.subject_id, audit_event_id=event.id,
-                      payload=build_payload(event, name))
-    db.add(row)
-    return row
+    return {"name": name, "at": event.at, "tenant_id": event.tenant_id,
+            "subject_id": event.subject_id, "audit_event_id": event.id,
+            "payload": build_payload(event, name)}

@@ -19,8 +19,9 @@ class ImportJob(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     tenant_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
-    # Kept so a dry run can be committed without uploading the file again.
-    csv_text: Mapped[str] = mapped_column(Text)
+    # Kept so a dry run can be committed without uploading the file again. Deferred: the
+    # worker reloads the job after every chunk's commit, and 100,000 rows are megabytes.
+    csv_text: Mapped[str] = mapped_column(Text, deferred=True)
     dry_run: Mapped[bool] = mapped_column(default=False)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # running, done, failed
     total: Mapped[int] = mapped_column(Integer, default=0)
@@ -34,3 +35,9 @@ class ImportJob(Base):
     created_by: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    # The lease of the worker running it: renewed with every committed chunk. A job whose
+    # heartbeat is older than LEASE_SECONDS (idp.accounts.import_jobs) has lost its worker
+    # and is taken over; the token fences the old worker should it wake up.
+    heartbeat_at: Mapped[datetime | None]
+    lease: Mapped[str | None] = mapped_column(String(32))
+    takeovers: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -2,7 +2,9 @@
 
 POST answers 202 with the job and `Location`; GET the job until `status` is `done` (or
 `failed`); the rows that were not imported come as CSV from `/errors`. A finished dry run is
-committed with POST `/commit`, without sending the CSV again.
+committed with POST `/commit`, without sending the CSV again. A job whose worker died is
+taken over when it is looked at (GET), and resumed from its last committed row; a failed
+one is run again from there with POST `/restart`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from idp.accounts.import_jobs import (
     errors_csv,
     job_json,
     query_job,
+    restart_job,
 )
 from idp.admin.api import body, bp
 from idp.admin.import_runner import import_runner
@@ -51,7 +54,9 @@ def create_import_job():
 @bp.get("/import-jobs/<job_id>")
 @require("users:write")
 def show_import_job(job_id: str):
-    return job_json(query_job(db.session, resolve_caller(), job_id))
+    job = query_job(db.session, resolve_caller(), job_id)
+    import_runner(current_app).resume_if_stale(job, admin_context())
+    return job_json(job)
 
 
 @bp.get("/import-jobs/<job_id>/errors")
@@ -67,3 +72,9 @@ def import_job_errors(job_id: str):
 def commit_import_job(job_id: str):
     caller = resolve_caller()
     return _started(commit_dry_run(db.session, caller, query_job(db.session, caller, job_id)))
+
+
+@bp.post("/import-jobs/<job_id>/restart")
+@require("users:write")
+def restart_import_job(job_id: str):
+    return _started(restart_job(db.session, query_job(db.session, resolve_caller(), job_id)))

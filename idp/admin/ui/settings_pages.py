@@ -248,19 +248,29 @@ def _start_import(job):
 @bp.get("/import/<job_id>")
 @require("users:write")
 def import_job(job_id):
-    from idp.accounts.import_jobs import query_job
-
-    job = query_job(db.session, resolve_caller(check_csrf=False), job_id)
+    job = _watched_job(job_id)
     return page("admin/import.html", job=job, shown_errors=job.errors[:200],
                 section="import_users")
+
+
+def _watched_job(job_id):
+    """The job; one whose worker died is taken over and resumed (idp.admin.import_runner)."""
+    from flask import current_app
+
+    from idp.accounts.import_jobs import query_job
+    from idp.admin.import_runner import import_runner
+
+    job = query_job(db.session, resolve_caller(check_csrf=False), job_id)
+    import_runner(current_app).resume_if_stale(job, admin_context())
+    return job
 
 
 @bp.get("/import/<job_id>/status")
 @require("users:write")
 def import_job_status(job_id):
-    from idp.accounts.import_jobs import job_json, query_job
+    from idp.accounts.import_jobs import job_json
 
-    return job_json(query_job(db.session, resolve_caller(check_csrf=False), job_id))
+    return job_json(_watched_job(job_id))
 
 
 @bp.get("/import/<job_id>/errors.csv")
@@ -283,3 +293,12 @@ def commit_import_job(job_id):
     caller = resolve_caller()
     return _start_import(commit_dry_run(db.session, caller, query_job(db.session, caller,
                                                                        job_id)))
+
+
+@bp.post("/import/<job_id>/restart")
+@require("users:write")
+def restart_import_job(job_id):
+    from idp.accounts.import_jobs import query_job, restart_job
+
+    return _start_import(restart_job(db.session, query_job(db.session, resolve_caller(),
+                                                           job_id)))
