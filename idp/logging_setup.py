@@ -27,6 +27,9 @@ _SECRET_PATTERNS = [
     re.compile(r"(?i)\b(code|code_verifier|refresh_token|access_token|id_token|client_secret|"
                r"password|token)=[^&\s\"']+"),
 ]
+# Every pattern above needs one of these; text without any is left as it is (one scan
+# instead of four substitutions, for the request line of every request).
+_MAYBE_SECRET = re.compile(r"(?i)bearer|basic|eyJ|idp_|=")
 # LogRecord attributes that are not caller-supplied extras.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 _MARKER = "_idp_json_handler"
@@ -36,6 +39,8 @@ request_log = logging.getLogger("idp.request")
 
 def redact(text: str) -> str:
     """`text` with anything secret-looking replaced."""
+    if not _MAYBE_SECRET.search(text):
+        return text
     for pattern in _SECRET_PATTERNS:
         text = pattern.sub(_replacement, text)
     return text

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from idp.errors import NotFound, ValidationFailed
@@ -116,10 +116,12 @@ def filter_people(stmt, args: Mapping[str, str], scope, *, before: datetime | No
     """The people-list filters of the API and the console (q, status, role, group, dates)."""
     if args.get("q"):
         term = f"%{args['q'].casefold()[:100]}%"
+        # ILIKE is lower(...) LIKE lower(...) on SQLite, as before, and on PostgreSQL the
+        # form the trigram indexes on name and family_name serve (migration 0014).
         stmt = stmt.where(or_(User.username_normalized.like(term),
                               User.email_normalized.like(term),
-                              func.lower(User.name).like(term),
-                              func.lower(User.family_name).like(term)))
+                              User.name.ilike(term),
+                              User.family_name.ilike(term)))
     if args.get("status"):
         if args["status"] not in STATUSES:
             raise ValidationFailed(f"status must be one of {sorted(STATUSES)}.", field="status")

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.models.base import Base, new_uuid, utcnow
 
+# Columns the admin people search matches anywhere in (idp.admin.operations.filter_people).
+TRIGRAM_COLUMNS = ("username_normalized", "email_normalized", "name", "family_name")
+
 
 class User(Base):
     __tablename__ = "users"
@@ -19,6 +22,15 @@ class User(Base):
         # Not unique in the database: accounts made before the look-alike rule may share a
         # skeleton; idp.accounts.users refuses new clashes.
         Index("ix_users_tenant_username_skeleton", "tenant_id", "username_skeleton"),
+        # People lists page by (created_at, id), in a tenant or across tenants (issue 20).
+        Index("ix_users_created_id", "created_at", "id"),
+        Index("ix_users_tenant_created_id", "tenant_id", "created_at", "id"),
+        # Contains-search (admin `q`) on PostgreSQL: trigram GIN indexes (pg_trgm) serve
+        # LIKE/ILIKE '%term%'. SQLite has no GIN: there they are plain indexes, made only
+        # so the schema is the same on both (migration 0014).
+        *(Index(f"ix_users_{column}_trgm", column, postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"})
+          for column in TRIGRAM_COLUMNS),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)

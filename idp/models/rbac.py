@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.models.base import Base, new_uuid, utcnow
@@ -26,7 +26,11 @@ class Role(Base):
 
 class RoleAssignment(Base):
     __tablename__ = "role_assignments"
-    __table_args__ = (UniqueConstraint("user_id", "role_id", "tenant_id"),)
+    __table_args__ = (
+        UniqueConstraint("user_id", "role_id", "tenant_id"),
+        # The people list's role filter: who holds this role (issue 20).
+        Index("ix_role_assignments_role_user", "role_id", "user_id"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=new_uuid)
     user_id: Mapped[uuid.UUID] = mapped_column(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 from dataclasses import dataclass
 
 from authlib.oidc.core.util import create_half_hash
-from joserfc import jwt
+from joserfc.jws import JWSRegistry
+from joserfc.util import json_b64encode, urlsafe_b64encode
 
 from idp.metrics import ACCESS_TOKEN_BYTES
 from idp.oauth.keys.signing import KeyCache
@@ -26,6 +28,9 @@ def new_opaque_token(prefix: str = "") -> str:
     return prefix + secrets.token_urlsafe(32)
 
 
+_SIZES: dict = {}  # ACCESS_TOKEN_BYTES by alg, looked up once
+
+
 @dataclass(frozen=True)
 class IssuedAccessToken:
     token: str
@@ -35,18 +40,37 @@ class IssuedAccessToken:
 
 
 class TokenSigner:
-    """Signs with the active key for the requested algorithm; kid in every header."""
+    """Signs with the active key for the requested algorithm; kid in every header.
+
+    The JWS compact serialisation joserfc's `jwt.encode` produces (same header, same
+    payload bytes, same signature), without its per-call header registry checks: the
+    header segment depends only on (kid, alg, typ) and is encoded once per key, and the
+    signature comes from joserfc's own algorithm (RS256, ES256) with our own key. A
+    client-credentials token is signed on every /token request (issue 20).
+    """
 
     def __init__(self, issuer: str, keys: KeyCache):
         self.issuer = issuer
         self.keys = keys
+        self._headers: dict[tuple[str, str, str], bytes] = {}
 
     def sign(self, claims: dict, alg: str, typ: str | None = None) -> str:
         kid, key = self.keys.signing_key(alg)
-        header = {"alg": alg, "kid": kid}
-        if typ:
-            header["typ"] = typ
-        return jwt.encode(header, claims, key, algorithms=[alg])
+        header = self._header_segment(kid, alg, typ or "JWT")
+        payload = json.dumps(claims, ensure_ascii=False, separators=(",", ":")).encode()
+        signing_input = header + b"." + urlsafe_b64encode(payload)
+        signature = JWSRegistry.algorithms[alg].sign(signing_input, key)
+        return (signing_input + b"." + urlsafe_b64encode(signature)).decode("ascii")
+
+    def _header_segment(self, kid: str, alg: str, typ: str) -> bytes:
+        segment = self._headers.get((kid, alg, typ))
+        if segment is None:
+            if len(self._headers) >= 64:
+                self._headers.clear()  # keys rotated many times: start over
+            # joserfc's order: its default `typ` first, then ours.
+            segment = json_b64encode({"typ": typ, "alg": alg, "kid": kid})
+            self._headers[(kid, alg, typ)] = segment
+        return segment
 
     def access_token(
         self,
@@ -69,7 +93,10 @@ class TokenSigner:
         # Lean tokens: an empty claim says nothing a missing one does not (RFC 9068 2.2).
         claims = {k: v for k, v in claims.items() if v not in (None, "", [], {})}
         token = self.sign(claims, alg, typ="at+jwt")
-        ACCESS_TOKEN_BYTES.labels(alg).observe(len(token))
+        sizes = _SIZES.get(alg)
+        if sizes is None:
+            sizes = _SIZES[alg] = ACCESS_TOKEN_BYTES.labels(alg)
+        sizes.observe(len(token))
         return IssuedAccessToken(token, jti, ttl, now + ttl)
 
     def id_token(
