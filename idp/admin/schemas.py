@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from idp.accounts.administration import PROFILE_FIELDS
@@ -16,7 +16,7 @@ from idp.models.groups import Group, GroupMember
 from idp.models.rbac import Role
 from idp.models.sessions import UserSession
 from idp.models.tenancy import Tenant
-from idp.rbac.access import user_roles
+from idp.rbac.access import roles_of_people
 
 MFA_TABLES = ("totp_credentials", "webauthn_credentials")
 
@@ -38,16 +38,21 @@ def user_status(user: User, now: datetime | None = None) -> str:
 
 def has_mfa(db: Session, user_id: uuid.UUID) -> bool:
     """True when the person has a confirmed second factor (any known MFA table)."""
+    return user_id in people_with_mfa(db, [user_id])
+
+
+def people_with_mfa(db: Session, user_ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    """Those of `user_ids` with a confirmed second factor: one query per MFA table."""
+    found: set[uuid.UUID] = set()
     for name in MFA_TABLES:
         table = Base.metadata.tables.get(name)
-        if table is None or "user_id" not in table.c:
+        if table is None or "user_id" not in table.c or not user_ids:
             continue
-        stmt = select(func.count()).select_from(table).where(table.c.user_id == user_id)
+        stmt = select(table.c.user_id).distinct().where(table.c.user_id.in_(user_ids))
         if "confirmed_at" in table.c:
             stmt = stmt.where(table.c.confirmed_at.is_not(None))
-        if db.execute(stmt).scalar_one():
-            return True
-    return False
+        found.update(db.execute(stmt).scalars())
+    return found
 
 
 def _password_expired(db: Session, user: User) -> bool:
@@ -65,15 +70,33 @@ def _password_expired(db: Session, user: User) -> bool:
 
 def user_json(db: Session, user: User) -> dict:
     """A person as admins see them (no password material)."""
-    groups = db.execute(select(Group.name).join(GroupMember, GroupMember.group_id == Group.id)
-                        .where(GroupMember.user_id == user.id)).scalars().all()
+    return people_json(db, [user])[0]
+
+
+def people_json(db: Session, people: list[User]) -> list[dict]:
+    """`user_json` of a page of people: groups, second factors and roles are read for the
+    whole page at once (a page of 50 took some 300 queries before, issue 20)."""
+    ids = [u.id for u in people]
+    groups: dict[uuid.UUID, list[str]] = {i: [] for i in ids}
+    if ids:
+        for user_id, name in db.execute(
+                select(GroupMember.user_id, Group.name)
+                .join(Group, GroupMember.group_id == Group.id)
+                .where(GroupMember.user_id.in_(ids))):
+            groups[user_id].append(name)
+    with_mfa = people_with_mfa(db, ids)
+    roles = roles_of_people(db, people)
+    return [_user_body(db, u, groups[u.id], u.id in with_mfa, roles[u.id]) for u in people]
+
+
+def _user_body(db: Session, user: User, groups: list[str], mfa: bool, roles: list) -> dict:
     body = {
         "id": str(user.id), "tenant": str(user.tenant_id), "username": user.username,
         "email": user.email, "email_verified": user.email_verified,
         "status": user_status(user), "locked": is_locked(user, utcnow()),
-        "mfa_enabled": has_mfa(db, user.id),
+        "mfa_enabled": mfa,
         "password_expired": _password_expired(db, user),
-        "roles": sorted({r.name for r in user_roles(db, user.id, user.tenant_id)}),
+        "roles": sorted({r.name for r in roles}),
         "groups": sorted(groups),
         "created_at": iso(user.created_at), "updated_at": iso(user.updated_at),
         "last_login_at": iso(user.last_login_at), "last_login_ip": user.last_login_ip,

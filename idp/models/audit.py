@@ -16,7 +16,10 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_events_subject_at", "subject_id", "at"),
         Index("ix_audit_events_actor_at", "actor_id", "at"),
-        Index("ix_audit_events_type_at", "type", "at"),
+        # varchar_pattern_ops on PostgreSQL: serves `type = X` and the prefix filter
+        # (`type LIKE 'scim.%'`) alike, whatever the database collation (issue 20).
+        Index("ix_audit_events_type_at", "type", "at",
+              postgresql_ops={"type": "varchar_pattern_ops"}),
         Index("ix_audit_events_tenant_at", "tenant_id", "at"),
         Index("ix_audit_events_ip_at", "ip", "at"),
         Index("ix_audit_events_outcome_at", "outcome", "at"),

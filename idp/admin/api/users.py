@@ -20,7 +20,7 @@ from idp.admin.api.paging import (
     page,
 )
 from idp.admin.permissions import admin_context, load_user, require, resolve_caller
-from idp.admin.schemas import session_json, user_json
+from idp.admin.schemas import people_json, session_json, user_json
 from idp.errors import NotFound, ValidationFailed
 from idp.extensions import db
 from idp.http import settings
@@ -60,7 +60,7 @@ def list_users():
     rows = rows[:limit]
     next_cursor = encode_cursor([rows[-1].created_at.isoformat(), str(rows[-1].id)]) \
         if more else None
-    return page([user_json(db.session, u) for u in rows], next_cursor)
+    return page(people_json(db.session, rows), next_cursor)
 
 
 def _cursor_values(cursor: list):

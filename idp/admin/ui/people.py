@@ -9,7 +9,7 @@ from idp.accounts import administration as admin_ops
 from idp.accounts.person_mail import deliver, in_persons_language
 from idp.admin import operations as ops
 from idp.admin.permissions import admin_context, load_user, require, resolve_caller
-from idp.admin.schemas import session_json, user_json
+from idp.admin.schemas import people_json, session_json, user_json
 from idp.admin.ui import bp
 from idp.admin.ui.common import done, keep_for_next_page, page, refused_input, take_once
 from idp.errors import Conflict, ValidationFailed
@@ -71,7 +71,7 @@ def users():
     rows = db.session.execute(stmt.order_by(User.created_at, User.id).limit(PAGE_SIZE + 1)
                               ).scalars().all()
     more = len(rows) > PAGE_SIZE
-    people = [user_json(db.session, u) for u in rows[:PAGE_SIZE]]
+    people = people_json(db.session, rows[:PAGE_SIZE])
     from urllib.parse import urlencode
 
     query = {k: v for k, v in request.args.items() if k != "after"}
