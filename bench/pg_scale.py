@@ -349,8 +349,11 @@ def _migrate(url: str, revision: str) -> None:
             "from idp.app_setup import enable_migrations; "
             "app = create_app(); ctx = app.app_context(); ctx.push(); "
             "from idp.bootstrap import bootstrap; from idp.extensions import db; "
-            "upgrade(directory=enable_migrations(app).directory, revision=sys.argv[1]); "
-            "bootstrap(db.session, app.extensions['idp'].config, app.extensions['idp'].keyring)")
+            "from idp.cli import run_upgrade; from idp.database import database_deadline; "
+            "rev = sys.argv[1]; dl = database_deadline(None); dl.__enter__(); "
+            "run_upgrade(app) if rev == 'head' else "
+            "(upgrade(directory=enable_migrations(app).directory, revision=rev), "
+            "bootstrap(db.session, app.extensions['idp'].config, app.extensions['idp'].keyring))")
     subprocess.run([sys.executable, "-c", code, revision], env=env, check=True)
     print(f"# migrated to {revision} in {time.time() - t0:.0f} s", flush=True)
 

@@ -11,8 +11,10 @@ the usual pool. Routing peeks at the bytes already received, so nothing is consu
 from __future__ import annotations
 
 import errno
+import select
 import selectors
 import socket
+import threading
 import time
 from concurrent import futures
 from functools import partial
@@ -20,6 +22,12 @@ from functools import partial
 from gunicorn.workers.gthread import DEFAULT_WORKER_DATA_TIMEOUT, TConn, ThreadWorker
 
 PROBE_THREADS = 4
+# How long a request thread waits for the next request on its keep-alive connection
+# before handing the connection back to the poller. A client that sends its next request
+# at once (a service asking /token in a loop) is then served on the same thread: no trip
+# through the main thread's poller, pipe and pool queue for every request, which cost
+# more CPU than our own /token code (issue 20). Only while no other connection waits.
+KEEPALIVE_LINGER = 0.002
 PROBE_PATHS = (b"/healthz", b"/readyz", b"/jwks.json", b"/.well-known/")
 _PEEK = 64
 
@@ -63,6 +71,26 @@ class ProbeThreadWorker(ThreadWorker):
         fs = pool.submit(self.handle, conn)
         fs.add_done_callback(
             lambda fut: self.method_queue.defer(self.finish_request, conn, fut))
+
+    def handle(self, conn):
+        result = super().handle(conn)
+        in_probe_pool = threading.current_thread().name.startswith("probe")
+        while result is True and self.alive and self._next_request_soon(conn):
+            if self._wants_probe_pool(conn) != in_probe_pool or self.tpool._work_queue.qsize():
+                break  # the poller routes it (probe or not), or another connection waits
+            result = super().handle(conn)
+        return result
+
+    def _next_request_soon(self, conn) -> bool:
+        """True when the connection's next request is already here or arrives within
+        KEEPALIVE_LINGER."""
+        if conn.parser.unreader.buf.getvalue():
+            return True
+        try:
+            readable, _, _ = select.select([conn.sock], [], [], KEEPALIVE_LINGER)
+        except (OSError, ValueError):
+            return False
+        return bool(readable)
 
     def _wants_probe_pool(self, conn) -> bool:
         if self.cfg.is_ssl or (conn.parser is not None and conn.parser.unreader.buf.getvalue()):

@@ -22,12 +22,16 @@ def run_upgrade(app) -> None:
 
     from idp.app_setup import enable_migrations
     from idp.bootstrap import bootstrap
+    from idp.database import database_deadline
     from idp.extensions import db as database
     from idp.schema import migration_lock
 
     # Bootstrap under the same lock: two first starts must not both create the first admin.
     with migration_lock(database.engine, on_wait=_say_waiting):
-        upgrade(directory=enable_migrations(app).directory)
+        # A migration may build an index over millions of rows (0014): no per-wait client
+        # deadline for it (each such migration lifts its statement_timeout itself).
+        with database_deadline(None):
+            upgrade(directory=enable_migrations(app).directory)
         result = bootstrap(database.session, app.extensions["idp"].config,
                            app.extensions["idp"].keyring)
     if result.admin_password:
