@@ -216,10 +216,10 @@ def _time(people: int, runs: int, explain: bool, only: str | None) -> int:
     from sqlalchemy import event
 
     from idp import create_app
-    from idp.accounts.tenants import query_tenant
     from idp.extensions import db
-    from idp.oauth.clients import ClientSpec, create_client
+    from idp.oauth.clients.service import ClientSpec, create_client
     from idp.request_context import system_context
+    from idp.tenancy.tenants import query_tenant
 
     app = create_app()
     statements: list[tuple[str, object]] = []

@@ -48,11 +48,11 @@ def run(args, tmp: str) -> int:
     import logging
 
     from idp import create_app
-    from idp.accounts.tenants import query_tenant
     from idp.cli import run_upgrade
     from idp.extensions import db
-    from idp.oauth.clients import ClientSpec, create_client
+    from idp.oauth.clients.service import ClientSpec, create_client
     from idp.request_context import system_context
+    from idp.tenancy.tenants import query_tenant
 
     app = create_app()
     with app.app_context():
