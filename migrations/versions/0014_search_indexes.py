@@ -14,13 +14,13 @@ built (about a minute per million people); build them CONCURRENTLY by hand first
 that matters, with the same names, and this migration skips them (IF NOT EXISTS).
 
 Revision ID: 0014_search_indexes
-Revises: 0012_import_jobs
+Revises: 0013_import_job_lease
 Create Date: 2026-12-02 15:00:00
 """
 from alembic import op
 
 revision = '0014_search_indexes'
-down_revision = '0012_import_jobs'
+down_revision = '0013_import_job_lease'
 branch_labels = None
 depends_on = None
 
