@@ -5,13 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import DDL, JSON, Boolean, ForeignKey, Index, Integer, String, Text, event
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from idp.models.base import Base, new_uuid, utcnow
 
 # Columns the admin people search matches anywhere in (idp.admin.operations.filter_people).
 TRIGRAM_COLUMNS = ("username_normalized", "email_normalized", "name", "family_name")
+# Their operator class comes from pg_trgm: a schema made from the models (tests, benches)
+# needs the extension first, as migration 0014 does.
+event.listen(Base.metadata, "before_create",
+             DDL("CREATE EXTENSION IF NOT EXISTS pg_trgm").execute_if(dialect="postgresql"))
 
 
 class User(Base):
