@@ -4,7 +4,7 @@ users (created_at, id) and (tenant_id, created_at, id): the people list pages in
 order, with or without a tenant. role_assignments (role_id, user_id): the role filter.
 On PostgreSQL, the audit log's (type, at) index is rebuilt with varchar_pattern_ops,
 so a type prefix filter (`type=scim.`: LIKE 'scim.%') is an index range under any
-collation, not a walk through every event; and pg_trgm GIN indexes on username_normalized, email_normalized, name and
+collation, not a walk through every event; and pg_trgm GIN indexes on name and
 family_name serve the contains-search (`q`: LIKE / ILIKE '%term%'); SQLite has no GIN
 and gets plain indexes of the same names, so both schemas match the models.
 
@@ -24,7 +24,9 @@ down_revision = '0013_import_job_lease'
 branch_labels = None
 depends_on = None
 
-TRIGRAM_COLUMNS = ('username_normalized', 'email_normalized', 'name', 'family_name')
+# Not username_normalized / email_normalized: pg_trgm answers `=` too, and the planner then
+# took the trigram index for the exact lookups by those columns (sign-in, import).
+TRIGRAM_COLUMNS = ('name', 'family_name')
 
 
 def upgrade():
