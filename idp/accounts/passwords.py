@@ -1,11 +1,16 @@
-"""Argon2id hashing (OWASP parameters: m=19 MiB, t=2, p=1 at least) with rehash on change."""
+"""Argon2id hashing (OWASP parameters: m=19 MiB, t=2, p=1 at least) with rehash on change,
+and the per-process bound on how many hashes run at once (`hashing_slot`)."""
 
 from __future__ import annotations
 
+import threading
 import unicodedata
+from contextlib import contextmanager
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+from idp.errors import HashingBusy
 
 # RFC 9106 / OWASP: Argon2id, 19 MiB, 2 iterations, 1 lane is the floor; we use it.
 HASHERS = {
@@ -17,17 +22,83 @@ HASHERS = {
 HASHER = HASHERS["owasp"]
 
 # A hash of a random password, verified against when the user does not exist so that the
-# response time does not reveal whether an account exists.
+# response time does not reveal whether an account exists. Made on first use, not at import:
+# every process (CLI commands, each worker) would otherwise pay a hash at start-up.
 _DUMMY_PASSWORD = "not-a-real-password-7f1c0a"
-_DUMMY_HASH = HASHER.hash(_DUMMY_PASSWORD)
+_DUMMY_HASHES: dict[int, str] = {}
 
 
 def use_hashing(name: str) -> None:
     """Hash (and re-hash) with the named parameters from now on; the app factory calls it."""
-    global HASHER, _DUMMY_HASH
-    if HASHERS[name] is not HASHER:
-        HASHER = HASHERS[name]
-        _DUMMY_HASH = HASHER.hash(_DUMMY_PASSWORD)
+    global HASHER
+    HASHER = HASHERS[name]
+
+
+def _dummy_hash() -> str:
+    key = id(HASHER)
+    if key not in _DUMMY_HASHES:
+        _DUMMY_HASHES[key] = HASHER.hash(_DUMMY_PASSWORD)
+    return _DUMMY_HASHES[key]
+
+
+class HashSlots:
+    """At most `slots` hashes at once in this process, at most `queue` more waiting (each
+    at most `wait` seconds); beyond that HashingBusy, before anything is counted.
+
+    Each Argon2id hash holds 19 MiB and a core for ~20 ms: unbounded, a login flood takes
+    every core and thread from token, key and UserInfo requests, and every thread's buffer
+    stays in the worker's memory. `idp serve` sets the bound per worker from its cores,
+    workers and threads (server_runner.py); elsewhere (CLI, tests) hashing is unbounded.
+    A thread already holding a slot does not take a second one (check_password holds one
+    around the whole step, the verify inside it reuses it).
+    """
+
+    def __init__(self, slots: int | None = None, queue: int = 0, wait: float = 1.0):
+        self.slots, self.queue, self.wait = slots, queue, wait
+        self._running = threading.BoundedSemaphore(slots) if slots else None
+        self._admitted = threading.BoundedSemaphore(slots + queue) if slots else None
+        self._held = threading.local()
+
+    @contextmanager
+    def hold(self):
+        if self._running is None or getattr(self._held, "depth", 0):
+            self._held.depth = getattr(self._held, "depth", 0) + 1
+            try:
+                yield
+            finally:
+                self._held.depth -= 1
+            return
+        if not self._admitted.acquire(blocking=False):
+            raise HashingBusy(self.retry_after)
+        try:
+            if not self._running.acquire(timeout=self.wait):
+                raise HashingBusy(self.retry_after)
+            self._held.depth = 1
+            try:
+                yield
+            finally:
+                self._held.depth = 0
+                self._running.release()
+        finally:
+            self._admitted.release()
+
+    @property
+    def retry_after(self) -> int:
+        return max(1, round(self.wait))
+
+
+SLOTS = HashSlots()
+
+
+def bound_hashing(slots: int, queue: int, wait: float = 1.0) -> None:
+    """Bound concurrent hashes in this process from now on (see HashSlots)."""
+    global SLOTS
+    SLOTS = HashSlots(slots, queue, wait)
+
+
+def hashing_slot():
+    """Hold one of this process's hash slots (HashingBusy when none comes free in time)."""
+    return SLOTS.hold()
 
 
 def _prepare(password: str) -> str:
@@ -37,20 +108,22 @@ def _prepare(password: str) -> str:
 
 def hash_password(password: str) -> str:
     """Hash a password for storage."""
-    return HASHER.hash(_prepare(password))
+    with hashing_slot():
+        return HASHER.hash(_prepare(password))
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Constant-time check; with no stored hash, burns the same time and returns False."""
-    try:
-        if stored_hash is None:
-            HASHER.verify(_DUMMY_HASH, _prepare(password))
+    with hashing_slot():
+        try:
+            if stored_hash is None:
+                HASHER.verify(_dummy_hash(), _prepare(password))
+                return False
+            if stored_hash.startswith(BCRYPT_PREFIXES):
+                return _verify_bcrypt(stored_hash, password)
+            return HASHER.verify(stored_hash, _prepare(password))
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
-        if stored_hash.startswith(BCRYPT_PREFIXES):
-            return _verify_bcrypt(stored_hash, password)
-        return HASHER.verify(stored_hash, _prepare(password))
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        return False
 
 
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")
