@@ -28,6 +28,25 @@ PASSWORD = "Correct horse battery staple 42"
 CALLBACK = "http://127.0.0.1:9/cb"  # never contacted: the code is read from the Location
 
 
+# bench0..benchN-1 in one process (one `idp users create` each would take minutes).
+MAKE_PEOPLE = f"""
+import sys
+from idp import create_app
+from idp.accounts.tenants import ensure_default_tenant
+from idp.accounts.users import create_user
+from idp.extensions import db
+from idp.request_context import system_context
+app = create_app()
+with app.app_context():
+    tenant = ensure_default_tenant(db.session)
+    for i in range(int(sys.argv[1])):
+        create_user(db.session, system_context(), tenant, email=f"bench{{i}}@example.com",
+                    username=f"bench{{i}}", password={PASSWORD!r},
+                    config=app.extensions["idp"].config)
+    db.session.commit()
+"""
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -80,9 +99,7 @@ class LiveServer:
         """Schema, `users` people (bench0..), a first-party code client and a
         client-credentials client. Returns their names and secrets."""
         self.idp("db", "upgrade")
-        for i in range(users):
-            self.idp("users", "create", "--email", f"bench{i}@example.com", "--username",
-                     f"bench{i}", "--password-stdin", stdin=PASSWORD + "\n")
+        self.python(MAKE_PEOPLE, str(users))
         web = json.loads(self.idp(
             "clients", "create", "--name", "bench-web", "--grant-type", "authorization_code",
             "--grant-type", "refresh_token", "--redirect-uri", CALLBACK, "--scope", "openid",
@@ -91,6 +108,13 @@ class LiveServer:
             "clients", "create", "--name", "bench-machine", "--grant-type",
             "client_credentials", "--scope", "api:read", "--json"))
         return {"web": web, "machine": machine}
+
+    def python(self, code: str, *args: str) -> str:
+        done = subprocess.run([sys.executable, "-c", code, *args], env=self.env,
+                              capture_output=True, text=True, cwd=self.dir)
+        if done.returncode:
+            raise RuntimeError(done.stderr.strip()[-800:])
+        return done.stdout
 
     # -- the server ---------------------------------------------------------------------
     def start(self, timeout: float = 60.0) -> float:
@@ -149,13 +173,13 @@ CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def login_once(base: str, client_id: str, username: str, password: str = PASSWORD,
-               http: requests.Session | None = None) -> str:
+               http: requests.Session | None = None, scope: str = "openid profile") -> str:
     """authorize -> login page -> POST -> redirects -> code at the callback. Returns the
     code; raises with the step that went wrong. A fresh browser (cookie jar) each time
     unless `http` is given."""
     http = http or requests.Session()
     url = (f"{base}/authorize?response_type=code&client_id={client_id}"
-           f"&redirect_uri={CALLBACK}&scope=openid%20profile&state=s1&nonce=n1")
+           f"&redirect_uri={CALLBACK}&scope={requests.utils.quote(scope)}&state=s1&nonce=n1")
     answer = _follow(http, http.get(url, allow_redirects=False))
     if "/login" not in answer.url or answer.status_code != 200:
         raise RuntimeError(f"expected the login page, got {answer.status_code} {answer.url}")

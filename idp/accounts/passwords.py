@@ -3,9 +3,11 @@ and the per-process bound on how many hashes run at once (`hashing_slot`)."""
 
 from __future__ import annotations
 
+import os
 import threading
 import unicodedata
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -42,62 +44,75 @@ def _dummy_hash() -> str:
 
 
 class HashSlots:
-    """At most `slots` hashes at once in this process, at most `queue` more waiting (each
-    at most `wait` seconds); beyond that HashingBusy, before anything is counted.
+    """Where this process hashes: on `slots` threads of lower CPU priority, with at most
+    `queue` more hashes waiting for them; beyond that HashingBusy at once, before anything
+    is counted, so a waiting login waits for at most queue / slots hashes.
 
-    Each Argon2id hash holds 19 MiB and a core for ~20 ms: unbounded, a login flood takes
-    every core and thread from token, key and UserInfo requests, and every thread's buffer
-    stays in the worker's memory. `idp serve` sets the bound per worker from its cores,
-    workers and threads (server_runner.py); elsewhere (CLI, tests) hashing is unbounded.
-    A thread already holding a slot does not take a second one (check_password holds one
-    around the whole step, the verify inside it reuses it).
+    Each Argon2id hash holds 19 MiB and a core for ~20 ms. Unbounded, a login flood takes
+    every core and request thread from token, key and UserInfo requests, and every
+    request thread keeps a 19 MiB buffer in the worker's memory. Here only the hashing
+    threads allocate one, and they yield the CPU to request threads when cores are short
+    (nice +NICE: hashing is throughput work, a token request is latency work).
+    `idp serve` sets the bound per worker from its cores, workers and threads
+    (server_runner.py); elsewhere (CLI, tests) hashing is unbounded and runs in place.
+    A thread already admitted is not admitted twice (check_password holds its admission
+    around the whole step, the verify inside it uses it).
     """
 
-    def __init__(self, slots: int | None = None, queue: int = 0, wait: float = 1.0):
-        self.slots, self.queue, self.wait = slots, queue, wait
-        self._running = threading.BoundedSemaphore(slots) if slots else None
+    NICE = 10
+    RETRY_AFTER = 1  # seconds: a slot comes free within a few hashes
+
+    def __init__(self, slots: int | None = None, queue: int = 0):
+        self.slots, self.queue = slots, queue
+        self._pool = ThreadPoolExecutor(slots, thread_name_prefix="idp-hash",
+                                        initializer=_lower_priority,
+                                        initargs=(self.NICE,)) if slots else None
         self._admitted = threading.BoundedSemaphore(slots + queue) if slots else None
         self._held = threading.local()
 
     @contextmanager
     def hold(self):
-        if self._running is None or getattr(self._held, "depth", 0):
-            self._held.depth = getattr(self._held, "depth", 0) + 1
-            try:
-                yield
-            finally:
-                self._held.depth -= 1
-            return
-        if not self._admitted.acquire(blocking=False):
-            raise HashingBusy(self.retry_after)
+        """Admission to hash (HashingBusy when every slot and waiting place is taken)."""
+        outer = self._admitted is not None and not getattr(self._held, "depth", 0)
+        if outer and not self._admitted.acquire(blocking=False):
+            raise HashingBusy(self.RETRY_AFTER)
+        self._held.depth = getattr(self._held, "depth", 0) + 1
         try:
-            if not self._running.acquire(timeout=self.wait):
-                raise HashingBusy(self.retry_after)
-            self._held.depth = 1
-            try:
-                yield
-            finally:
-                self._held.depth = 0
-                self._running.release()
+            yield
         finally:
-            self._admitted.release()
+            self._held.depth -= 1
+            if outer:
+                self._admitted.release()
 
-    @property
-    def retry_after(self) -> int:
-        return max(1, round(self.wait))
+    def run(self, fn, *args):
+        """fn(*args) on a hashing thread, once admitted (in place when unbounded)."""
+        if self._pool is None:
+            return fn(*args)
+        with self.hold():
+            return self._pool.submit(fn, *args).result()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+def _lower_priority(nice: int) -> None:
+    # Linux: a thread's nice value is its own (os.setpriority on its thread id).
+    with suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
 
 
 SLOTS = HashSlots()
 
 
-def bound_hashing(slots: int, queue: int, wait: float = 1.0) -> None:
+def bound_hashing(slots: int, queue: int) -> None:
     """Bound concurrent hashes in this process from now on (see HashSlots)."""
     global SLOTS
-    SLOTS = HashSlots(slots, queue, wait)
+    SLOTS = HashSlots(slots, queue)
 
 
 def hashing_slot():
-    """Hold one of this process's hash slots (HashingBusy when none comes free in time)."""
+    """Admission to hash, held across a whole password step (see HashSlots)."""
     return SLOTS.hold()
 
 
@@ -108,22 +123,24 @@ def _prepare(password: str) -> str:
 
 def hash_password(password: str) -> str:
     """Hash a password for storage."""
-    with hashing_slot():
-        return HASHER.hash(_prepare(password))
+    return SLOTS.run(HASHER.hash, _prepare(password))
 
 
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Constant-time check; with no stored hash, burns the same time and returns False."""
-    with hashing_slot():
-        try:
-            if stored_hash is None:
-                HASHER.verify(_dummy_hash(), _prepare(password))
-                return False
-            if stored_hash.startswith(BCRYPT_PREFIXES):
-                return _verify_bcrypt(stored_hash, password)
-            return HASHER.verify(stored_hash, _prepare(password))
-        except (VerifyMismatchError, VerificationError, InvalidHashError):
+    return SLOTS.run(_verify, stored_hash, password)
+
+
+def _verify(stored_hash: str | None, password: str) -> bool:
+    try:
+        if stored_hash is None:
+            HASHER.verify(_dummy_hash(), _prepare(password))
             return False
+        if stored_hash.startswith(BCRYPT_PREFIXES):
+            return _verify_bcrypt(stored_hash, password)
+        return HASHER.verify(stored_hash, _prepare(password))
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
 
 
 BCRYPT_PREFIXES = ("$2a$", "$2b$", "$2y$")

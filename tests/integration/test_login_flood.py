@@ -1,5 +1,5 @@
-"""A login flood: when every password-hash slot of the process stays busy, a login answers
-503 with Retry-After after a bounded wait, counts nothing and records nothing (issue 20)."""
+"""A login flood: when every password-hash slot and waiting place of the process is taken,
+a login answers 503 with Retry-After, counts nothing and records nothing (issue 20)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from idp.accounts import passwords
 from idp.audit import EventType
+from idp.errors import HashingBusy
 from idp.extensions import db
 from idp.models.accounts import User
 from tests.account_support import events, sign_in
@@ -24,10 +25,10 @@ def person(app):
 
 @pytest.fixture
 def one_busy_slot():
-    """One hash slot, no waiting room, a short wait; the slot held by another thread until
-    the test lets it go."""
+    """One hash slot, no waiting place; the slot held by another thread until the test
+    lets it go."""
     before = passwords.SLOTS
-    passwords.bound_hashing(1, 0, wait=0.05)
+    passwords.bound_hashing(1, 0)
     held, release = threading.Event(), threading.Event()
 
     def hold():
@@ -41,7 +42,20 @@ def one_busy_slot():
     yield release
     release.set()
     holder.join(30)
+    passwords.SLOTS.close()
     passwords.SLOTS = before
+
+
+def _until_free() -> None:
+    """Until the holder thread has given its slot back (generous deadline)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with passwords.hashing_slot():
+                return
+        except HashingBusy:
+            time.sleep(0.01)
+    raise AssertionError("the slot never came free")
 
 
 def _busy_count(client) -> float:
@@ -71,7 +85,7 @@ def test_a_login_while_every_hash_slot_is_busy_is_503_with_retry_after(app, clie
     assert _busy_count(client) == busy_before + 1
 
     one_busy_slot.set()  # the slot comes free: the same login goes through
-    passwords.SLOTS = passwords.HashSlots(1, 0, wait=30)
+    _until_free()
     assert sign_in(client).status_code == 302
 
 
@@ -81,22 +95,22 @@ def test_busy_answers_do_not_use_up_the_failed_login_limit(app, client, person, 
     for _ in range(8):
         assert sign_in(client).status_code == 503
     one_busy_slot.set()
-    passwords.SLOTS = passwords.HashSlots(1, 0, wait=30)
+    _until_free()
     assert sign_in(client, password="wrong").status_code == 401
 
 
 def test_a_waiting_login_takes_the_slot_when_it_comes_free(app, client):
-    """Within the bounded wait a login queues instead of failing."""
+    """With a waiting place free, a login waits for the hashing thread instead of failing."""
     make_user(app)
     before = passwords.SLOTS
-    passwords.bound_hashing(1, 1, wait=30)
+    passwords.bound_hashing(1, 1)
     try:
         held = threading.Event()
 
         def hold():
             with passwords.hashing_slot():
                 held.set()
-                time.sleep(0.2)  # the login below waits for it (its bound is 30 s)
+                passwords.SLOTS.run(time.sleep, 0.3)  # the hashing thread is busy
 
         holder = threading.Thread(target=hold)
         holder.start()
@@ -104,6 +118,7 @@ def test_a_waiting_login_takes_the_slot_when_it_comes_free(app, client):
         assert sign_in(client).status_code == 302
         holder.join(30)
     finally:
+        passwords.SLOTS.close()
         passwords.SLOTS = before
 
 
