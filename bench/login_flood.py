@@ -118,7 +118,10 @@ def main() -> int:
             while not stop.is_set():
                 n += 1
                 try:
-                    login_once(server.base, web, f"bench{(i + n * args.clients) % PEOPLE}")
+                    # Never bench0, whose session the probes use (beyond
+                    # IDP_MAX_SESSIONS_PER_USER its oldest session, and tokens, would end).
+                    login_once(server.base, web,
+                               f"bench{1 + (i + n * args.clients) % (PEOPLE - 1)}")
                     outcome, pause = "ok", 0.0
                 except LoginRefused as refused:
                     outcome = "busy" if refused.status == 503 else "other"

@@ -27,7 +27,7 @@ from bench.live_server import LiveServer, LoginRefused, login_once, rss_kb  # no
 from bench.login_flood import Probes  # noqa: E402
 
 IDLE_TARGET, LOADED_TARGET = 150, 250
-PEOPLE = 40
+PEOPLE = 32  # bench0-7 hold the probes' sessions, bench8-39 sign in
 
 
 def main() -> int:
@@ -36,7 +36,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     args = parser.parse_args()
     with LiveServer() as server:
-        clients = server.prepare(users=PEOPLE)
+        clients = server.prepare(users=PEOPLE + args.threads)
         server.start()
         server.wait_workers(2)
         web = clients["web"]["client_id"]
@@ -60,7 +60,8 @@ def main() -> int:
                     done[0] += 1
                 n += 1
                 try:
-                    login_once(server.base, web, f"bench{(i + n * args.threads) % PEOPLE}")
+                    login_once(server.base, web,
+                               f"bench{args.threads + (i + n * args.threads) % PEOPLE}")
                 except LoginRefused:
                     with lock:
                         refused[0] += 1
