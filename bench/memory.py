@@ -51,7 +51,7 @@ def main() -> int:
 
         def client(i: int):
             probes = Probes(server.base, clients, login_once(
-                server.base, web, f"bench{i % PEOPLE}", scope="openid profile offline_access"))
+                server.base, web, f"bench{i}", scope="openid profile offline_access"))
             n = 0
             while True:
                 with lock:
