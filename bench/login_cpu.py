@@ -4,7 +4,8 @@ verify at the production parameters, measured in the same run (issue 20, target 
     python3 bench/login_cpu.py [--logins 200] [--verifies 60] [--rounds 3]
 
 Starts `idp serve` (2 gunicorn workers, production hashing) on a temporary SQLite
-database, then per round: N complete logins, each in a fresh cookie jar (authorize ->
+database, then per round: N complete logins (people taking turns, each at most 4 times
+so the session limit never ends an older session), each in a fresh cookie jar (authorize ->
 login page -> POST -> redirects -> code at the callback, never contacted), with the CPU
 time (user + system, /proc) of the gunicorn master and workers read before and after;
 and M bare `PasswordHasher.verify` calls (the same hasher object the server uses) timed by
@@ -39,11 +40,11 @@ def bare_verify_ms(count: int) -> float:
     return (time.process_time() - start) * 1000 / count
 
 
-def logins_ms(server: LiveServer, client_id: str, count: int) -> float:
-    login_once(server.base, client_id, "bench0")  # warm both... at least one worker
+def logins_ms(server: LiveServer, client_id: str, count: int, people: list[str]) -> float:
     before = server.server_cpu()
     for _ in range(count):
-        login_once(server.base, client_id, "bench0")
+        login_once(server.base, client_id, people[0])
+        people.append(people.pop(0))
     return (server.server_cpu() - before) * 1000 / count
 
 
@@ -53,16 +54,19 @@ def main() -> int:
     parser.add_argument("--verifies", type=int, default=60)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
+    # Everyone signs in at most 4 times, so no login ends the person's oldest session
+    # (IDP_MAX_SESSIONS_PER_USER, 5): the everyday login, not the one over the limit.
+    people = [f"bench{i}" for i in range((args.logins * args.rounds + 4) // 4 + 1)]
     with LiveServer() as server:
-        clients = server.prepare()
+        clients = server.prepare(users=len(people))
         server.start()
         server.wait_workers(2)
         web = clients["web"]["client_id"]
         for _ in range(4):  # both workers warm (templates, caches)
-            login_once(server.base, web, "bench0")
+            login_once(server.base, web, people[-1])
         rows = []
         for round_no in range(1, args.rounds + 1):
-            login = logins_ms(server, web, args.logins)
+            login = logins_ms(server, web, args.logins, people)
             verify = bare_verify_ms(args.verifies)
             rows.append((login, verify, login / verify))
             print(f"round {round_no}: {login:6.1f} ms/login  {verify:5.1f} ms/verify  "
