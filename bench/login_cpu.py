@@ -58,12 +58,12 @@ def main() -> int:
     # (IDP_MAX_SESSIONS_PER_USER, 5): the everyday login, not the one over the limit.
     people = [f"bench{i}" for i in range((args.logins * args.rounds + 4) // 4 + 1)]
     with LiveServer() as server:
-        clients = server.prepare(users=len(people))
+        clients = server.prepare(users=len(people) + 1)
         server.start()
         server.wait_workers(2)
         web = clients["web"]["client_id"]
         for _ in range(4):  # both workers warm (templates, caches)
-            login_once(server.base, web, people[-1])
+            login_once(server.base, web, f"bench{len(people)}")
         rows = []
         for round_no in range(1, args.rounds + 1):
             login = logins_ms(server, web, args.logins, people)
