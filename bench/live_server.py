@@ -196,6 +196,18 @@ def login_once(base: str, client_id: str, username: str, password: str = PASSWOR
     return re.search(r"code=([^&]+)", location).group(1)
 
 
+def login_retrying(*args, attempts: int = 30, **kwargs) -> str:
+    """login_once, again after Retry-After while the provider answers 503 (hash slots busy)."""
+    for _ in range(attempts - 1):
+        try:
+            return login_once(*args, **kwargs)
+        except LoginRefused as refused:
+            if refused.status != 503:
+                raise
+            time.sleep(float(refused.retry_after or 1))
+    return login_once(*args, **kwargs)
+
+
 class LoginRefused(RuntimeError):
     def __init__(self, status: int, retry_after: str | None, where: str):
         super().__init__(f"login ended with {status} at {where}")

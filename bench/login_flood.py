@@ -27,7 +27,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.live_server import CALLBACK, LiveServer, LoginRefused, login_once  # noqa: E402
+from bench.live_server import CALLBACK, LiveServer, LoginRefused, login_once, login_retrying  # noqa: E402
 
 TARGET = 3.0
 PEOPLE = 40
@@ -98,7 +98,7 @@ def main() -> int:
         server.start()
         server.wait_workers(2)
         web = clients["web"]["client_id"]
-        probes = Probes(server.base, clients, login_once(server.base, web, "bench0",
+        probes = Probes(server.base, clients, login_retrying(server.base, web, "bench0",
                                                          scope="openid profile offline_access"))
         for _ in range(20):
             probes.round({n: [] for n in Probes.NAMES}, {})

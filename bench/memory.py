@@ -23,7 +23,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.live_server import LiveServer, LoginRefused, login_once, rss_kb  # noqa: E402
+from bench.live_server import LiveServer, LoginRefused, login_once, login_retrying, rss_kb  # noqa: E402
 from bench.login_flood import Probes  # noqa: E402
 
 IDLE_TARGET, LOADED_TARGET = 150, 250
@@ -50,7 +50,7 @@ def main() -> int:
         rounds = args.requests // 10
 
         def client(i: int):
-            probes = Probes(server.base, clients, login_once(
+            probes = Probes(server.base, clients, login_retrying(
                 server.base, web, f"bench{i}", scope="openid profile offline_access"))
             n = 0
             while True:
