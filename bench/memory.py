@@ -34,8 +34,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--env", nargs="*", default=[], help="NAME=VALUE for `idp serve`")
     args = parser.parse_args()
-    with LiveServer() as server:
+    with LiveServer(env=dict(e.split("=", 1) for e in args.env)) as server:
         clients = server.prepare(users=PEOPLE + args.threads)
         server.start()
         server.wait_workers(2)
