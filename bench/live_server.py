@@ -32,7 +32,7 @@ CALLBACK = "http://127.0.0.1:9/cb"  # never contacted: the code is read from the
 MAKE_PEOPLE = f"""
 import sys
 from idp import create_app
-from idp.accounts.tenants import ensure_default_tenant
+from idp.tenancy.tenants import ensure_default_tenant
 from idp.accounts.users import create_user
 from idp.extensions import db
 from idp.request_context import system_context
