@@ -162,6 +162,8 @@ class LiveServer:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def __enter__(self):
+        # `timeout` (or a Ctrl-C) ends the bench through __exit__, which stops the server.
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         return self
 
     def __exit__(self, *exc):
