@@ -48,3 +48,15 @@ class AuditUnavailable(DomainError):
 
     status = 503
     code = "service_unavailable"
+
+
+class HashingBusy(DomainError):
+    """Every password-hashing slot of this process stayed busy (a login flood): answered 503
+    with Retry-After before anything is counted or recorded (accounts/passwords.py)."""
+
+    status = 503
+    code = "service_unavailable"
+
+    def __init__(self, retry_after: int):
+        super().__init__("Too many sign-ins right now; please try again in a moment.")
+        self.retry_after = retry_after

@@ -16,7 +16,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from idp.errors import DomainError
+from idp.errors import DomainError, HashingBusy
 from idp.input_limits import has_nul, loads_bounded
 from idp.request_context import RequestContext
 from idp.security_headers import REQUEST_ID_HEADER, request_id, security_headers
@@ -199,6 +199,24 @@ def domain_error_response(exc: DomainError):
                            message=exc.message), exc.status
 
 
+def hashing_busy_response(exc: HashingBusy):
+    """A login flood filled this worker's hash slots (accounts/passwords.py): 503 with
+    Retry-After; nothing was counted, so the failed-login limit does not count it either."""
+    from idp.metrics import note_hashing_busy
+
+    g.hashing_busy = True
+    note_hashing_busy()
+    if wants_json():
+        response = json_error(exc.status, exc.code, exc.message)
+    else:
+        response = current_app.make_response((render_template(
+            "error.html", title=_("Please try again"),
+            message=_("Please wait a moment and try again.")), exc.status))
+    response.headers["Retry-After"] = str(exc.retry_after)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _security_headers(response):
     nonce = g.get("csp_nonce", "") if response.mimetype == "text/html" else None
     for name, value in security_headers(settings().issuer_is_https, nonce):
@@ -251,6 +269,7 @@ def install(app: Flask) -> None:
     app.after_request(_security_headers)
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(DomainError, domain_error_response)
+    app.register_error_handler(HashingBusy, hashing_busy_response)
 
     @app.context_processor
     def _template_globals():

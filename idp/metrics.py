@@ -45,6 +45,8 @@ RATE_LIMITED = Counter("idp_rate_limit_hits_total", "Requests refused with 429 b
                        ["endpoint"])
 DB_UNAVAILABLE = Counter("idp_database_unavailable_total",
                          "Requests answered 503 because the database was unreachable")
+HASHING_BUSY = Counter("idp_hashing_busy_total",
+                       "Password checks answered 503 because every hash slot stayed busy")
 _PENDING = "idp_metric_events"
 
 
@@ -150,3 +152,7 @@ def render_metrics(db, idle_timeout: int, now) -> tuple[bytes, str]:
 
 def note_database_unavailable() -> None:
     DB_UNAVAILABLE.inc()
+
+
+def note_hashing_busy() -> None:
+    HASHING_BUSY.inc()

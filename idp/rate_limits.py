@@ -20,7 +20,7 @@ import logging
 import time
 from functools import wraps
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, g, render_template, request
 from limits import parse as parse_limit
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter, RateLimiter
@@ -58,6 +58,9 @@ def self_service_limit() -> str:
 def _failed(response) -> bool:
     # Fail closed: an answer we could not complete (a storage error rolled the attempt's
     # audit and failure count back) still counts, so a guess is never uncounted.
+    # A login refused because every hash slot was busy evaluated no guess: not counted.
+    if g.get("hashing_busy"):
+        return False
     return response.status_code == 401 or response.status_code >= 500
 
 

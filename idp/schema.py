@@ -8,6 +8,7 @@ the schema at head.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -50,16 +51,34 @@ def migration_lock(engine: Engine, on_wait: Callable[[], None] | None = None) ->
             conn.execute(text("SELECT pg_advisory_unlock(:key)"), key)
 
 
-def head_revision() -> str:
-    """The newest Alembic revision shipped with this version."""
-    from alembic.config import Config as AlembicConfig
-    from alembic.script import ScriptDirectory
+_REVISION = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+)$", re.MULTILINE)
 
+
+def head_revision() -> str:
+    """The newest Alembic revision shipped with this version, read from the revision
+    files' `revision` / `down_revision` lines without importing Alembic (start-up and a
+    serving process's memory, issue 20; tests/unit/test_schema_head.py checks it against
+    Alembic's own answer)."""
     from idp.app_setup import MIGRATIONS_DIR
 
-    config = AlembicConfig()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    return ScriptDirectory.from_config(config).get_current_head()
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS_DIR / "versions").glob("*.py"):
+        for name, value in _REVISION.findall(path.read_text()):
+            found = re.findall(r"['\"]([^'\"]+)['\"]", value)
+            (revisions if name == "revision" else parents).update(found)
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"the migrations have {len(heads)} heads: {sorted(heads)}")
+    return heads.pop()
+
+
+def database_revision(engine: Engine) -> str | None:
+    """The schema revision the database is at (None: not migrated or unreadable)."""
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except SQLAlchemyError:
+        return None
 
 
 def describe_database_problem(engine: Engine) -> str | None:

@@ -21,6 +21,7 @@ from gunicorn.glogging import Logger as GunicornLogger
 from idp.config import Config
 
 METRICS_TMP_PREFIX = "idp-metrics-"
+THREADS = 4  # per worker
 
 
 def gunicorn_options(config: Config) -> dict:
@@ -29,7 +30,7 @@ def gunicorn_options(config: Config) -> dict:
         "workers": config.workers,
         # gthread, with /healthz, /readyz and the key documents on threads of their own.
         "worker_class": "idp.probe_worker.ProbeThreadWorker",
-        "threads": 4,
+        "threads": THREADS,
         "keepalive": 5,
         "timeout": 30,
         "graceful_timeout": 20,
@@ -46,7 +47,22 @@ def gunicorn_options(config: Config) -> dict:
         "forwarded_allow_ips": "*" if config.trusted_proxies else "127.0.0.1",
         "proxy_allow_ips": "127.0.0.1",
         "worker_exit": _flush_usage_on_exit,
+        "post_worker_init": lambda worker: bound_worker_hashing(config.workers),
     }
+
+
+def hash_slots(workers: int, cores: int, threads: int = THREADS) -> tuple[int, int]:
+    """(running, waiting) password hashes per worker: together the workers hash on at most
+    every core, and at least half of each worker's threads stay free for token, UserInfo
+    and key requests during a login flood (accounts/passwords.py, HashSlots)."""
+    running = max(1, min(cores // max(1, workers), threads // 2))
+    return running, max(1, threads // 2 - running)
+
+
+def bound_worker_hashing(workers: int) -> None:
+    from idp.accounts.passwords import bound_hashing
+
+    bound_hashing(*hash_slots(workers, len(os.sched_getaffinity(0))))
 
 
 class NoAccessLogger(GunicornLogger):

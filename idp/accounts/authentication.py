@@ -11,6 +11,7 @@ from idp.accounts.lockout import LockoutPolicy, claim_lock, release_attempt, res
 from idp.accounts.passwords import (
     burn_verification_time,
     hash_password,
+    hashing_slot,
     needs_rehash,
     verify_password,
 )
@@ -71,6 +72,13 @@ def check_password(
     """
     audit = {"username": username or user.username, "tenant_id": user.tenant_id,
              "subject_id": user.id, **({"details": {"stage": stage}} if stage else {})}
+    # A hash slot first (HashingBusy in a flood): refused before anything is counted.
+    with hashing_slot():
+        return _check(db, ctx, user, password, policy, stage, audit)
+
+
+def _check(db: Session, ctx: RequestContext, user: User, password: str, policy: LockoutPolicy,
+           stage: str | None, audit: dict) -> PasswordCheck:
     # Lock and disable are checked before the hash, and answer in the same time.
     if not user.is_active:
         burn_verification_time(password)

@@ -18,25 +18,33 @@ def db():
 
 def run_upgrade(app) -> None:
     """Apply migrations to head, then the idempotent first-start setup."""
-    from flask_migrate import upgrade
-
-    from idp.app_setup import enable_migrations
     from idp.bootstrap import bootstrap
     from idp.database import database_deadline
     from idp.extensions import db as database
-    from idp.schema import migration_lock
+    from idp.schema import database_revision, head_revision, migration_lock
 
     # Bootstrap under the same lock: two first starts must not both create the first admin.
     with migration_lock(database.engine, on_wait=_say_waiting):
-        # A migration may build an index over millions of rows (0014): no per-wait client
-        # deadline for it (each such migration lifts its statement_timeout itself).
-        with database_deadline(None):
-            upgrade(directory=enable_migrations(app).directory)
+        # At head already (every start but the first after an update): Alembic, and its
+        # share of start-up and of the memory the workers inherit, is not loaded at all.
+        if database_revision(database.engine) != head_revision():
+            # A migration may build an index over millions of rows (0014): no per-wait
+            # client deadline for it (each such migration lifts its statement_timeout).
+            with database_deadline(None):
+                _migrate(app)
         result = bootstrap(database.session, app.extensions["idp"].config,
                            app.extensions["idp"].keyring)
     if result.admin_password:
         click.echo(f"Bootstrap admin created: {result.admin_email}")
         click.echo(f"One-time password (shown only now): {result.admin_password}")
+
+
+def _migrate(app) -> None:
+    from flask_migrate import upgrade
+
+    from idp.app_setup import enable_migrations
+
+    upgrade(directory=enable_migrations(app).directory)
 
 
 def _say_waiting() -> None:

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from idp.audit import EventType, record
 from idp.errors import NotFound, ValidationFailed
-from idp.federation import saml
 from idp.keyring import Keyring
 from idp.models.federation import IdentityProvider
 from idp.models.groups import Group
@@ -88,6 +87,8 @@ def _clean_saml(spec: ProviderSpec, outbound: OutboundPolicy) -> tuple[str, str,
     if spec.client_id or spec.client_secret:
         raise ValidationFailed("A SAML provider has no client_id or client_secret.",
                                field="client_id")
+    import idp.federation.saml as saml  # pysaml2: only when a SAML provider is registered
+
     url, xml = spec.metadata_url, spec.metadata_xml
     try:
         if url:

@@ -11,7 +11,7 @@ from scim2_filter_parser.lexer import SCIMLexer
 from scim2_filter_parser.parser import SCIMParser, SCIMParserError
 from sqlalchemy import and_, exists, false, func, literal, not_, or_, true
 
-from idp.scim.protocol import CORE_GROUP, CORE_USER, ENTERPRISE_USER, ScimError
+from idp.scim.names import CORE_GROUP, CORE_USER, ENTERPRISE_USER, ScimError
 
 MAX_FILTER = 2000
 SCHEMAS = {CORE_USER.lower(), ENTERPRISE_USER.lower(), CORE_GROUP.lower()}

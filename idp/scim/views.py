@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib
 
 from flask import Blueprint, current_app, g, request
 from werkzeug.exceptions import HTTPException
@@ -18,20 +19,26 @@ from idp.rate_limits import client_request_limit, scim_limit
 from idp.rbac.access import client_access
 from idp.rbac.authorization import Caller, Denied, record_denial
 from idp.resource import TokenError, bearer_token
-from idp.scim import discovery, listing
-from idp.scim import groups as scim_groups
-from idp.scim import users as scim_users
-from idp.scim.protocol import (
-    MEDIA_TYPE,
-    GroupModel,
-    ScimError,
-    UserModel,
-    apply_patch,
-    from_domain_error,
-    render,
-    response_parameters,
-    validate_resource,
-)
+from idp.scim.names import MEDIA_TYPE, ScimError, from_domain_error
+
+
+class _OnFirstUse:
+    """A module imported on first use. The resource modules pull in scim2-models, whose
+    pydantic models cost a serving worker about a second of start-up and tens of MB
+    while most deployments never see a SCIM request (issue 20)."""
+
+    def __init__(self, name: str):
+        self._name = name
+
+    def __getattr__(self, attr):
+        return getattr(importlib.import_module(self._name), attr)
+
+
+discovery = _OnFirstUse("idp.scim.discovery")
+listing = _OnFirstUse("idp.scim.listing")
+protocol = _OnFirstUse("idp.scim.protocol")
+scim_groups = _OnFirstUse("idp.scim.groups")
+scim_users = _OnFirstUse("idp.scim.users")
 
 bp = Blueprint("scim", __name__, url_prefix="/scim/v2")
 csrf.exempt(bp)  # bearer tokens only: no cookie ever authenticates here
@@ -188,19 +195,19 @@ def search_users():
 
 @bp.post("/Users")
 def create_user():
-    resource = validate_resource(UserModel, payload())
+    resource = protocol.validate_resource(protocol.UserModel, payload())
     who = caller()
     tenant = listing.own_tenant(db.session, who)
     user = scim_users.create(db.session, g.scim_ctx, who, tenant, resource)
     db.session.commit()
     document = listing.user_document(db.session, user, base_url())
-    return _resource(UserModel, document, 201)
+    return _resource(protocol.UserModel, document, 201)
 
 
 @bp.get("/Users/<user_id>")
 def get_user(user_id):
     user = scim_users.load_live(db.session, caller(), user_id, "users:read")
-    return _resource(UserModel, listing.user_document(db.session, user, base_url()))
+    return _resource(protocol.UserModel, listing.user_document(db.session, user, base_url()))
 
 
 @bp.route("/Users/<user_id>", methods=["PUT", "PATCH"])
@@ -211,13 +218,13 @@ def change_user(user_id):
     current = listing.user_document(db.session, user, base_url())
     _check_version(current)
     if request.method == "PUT":
-        resource = validate_resource(UserModel, payload())
+        resource = protocol.validate_resource(protocol.UserModel, payload())
     else:
-        resource = UserModel.model_validate(current)
-        apply_patch(UserModel, resource, payload())
+        resource = protocol.UserModel.model_validate(current)
+        protocol.apply_patch(protocol.UserModel, resource, payload())
     scim_users.update(db.session, g.scim_ctx, who, user, resource)
     db.session.commit()
-    return _resource(UserModel, listing.user_document(db.session, user, base_url()))
+    return _resource(protocol.UserModel, listing.user_document(db.session, user, base_url()))
 
 
 @bp.delete("/Users/<user_id>")
@@ -247,12 +254,12 @@ def search_groups():
 
 @bp.post("/Groups")
 def create_group():
-    resource = validate_resource(GroupModel, payload())
+    resource = protocol.validate_resource(protocol.GroupModel, payload())
     who = caller()
     group = scim_groups.create(db.session, g.scim_ctx, who,
                                listing.own_tenant(db.session, who), resource)
     db.session.commit()
-    return _resource(GroupModel, listing.group_document(db.session, who, group, base_url()),
+    return _resource(protocol.GroupModel, listing.group_document(db.session, who, group, base_url()),
                      201)
 
 
@@ -260,7 +267,7 @@ def create_group():
 def get_group(group_id):
     who = caller()
     group = scim_groups.load(db.session, who, group_id, "users:read")
-    return _resource(GroupModel, listing.group_document(db.session, who, group, base_url()))
+    return _resource(protocol.GroupModel, listing.group_document(db.session, who, group, base_url()))
 
 
 @bp.route("/Groups/<group_id>", methods=["PUT", "PATCH"])
@@ -270,13 +277,13 @@ def change_group(group_id):
     current = listing.group_document(db.session, who, group, base_url())
     _check_version(current)
     if request.method == "PUT":
-        resource = validate_resource(GroupModel, payload())
+        resource = protocol.validate_resource(protocol.GroupModel, payload())
     else:
-        resource = GroupModel.model_validate(current)
-        apply_patch(GroupModel, resource, payload())
+        resource = protocol.GroupModel.model_validate(current)
+        protocol.apply_patch(protocol.GroupModel, resource, payload())
     scim_groups.update(db.session, g.scim_ctx, who, group, resource)
     db.session.commit()
-    return _resource(GroupModel, listing.group_document(db.session, who, group, base_url()))
+    return _resource(protocol.GroupModel, listing.group_document(db.session, who, group, base_url()))
 
 
 @bp.delete("/Groups/<group_id>")
@@ -315,9 +322,9 @@ def _check_version(current: dict) -> None:
 
 
 def _resource(model, document: dict, status: int = 200):
-    params = response_parameters(model, request.args.get("attributes"),
+    params = protocol.response_parameters(model, request.args.get("attributes"),
                                  request.args.get("excludedAttributes"))
     headers = {"ETag": document["meta"]["version"]}
     if status == 201:
         headers["Location"] = document["meta"]["location"]
-    return scim_response(render(model, document, params), status, headers)
+    return scim_response(protocol.render(model, document, params), status, headers)

@@ -16,7 +16,7 @@ from idp.accounts.authentication import LoginStatus, check_password
 from idp.audit import EventType, Outcome, record
 from idp.errors import DomainError, NotFound
 from idp.extensions import csrf, db
-from idp.federation import github, oidc, saml
+from idp.federation import github, oidc
 from idp.federation.assertions import spend_assertion
 from idp.federation.identities import Resolution, link_identity, resolve_sign_in
 from idp.federation.providers import client_secret, query_provider, redirect_uri
@@ -37,7 +37,18 @@ FLOW_KEY = "federation"
 LINK_KEY = "federation_link"
 MAX_AGE = 600  # seconds an upstream round trip or a pending link may take
 PASSWORD_STEP = "password_change"  # web/self_service_views.py: no password was used
-PROTOCOLS = {"oidc": oidc, "github": github, "saml": saml}
+PROTOCOLS = {"oidc": oidc, "github": github}
+
+
+def _protocol(kind: str):
+    """The module that speaks a provider's protocol. pysaml2 (with xmlschema, a third of
+    the package's import time and a good part of a worker's memory) is imported only once
+    a SAML provider is used (issue 20)."""
+    if kind == "saml":
+        from idp.federation import saml
+
+        return saml
+    return PROTOCOLS[kind]
 CONTINUED = "idp_continued"  # marks the same-site re-post of a SAML response
 UPSTREAM_LOGOUT_KEY = "upstream_logout"  # set by oauth/views.py logout
 REFUSALS = {
@@ -76,7 +87,7 @@ def start(slug):
     rid = request.args.get("rid") or None
     hint = (request.args.get("login_hint") or "")[:320] or None
     try:
-        url, saved = PROTOCOLS[provider.type].start(*_client_args(provider), hint)
+        url, saved = _protocol(provider.type).start(*_client_args(provider), hint)
     except oidc.FederationError as exc:
         return _refuse(provider, exc)
     rid = rid if pending.load_pending(rid) else None
@@ -98,7 +109,7 @@ def metadata(slug):
     provider = _provider(slug)
     if provider is None or provider.type != "saml":
         return _failed("Unknown provider", "This sign-in option does not exist.", 404)
-    return Response(saml.metadata(provider, redirect_uri(settings().issuer, provider)),
+    return Response(_protocol("saml").metadata(provider, redirect_uri(settings().issuer, provider)),
                     mimetype="application/samlmetadata+xml")
 
 
@@ -130,7 +141,7 @@ def callback(slug):
     if not saved or saved.get("slug") != provider.slug or time.time() - saved["at"] > MAX_AGE:
         saved = {}  # no sign-in in progress here: refused (and audited) by the state check
     try:
-        claims = PROTOCOLS[provider.type].finish(*_client_args(provider), saved,
+        claims = _protocol(provider.type).finish(*_client_args(provider), saved,
                                                  _callback_args(provider))
         _refuse_replay(provider, claims.pop("saml_assertion", None))
         upstream_id_token = claims.pop("upstream_id_token", None)

@@ -26,6 +26,8 @@ MEMORY_SAVERS = {
     ("app_setup.py", "flask_migrate"),  # Alembic: a tenth of a worker, migrations only
     ("accounts/passwords.py", "bcrypt"),  # only for importing legacy bcrypt hashes
     ("events/amqp.py", "pika"),  # only when IDP_AMQP_URL is set
+    # pysaml2 + xmlschema: a third of start-up, only when a SAML provider is registered
+    ("federation/providers.py", "idp.federation.saml"),
 }
 # Function-level imports that predate this test: per file, the count may only go down.
 LEGACY_FUNCTION_IMPORTS = {"accounts/bulk.py": 3}
