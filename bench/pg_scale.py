@@ -31,6 +31,7 @@ import tempfile
 import time
 
 import psycopg
+from bench_support import service_client
 
 FIRST = ["Anna", "Ben", "Clara", "David", "Emma", "Felix", "Greta", "Hugo", "Ida", "Jonas",
          "Karla", "Leon", "Mia", "Noah", "Olga", "Paul", "Quinn", "Rosa", "Sven", "Tina",
@@ -217,21 +218,11 @@ def _time(people: int, runs: int, explain: bool, only: str | None) -> int:
 
     from idp import create_app
     from idp.extensions import db
-    from idp.oauth.clients.service import ClientSpec, create_client
-    from idp.request_context import system_context
-    from idp.tenancy.tenants import query_tenant
 
     app = create_app()
     statements: list[tuple[str, object]] = []
+    client_id, secret = service_client(app, "scale-admin", roles=["superadmin"])
     with app.app_context():
-        spec = ClientSpec(name="scale-admin", grant_types=["client_credentials"],
-                          redirect_uris=[], post_logout_redirect_uris=[], scopes=[],
-                          roles=["superadmin"])
-        client, secret = create_client(db.session, system_context(),
-                                       app.extensions["idp"].keyring,
-                                       query_tenant(db.session, None), spec)
-        db.session.commit()
-        client_id = client.id
         engine = db.engine
 
         @event.listens_for(engine, "before_cursor_execute")

@@ -14,14 +14,12 @@ import argparse
 import cProfile
 import io
 import json
-import os
 import pstats
 import re
-import shutil
 import sys
-import tempfile
 import time
-from collections import Counter
+
+from bench_support import fresh_app, in_temp_dir, statements_of
 
 PASSWORD = "Correct horse battery staple 42"
 CALLBACK = "http://127.0.0.1:9/cb"
@@ -34,28 +32,15 @@ def main() -> int:
     parser.add_argument("--dump", help="write the cProfile stats to this file")
     parser.add_argument("--callers", nargs="*", default=[], help="print callers of these")
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="idp-prof.")
-    try:
-        return run(args, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return in_temp_dir(run, args, "idp-prof.")
 
 
 def run(args, tmp: str) -> int:
-    os.environ.update(IDP_DATABASE_URL=f"sqlite:///{tmp}/idp.db", IDP_KEYS_DIR=f"{tmp}/keys",
-                      IDP_ISSUER="http://127.0.0.1:5999", IDP_PORT="5999",
-                      IDP_BOOTSTRAP_ADMIN_PASSWORD="Quiet-Lantern-9a7c-Zq")
-    os.chdir(tmp)
-    from sqlalchemy import event
-
-    from idp import create_app
+    app = fresh_app(tmp, IDP_BOOTSTRAP_ADMIN_PASSWORD="Quiet-Lantern-9a7c-Zq")
     from idp.accounts.passwords import HASHERS
-    from idp.cli import run_upgrade
     from idp.extensions import db
 
-    app = create_app()
     with app.app_context():
-        run_upgrade(app)
         engine = db.engine
     from click.testing import CliRunner
 
@@ -88,16 +73,8 @@ def run(args, tmp: str) -> int:
 
     for _ in range(5):
         one()
-    statements: Counter = Counter()
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements[" ".join(statement.split())[:120]] += 1
-
-    event.listen(engine, "before_cursor_execute", count)
     sample = 10
-    for _ in range(sample):
-        one()
-    event.remove(engine, "before_cursor_execute", count)
+    statements = statements_of(engine, one, sample)
 
     hasher = HASHERS["owasp"]
     stored = hasher.hash(PASSWORD)

@@ -16,13 +16,11 @@ import argparse
 import base64
 import cProfile
 import io
-import os
 import pstats
-import shutil
 import sys
-import tempfile
 import time
-from collections import Counter
+
+from bench_support import fresh_app, in_temp_dir, service_client, statements_of
 
 
 def main() -> int:
@@ -33,39 +31,15 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=35)
     args = parser.parse_args()
 
-    tmp = tempfile.mkdtemp(prefix="idp-prof.")
-    try:
-        return run(args, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return in_temp_dir(run, args, "idp-prof.")
 
 
 def run(args, tmp: str) -> int:
-    os.environ.update(IDP_DATABASE_URL=f"sqlite:///{tmp}/idp.db", IDP_KEYS_DIR=f"{tmp}/keys",
-                      IDP_ISSUER="http://127.0.0.1:5999", IDP_PORT="5999")
-    os.chdir(tmp)
-
-    from sqlalchemy import event
-
-    from idp import create_app
-    from idp.cli import run_upgrade
-    from idp.extensions import db
-    from idp.oauth.clients.service import ClientSpec, create_client
-    from idp.request_context import system_context
-    from idp.tenancy.tenants import query_tenant
-
-    app = create_app()
+    app = fresh_app(tmp)
+    client_id, secret = service_client(app, "prof", alg=args.alg, scopes=["api:read"])
     with app.app_context():
-        run_upgrade(app)
-        spec = ClientSpec(name="prof", grant_types=["client_credentials"], redirect_uris=[],
-                          post_logout_redirect_uris=[], scopes=["api:read"], public=False,
-                          first_party=False, auth_method=None, jwks=None, jwks_uri=None,
-                          roles=[], audiences=[], token_alg=args.alg)
-        client, secret = create_client(db.session, system_context(),
-                                       app.extensions["idp"].keyring,
-                                       query_tenant(db.session, None), spec)
-        db.session.commit()
-        client_id = client.id
+        from idp.extensions import db
+
         engine = db.engine
 
     basic = base64.b64encode(f"{client_id}:{secret}".encode()).decode()
@@ -88,16 +62,8 @@ def run(args, tmp: str) -> int:
     for _ in range(50):   # warm caches (keys, metadata, compiled SQL)
         one()
 
-    statements: Counter = Counter()
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        statements[" ".join(statement.split())[:110]] += 1
-
-    event.listen(engine, "before_cursor_execute", count)
     sample = 200
-    for _ in range(sample):
-        one()
-    event.remove(engine, "before_cursor_execute", count)
+    statements = statements_of(engine, one, sample, width=110)
 
     t0 = time.perf_counter()
     for _ in range(args.n):

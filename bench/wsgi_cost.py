@@ -18,11 +18,11 @@ import cProfile
 import io
 import os
 import pstats
-import shutil
 import statistics
 import sys
-import tempfile
 import time
+
+from bench_support import fresh_app, in_temp_dir, service_client
 
 
 def main() -> int:
@@ -33,39 +33,14 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--top", type=int, default=30)
     args = parser.parse_args()
-    tmp = tempfile.mkdtemp(prefix="idp-wsgi.")
-    try:
-        return run(args, tmp)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return in_temp_dir(run, args, "idp-wsgi.")
 
 
 def run(args, tmp: str) -> int:
-    os.environ.update(IDP_DATABASE_URL=f"sqlite:///{tmp}/idp.db", IDP_KEYS_DIR=f"{tmp}/keys",
-                      IDP_ISSUER="http://127.0.0.1:5999", IDP_PORT="5999",
-                      IDP_LOG_LEVEL=os.environ.get("IDP_LOG_LEVEL", "INFO"))
-    os.chdir(tmp)
     import logging
 
-    from idp import create_app
-    from idp.cli import run_upgrade
-    from idp.extensions import db
-    from idp.oauth.clients.service import ClientSpec, create_client
-    from idp.request_context import system_context
-    from idp.tenancy.tenants import query_tenant
-
-    app = create_app()
-    with app.app_context():
-        run_upgrade(app)
-        spec = ClientSpec(name="cost", grant_types=["client_credentials"], redirect_uris=[],
-                          post_logout_redirect_uris=[], scopes=["api:read"], public=False,
-                          first_party=False, auth_method=None, jwks=None, jwks_uri=None,
-                          roles=[], audiences=[], token_alg=args.alg)
-        client, secret = create_client(db.session, system_context(),
-                                       app.extensions["idp"].keyring,
-                                       query_tenant(db.session, None), spec)
-        db.session.commit()
-        client_id = client.id
+    app = fresh_app(tmp, IDP_LOG_LEVEL=os.environ.get("IDP_LOG_LEVEL", "INFO"))
+    client_id, secret = service_client(app, "cost", alg=args.alg, scopes=["api:read"])
     # The request line goes to a stream nobody reads, as gunicorn's stderr would.
     for handler in logging.getLogger().handlers:
         if hasattr(handler, "setStream"):
