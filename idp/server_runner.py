@@ -22,6 +22,9 @@ from idp.config import Config
 
 METRICS_TMP_PREFIX = "idp-metrics-"
 THREADS = 4  # per worker
+# How long a login waits for a password-hash place before 503 + Retry-After: a burst of
+# people signing in at once queues for a few hashes' time; a sustained flood is refused.
+HASH_WAIT = 5.0
 
 
 def gunicorn_options(config: Config) -> dict:
@@ -62,7 +65,7 @@ def hash_slots(workers: int, cores: int, threads: int = THREADS) -> tuple[int, i
 def bound_worker_hashing(workers: int) -> None:
     from idp.accounts.passwords import bound_hashing
 
-    bound_hashing(*hash_slots(workers, len(os.sched_getaffinity(0))))
+    bound_hashing(*hash_slots(workers, len(os.sched_getaffinity(0))), wait=HASH_WAIT)
 
 
 class NoAccessLogger(GunicornLogger):

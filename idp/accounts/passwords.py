@@ -45,8 +45,10 @@ def _dummy_hash() -> str:
 
 class HashSlots:
     """Where this process hashes: on `slots` threads of lower CPU priority, with at most
-    `queue` more hashes waiting for them; beyond that HashingBusy at once, before anything
-    is counted, so a waiting login waits for at most queue / slots hashes.
+    `queue` more hashes waiting for them; a login beyond that waits up to `wait` seconds
+    for a place, then HashingBusy, before anything is counted. A burst (a few people at
+    once) queues for a few hashes' time; only a flood that keeps every place taken for
+    `wait` seconds is answered 503.
 
     Each Argon2id hash holds 19 MiB and a core for ~20 ms. Unbounded, a login flood takes
     every core and request thread from token, key and UserInfo requests, and every
@@ -62,8 +64,8 @@ class HashSlots:
     NICE = 10
     RETRY_AFTER = 1  # seconds: a slot comes free within a few hashes
 
-    def __init__(self, slots: int | None = None, queue: int = 0):
-        self.slots, self.queue = slots, queue
+    def __init__(self, slots: int | None = None, queue: int = 0, wait: float = 0.0):
+        self.slots, self.queue, self.wait = slots, queue, wait
         self._pool = ThreadPoolExecutor(slots, thread_name_prefix="idp-hash",
                                         initializer=_lower_priority,
                                         initargs=(self.NICE,)) if slots else None
@@ -72,10 +74,14 @@ class HashSlots:
 
     @contextmanager
     def hold(self):
-        """Admission to hash (HashingBusy when every slot and waiting place is taken)."""
+        """Admission to hash (HashingBusy when every slot and waiting place stayed taken
+        for `wait` seconds)."""
         outer = self._admitted is not None and not getattr(self._held, "depth", 0)
-        if outer and not self._admitted.acquire(blocking=False):
-            raise HashingBusy(self.RETRY_AFTER)
+        if outer:
+            admitted = (self._admitted.acquire(timeout=self.wait) if self.wait
+                        else self._admitted.acquire(blocking=False))
+            if not admitted:
+                raise HashingBusy(self.RETRY_AFTER)
         self._held.depth = getattr(self._held, "depth", 0) + 1
         try:
             yield
@@ -105,10 +111,10 @@ def _lower_priority(nice: int) -> None:
 SLOTS = HashSlots()
 
 
-def bound_hashing(slots: int, queue: int) -> None:
+def bound_hashing(slots: int, queue: int, wait: float = 0.0) -> None:
     """Bound concurrent hashes in this process from now on (see HashSlots)."""
     global SLOTS
-    SLOTS = HashSlots(slots, queue)
+    SLOTS = HashSlots(slots, queue, wait)
 
 
 def hashing_slot():

@@ -122,6 +122,30 @@ def test_a_waiting_login_takes_the_slot_when_it_comes_free(app, client):
         passwords.SLOTS = before
 
 
+def test_a_login_beyond_every_place_waits_for_one_within_the_bound(app, client):
+    """A burst: no waiting place left, but a place comes free within `wait` seconds, so
+    the login waits for it and succeeds instead of answering 503."""
+    make_user(app)
+    before = passwords.SLOTS
+    passwords.bound_hashing(1, 0, wait=30)
+    try:
+        held = threading.Event()
+
+        def hold():
+            with passwords.hashing_slot():
+                held.set()
+                time.sleep(0.3)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        assert held.wait(30)
+        assert sign_in(client).status_code == 302
+        holder.join(30)
+    finally:
+        passwords.SLOTS.close()
+        passwords.SLOTS = before
+
+
 def test_slots_per_worker_leave_cores_and_threads_for_the_rest():
     from idp.server_runner import hash_slots
 
